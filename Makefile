@@ -1,0 +1,32 @@
+# The whole set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR := demo
+DEMO_PEOPLE ?= 5000
+DEMO_SEED ?= 7
+
+.PHONY: demo test install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the dependency list changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	rm -rf $(DEMO_DIR)
+	$(BIN)/svrisk generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --start 2018-04-01 --end 2025-03-31 --out $(DEMO_DIR)/extract
+	$(BIN)/svrisk validate $(DEMO_DIR)/extract
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) mlruns mlflow.db .pytest_cache .hypothesis

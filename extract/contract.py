@@ -1,0 +1,346 @@
+"""The data contract (../shared/data-contract.md) as data.
+
+This module is the single source of truth for table names, columns, types,
+category lists, the default outcome definition and which characteristics are
+protected. The generator writes from it, the loader validates against it, the
+feature pipeline reads it and the service builds its request schema from it.
+Nothing here touches the file system.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ColumnKind = Literal["id", "date", "category", "int", "number", "string"]
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of a contract table.
+
+    Attributes
+    ----------
+    name : str
+        Column name as it appears in the file header.
+    kind : {"id", "date", "category", "int", "number", "string"}
+        ``id`` is the pseudonymised person_id; ``string`` is free lower-case
+        text (local_authority); ``int`` and ``number`` are numeric.
+    nullable : bool
+        Whether an empty cell is allowed.
+    categories : tuple of str, optional
+        Allowed values for a ``category`` column.
+    minimum, maximum : float, optional
+        Inclusive numeric bounds.
+    """
+
+    name: str
+    kind: ColumnKind
+    nullable: bool = False
+    categories: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One contract table: its columns, its event-date column and whether it is optional."""
+
+    name: str
+    columns: tuple[ColumnSpec, ...]
+    date_column: str | None
+    optional: bool = False
+    one_row_per_person: bool = False
+    description: str = ""
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> ColumnSpec:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+
+SEX = ("female", "male", "unknown")
+ETHNICITY = ("asian", "black", "mixed", "white", "other", "unknown")
+SEN = ("none", "sen_support", "ehcp", "unknown")
+ACE_TYPES = (
+    "physical_abuse",
+    "emotional_abuse",
+    "sexual_abuse",
+    "physical_neglect",
+    "emotional_neglect",
+    "domestic_abuse",
+    "parental_substance_misuse",
+    "parental_mental_illness",
+    "parental_separation",
+    "household_incarceration",
+)
+ADVERSITY_SOURCES = ("early_help", "social_care", "police", "health", "school")
+CARE_EPISODES = ("early_help", "child_in_need", "child_protection_plan", "looked_after")
+EXCLUSION_TYPES = ("suspension", "permanent")
+EDUCATION_STATUSES = (
+    "school_move",
+    "alternative_provision",
+    "elective_home_education",
+    "child_missing_education",
+    "neet",
+)
+POLICE_ROLES = ("victim", "suspect", "missing_person", "witness")
+POLICE_CATEGORIES = (
+    "violence_with_injury",
+    "violence_without_injury",
+    "robbery",
+    "weapon_possession",
+    "drugs_supply",
+    "drugs_possession",
+    "sexual_offence",
+    "criminal_exploitation_concern",
+    "antisocial_behaviour",
+    "other",
+)
+HEALTH_EVENTS = (
+    "ed_assault_injury",
+    "ed_self_harm",
+    "ed_substance_related",
+    "substance_misuse_treatment",
+    "camhs_referral",
+)
+REFERRAL_SOURCES = ("police", "school", "social_care", "health", "family", "community")
+
+_PID = ColumnSpec("person_id", "id")
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec(
+            "people",
+            (
+                ColumnSpec("person_id", "id"),
+                ColumnSpec("birth_month", "date"),
+                ColumnSpec("sex", "category", categories=SEX),
+                ColumnSpec("ethnicity", "category", categories=ETHNICITY),
+                ColumnSpec("imd_decile", "int", nullable=True, minimum=1, maximum=10),
+                ColumnSpec("sen", "category", categories=SEN),
+                ColumnSpec("local_authority", "string"),
+            ),
+            date_column=None,
+            one_row_per_person=True,
+            description="one row per person",
+        ),
+        TableSpec(
+            "adversity",
+            (
+                _PID,
+                ColumnSpec("recorded_on", "date"),
+                ColumnSpec("ace_type", "category", categories=ACE_TYPES),
+                ColumnSpec("source", "category", categories=ADVERSITY_SOURCES),
+            ),
+            date_column="recorded_on",
+            description="adverse childhood experiences and household adversity",
+        ),
+        TableSpec(
+            "care_episodes",
+            (
+                _PID,
+                ColumnSpec("start_on", "date"),
+                ColumnSpec("end_on", "date", nullable=True),
+                ColumnSpec("episode", "category", categories=CARE_EPISODES),
+            ),
+            date_column="start_on",
+            description="early help and children's social care",
+        ),
+        TableSpec(
+            "attendance",
+            (
+                _PID,
+                ColumnSpec("term_start", "date"),
+                ColumnSpec("sessions_possible", "int", minimum=1),
+                ColumnSpec("sessions_attended", "int", minimum=0),
+                ColumnSpec("unauthorised_absences", "int", minimum=0),
+            ),
+            date_column="term_start",
+            description="one row per person per school term",
+        ),
+        TableSpec(
+            "exclusions",
+            (
+                _PID,
+                ColumnSpec("excluded_on", "date"),
+                ColumnSpec("exclusion", "category", categories=EXCLUSION_TYPES),
+                ColumnSpec("days", "number", nullable=True, minimum=0),
+            ),
+            date_column="excluded_on",
+        ),
+        TableSpec(
+            "education_status",
+            (
+                _PID,
+                ColumnSpec("recorded_on", "date"),
+                ColumnSpec("status", "category", categories=EDUCATION_STATUSES),
+            ),
+            date_column="recorded_on",
+            description="events in a young person's education",
+        ),
+        TableSpec(
+            "police_contacts",
+            (
+                _PID,
+                ColumnSpec("occurred_on", "date"),
+                ColumnSpec("role", "category", categories=POLICE_ROLES),
+                ColumnSpec("category", "category", categories=POLICE_CATEGORIES),
+            ),
+            date_column="occurred_on",
+        ),
+        TableSpec(
+            "health_events",
+            (
+                _PID,
+                ColumnSpec("occurred_on", "date"),
+                ColumnSpec("event", "category", categories=HEALTH_EVENTS),
+            ),
+            date_column="occurred_on",
+        ),
+        TableSpec(
+            "referrals",
+            (
+                _PID,
+                ColumnSpec("referred_on", "date"),
+                ColumnSpec("referral_source", "category", categories=REFERRAL_SOURCES),
+            ),
+            date_column="referred_on",
+            optional=True,
+            description="requests for an early-help or violence-reduction response",
+        ),
+    )
+}
+
+EVENT_TABLES: tuple[str, ...] = tuple(name for name in TABLES if name != "people")
+REQUIRED_TABLES: tuple[str, ...] = tuple(name for name, t in TABLES.items() if not t.optional)
+FILE_FORMATS = ("csv", "parquet")
+MANIFEST_FILE = "manifest.json"
+
+# Protected characteristics are audited, never model inputs by default.
+PROTECTED_ATTRIBUTES: tuple[str, ...] = ("sex", "ethnicity", "age_band", "sen")
+# Sensitive but allowed as inputs (deprivation is a regional driver); still audited.
+SENSITIVE_ATTRIBUTES: tuple[str, ...] = ("imd_decile", "local_authority")
+AUDITED_ATTRIBUTES: tuple[str, ...] = PROTECTED_ATTRIBUTES + SENSITIVE_ATTRIBUTES
+
+# Age bands for auditing, inclusive bounds in whole years at the as-of date.
+AGE_BANDS: tuple[tuple[str, int, int], ...] = (
+    ("10-13", 10, 13),
+    ("14-15", 14, 15),
+    ("16-17", 16, 17),
+    ("18-20", 18, 20),
+    ("21-24", 21, 24),
+)
+COHORT_MIN_AGE = 10
+COHORT_MAX_AGE = 24
+
+
+def age_in_years(birth_month: pd.Series, as_of: pd.Series | pd.Timestamp) -> pd.Series:
+    """Whole years completed between ``birth_month`` and ``as_of`` (vectorised)."""
+    birth = pd.to_datetime(birth_month)
+    ref = pd.to_datetime(as_of)
+    if isinstance(ref, pd.Timestamp):
+        ref_year, ref_month, ref_day = ref.year, ref.month, ref.day
+    else:
+        ref_year, ref_month, ref_day = ref.dt.year, ref.dt.month, ref.dt.day
+    years = ref_year - birth.dt.year
+    before_birthday = (ref_month < birth.dt.month) | (
+        (ref_month == birth.dt.month) & (ref_day < birth.dt.day)
+    )
+    return (years - before_birthday.astype(int)).astype("int64")
+
+
+def age_band(age: pd.Series) -> pd.Series:
+    """Map whole-year ages to the contract's audit age bands ("out_of_range" outside 10-24)."""
+    out = pd.Series("out_of_range", index=age.index, dtype=object)
+    for label, low, high in AGE_BANDS:
+        out[(age >= low) & (age <= high)] = label
+    return out
+
+
+class OutcomeDefinition(BaseModel):
+    """Serious violence involvement in ``horizon_days`` from the as-of date.
+
+    The window is ``as_of <= date < as_of + horizon_days``, so a record dated on
+    the as-of date is outcome, never feature. Defaults follow the contract.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    horizon_days: int = Field(365, gt=0, description="Length of the outcome window in days.")
+    police_roles: tuple[str, ...] = Field(
+        ("victim", "suspect"), description="police_contacts roles that count."
+    )
+    police_categories: tuple[str, ...] = Field(
+        ("violence_with_injury", "robbery", "weapon_possession"),
+        description="police_contacts categories that count.",
+    )
+    health_events: tuple[str, ...] = Field(
+        ("ed_assault_injury",), description="health_events events that count."
+    )
+
+    @field_validator("police_roles")
+    @classmethod
+    def _roles_known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _known(value, POLICE_ROLES, "police_roles")
+
+    @field_validator("police_categories")
+    @classmethod
+    def _categories_known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _known(value, POLICE_CATEGORIES, "police_categories")
+
+    @field_validator("health_events")
+    @classmethod
+    def _health_known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _known(value, HEALTH_EVENTS, "health_events")
+
+    def describe(self) -> str:
+        """A plain-English sentence for model cards and reports."""
+        roles = " or ".join(self.police_roles) or "no police role"
+        return (
+            f"Any police contact as {roles} for {', '.join(self.police_categories) or 'no category'}"
+            f", or a health event of {', '.join(self.health_events) or 'no kind'}, "
+            f"in the {self.horizon_days} days from the as-of date."
+        )
+
+
+def _known(value: tuple[str, ...], allowed: tuple[str, ...], name: str) -> tuple[str, ...]:
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise ValueError(f"{name}: unknown value(s) {unknown}; allowed: {list(allowed)}")
+    return tuple(value)
+
+
+DEFAULT_OUTCOME = OutcomeDefinition()
+
+
+@dataclass
+class Extract:
+    """A loaded, validated extract: one typed DataFrame per contract table.
+
+    ``tables`` holds every table in ``TABLES`` (optional ones as empty frames
+    when absent). Dtypes are canonical, whichever path built the extract
+    (CSV, Parquet, a generator or one JSON case): ``person_id`` and
+    ``local_authority`` as ``object`` str, dates as ``datetime64[ns]``,
+    categories as ``pandas.CategoricalDtype`` with the contract's categories,
+    ``int`` columns as ``int64`` (``float64`` when nullable), ``number`` as
+    ``float64``. ``extracted_on`` is the manifest date or the day after the
+    latest date in any table.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    extracted_on: pd.Timestamp
+    source: str | None = None
+    has_referrals: bool = field(default=False)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]

@@ -1,0 +1,30 @@
+"""The ``svrisk`` console command.
+
+Each stage package contributes a Typer sub-app from its own ``cli`` module;
+this file only assembles them. Stage CLIs import heavy libraries (MLflow,
+LightGBM, BentoML) inside their commands so that ``svrisk --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from extract.cli import app as extract_app
+from extract.synthetic.cli import app as synthetic_app
+
+app = typer.Typer(
+    name="svrisk",
+    help=(
+        "Explained, fairness-gated risk stratification for serious-violence prevention. "
+        "A score supports a practitioner's judgement; it never decides."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+for stage_app in (synthetic_app, extract_app):
+    app.add_typer(stage_app)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
