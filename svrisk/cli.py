@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import typer
 
+from explanations.cli import app as explanations_app
 from extract.cli import app as extract_app
 from extract.synthetic.cli import app as synthetic_app
+from fairness.cli import app as fairness_app
+from features.cli import app as features_app
+from serving.cli import app as serving_app
+from training.cli import app as training_app
 
 app = typer.Typer(
     name="svrisk",
@@ -22,7 +27,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for stage_app in (synthetic_app, extract_app):
+# Order here is the order of the pipeline, and of `svrisk --help`.
+for stage_app in (
+    synthetic_app,
+    extract_app,
+    features_app,
+    training_app,
+    explanations_app,
+    fairness_app,
+    serving_app,
+):
     app.add_typer(stage_app)
 
 

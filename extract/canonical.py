@@ -1,0 +1,75 @@
+"""Canonical in-memory dtypes for contract tables.
+
+Every path that builds an :class:`~extract.contract.Extract` (CSV, Parquet,
+the generator, one JSON case from the service) ends here, so that the feature
+pipeline sees bit-identical inputs whichever way the records arrived. Call it
+only on frames that already passed validation: it converts, it does not check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from extract.contract import TABLES, ColumnSpec
+
+DATE_DTYPE = "datetime64[ns]"
+
+
+def canonical_dtype(col: ColumnSpec) -> object:
+    """The in-memory dtype of one contract column."""
+    if col.kind == "date":
+        return DATE_DTYPE
+    if col.kind == "category":
+        return pd.CategoricalDtype(list(col.categories), ordered=False)
+    if col.kind == "int":
+        return "float64" if col.nullable else "int64"
+    if col.kind == "number":
+        return "float64"
+    return object
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """A zero-row frame with the table's canonical columns and dtypes."""
+    spec = TABLES[name]
+    return pd.DataFrame(
+        {c.name: pd.Series([], dtype=canonical_dtype(c)) for c in spec.columns}
+    )
+
+
+def to_canonical(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` restricted to the table's columns, in contract order, with canonical dtypes.
+
+    Rows are sorted by person_id then the table's date column (stable), and
+    the index is reset, so identical records give identical frames whatever
+    their original order.
+    """
+    spec = TABLES[name]
+    out = {}
+    for col in spec.columns:
+        values = frame[col.name] if col.name in frame.columns else pd.Series(
+            [None] * len(frame), index=frame.index
+        )
+        out[col.name] = _convert(values, col)
+    result = pd.DataFrame(out, index=frame.index)
+    sort_by = ["person_id"] + ([spec.date_column] if spec.date_column else [])
+    result = result.sort_values(sort_by, kind="mergesort").reset_index(drop=True)
+    return result
+
+
+def _convert(values: pd.Series, col: ColumnSpec) -> pd.Series:
+    dtype = canonical_dtype(col)
+    if col.kind == "date":
+        if pd.api.types.is_datetime64_any_dtype(values):
+            return values.astype(DATE_DTYPE)
+        return pd.to_datetime(values, format="%Y-%m-%d").astype(DATE_DTYPE)
+    if col.kind == "category":
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(object)
+        return pd.Series(pd.Categorical(values.astype(object), dtype=dtype), index=values.index)
+    if col.kind in ("int", "number"):
+        numeric = pd.to_numeric(values, errors="raise")
+        return numeric.astype(dtype)
+    # id and string columns: plain Python str objects, never the pyarrow string dtype,
+    # so that equality and hashing behave the same on every path.
+    return pd.Series(np.asarray(values.astype(str), dtype=object), index=values.index, dtype=object)

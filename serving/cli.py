@@ -1,0 +1,5 @@
+"""`svrisk serve` (stage CLI; commands import heavy libraries inside their bodies)."""
+
+import typer
+
+app = typer.Typer()
