@@ -1,0 +1,381 @@
+"""Per-case explanations in probability points of the calibrated probability.
+
+Method
+------
+1. **TreeSHAP in log-odds.** The LightGBM booster's own
+   ``predict(X, pred_contrib=True)`` returns, for every case, one SHAP value per
+   feature plus the expected margin (the bias column), in log-odds, with
+   ``bias + sum(shap) == raw margin`` exactly. It is the same path-dependent
+   TreeSHAP algorithm as ``shap.TreeExplainer(model,
+   feature_perturbation="tree_path_dependent")`` (the tests check the two agree
+   to 1e-9), needs no background data at explain time, and it reads pandas
+   ``category`` columns and NaN exactly the way the model was trained on them,
+   so the known SHAP + LightGBM categorical trap (category codes re-read as
+   numbers) cannot happen. It also avoids importing ``shap`` in the scoring
+   path, which costs about a second and emits warnings.
+2. **Mapping to probability points.** With ``m = bias + S`` (``S`` the sum of
+   the log-odds SHAP values), the returned probability is
+   ``p = calibrator(sigmoid(m))`` and the base value is
+   ``base = calibrator(sigmoid(bias))``. The difference ``p - base`` is shared
+   among the features in proportion to their log-odds SHAP values:
+   ``c_j = (p - base) * shap_j / S``. Because the calibrator is monotone, the
+   factor ``(p - base) / S`` is never negative, so every feature keeps the
+   direction SHAP gave it, and ``base + sum(c) == p`` holds by construction
+   (to floating-point error).
+3. **Fallback when S is about zero** (``|S| < SUM_TOLERANCE``): the ratio is
+   numerically undefined, so ``p - base`` (itself about zero for a continuous
+   calibrator) is shared in proportion to ``|shap_j|``; when every SHAP value
+   is exactly zero the margin equals the bias, ``p == base`` and every
+   contribution is zero.
+
+Factors whose contribution rounds to zero at ``CONTRIBUTION_DECIMALS`` are not
+listed. Additivity is a property of :meth:`ProbabilityShapExplainer.contributions`
+(unrounded); :meth:`ProbabilityShapExplainer.explain` rounds for display.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, TypedDict
+
+import numpy as np
+import pandas as pd
+
+RAISED = "raised"
+LOWERED = "lowered"
+UNASSIGNED_FAMILY = "unassigned"
+SUM_TOLERANCE = 1e-9
+CONTRIBUTION_DECIMALS = 5
+PROBABILITY_DECIMALS = 6
+VALUE_DECIMALS = 4
+
+ERR_TOP_K = "top_k must be a positive integer, got {!r}"
+ERR_NOT_FITTED = "ProbabilityShapExplainer is not fitted: call fit(estimator, calibrator, X_reference, dictionary) first"
+ERR_ESTIMATOR = "estimator must be a fitted binary lightgbm.LGBMClassifier, got {!r}"
+ERR_CALIBRATOR = "calibrator must have a predict(raw_probability) method, got {!r}"
+ERR_NOT_FRAME = "{} must be a pandas DataFrame, got {}"
+ERR_EMPTY_REFERENCE = "X_reference has no rows"
+ERR_REFERENCE_COLUMNS = "X_reference columns {} differ from the model's features {}"
+ERR_MISSING_COLUMNS = "X lacks the model features {}"
+ERR_CALIBRATOR_SHAPE = "calibrator.predict returned shape {}, expected ({},)"
+ERR_NOT_NUMERIC = "feature {!r} cannot be read as a number: {}"
+
+
+class Factor(TypedDict):
+    """One feature's part in one case's score."""
+
+    feature: str
+    family: str
+    value: float | int | str | None
+    sentence: str
+    contribution: float
+
+
+class CaseExplanation(TypedDict):
+    """The explanation of one case: base value, probability and top factors each way."""
+
+    base_value: float
+    probability: float
+    raising: list[Factor]
+    lowering: list[Factor]
+
+
+class ProbabilityShapExplainer:
+    """TreeSHAP contributions rescaled to probability points of the calibrated score.
+
+    Parameters
+    ----------
+    top_k : int, default 5
+        How many factors raising and how many lowering the risk ``explain`` lists.
+
+    Attributes
+    ----------
+    feature_names_ : list of str
+        Model inputs in the booster's order.
+    families_ : list of str
+        The dictionary family of each feature (``"unassigned"`` without a dictionary).
+    expected_margin_ : float
+        The booster's expected raw margin (TreeSHAP bias term), in log-odds.
+    base_value_ : float
+        ``calibrator(sigmoid(expected_margin_))``, the probability every case starts from.
+    """
+
+    def __init__(self, top_k: int = 5) -> None:
+        self.top_k = top_k
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        estimator: Any,
+        calibrator: Any,
+        X_reference: pd.DataFrame,
+        dictionary: Any = None,
+    ) -> ProbabilityShapExplainer:
+        """Remember the model, its calibrator, the input dtypes and the feature dictionary.
+
+        Parameters
+        ----------
+        estimator : lightgbm.LGBMClassifier
+            Fitted binary classifier.
+        calibrator : object with ``predict(raw_probability) -> ndarray``
+            Monotone map from the raw model probability to the calibrated one.
+        X_reference : DataFrame
+            A sample of model inputs; fixes the column order and dtypes
+            (category levels) that ``contributions`` coerces inputs to.
+        dictionary : features.dictionary.FeatureDictionary or None
+            Source of families and plain-English sentences. ``None`` only in
+            unit tests: sentences become ``"<name> = <value>"``.
+        """
+        _check_top_k(self.top_k)
+        booster = _booster_of(estimator)
+        if not callable(getattr(calibrator, "predict", None)):
+            raise ValueError(ERR_CALIBRATOR.format(type(calibrator).__name__))
+        if not isinstance(X_reference, pd.DataFrame):
+            raise ValueError(ERR_NOT_FRAME.format("X_reference", type(X_reference).__name__))
+        if len(X_reference) == 0:
+            raise ValueError(ERR_EMPTY_REFERENCE)
+        names = list(booster.feature_name())
+        if list(X_reference.columns) != names:
+            raise ValueError(ERR_REFERENCE_COLUMNS.format(list(X_reference.columns), names))
+
+        self.estimator_ = estimator
+        self.booster_ = booster
+        self.calibrator_ = calibrator
+        self.dictionary_ = dictionary
+        self.feature_names_ = names
+        self.dtypes_ = dict(X_reference.dtypes.items())
+        self.families_ = [_family(dictionary, name) for name in names]
+        phi = booster.predict(X_reference.iloc[:1], pred_contrib=True)
+        self.expected_margin_ = float(np.asarray(phi)[0, -1])
+        self.base_value_ = float(self._calibrate(_sigmoid(np.array([self.expected_margin_])))[0])
+        return self
+
+    # ------------------------------------------------------- contributions
+    def log_odds_contributions(self, X: pd.DataFrame) -> np.ndarray:
+        """TreeSHAP values in log-odds, shape ``(n, n_features + 1)``; the last column is the bias."""
+        self._check_fitted()
+        return np.asarray(self.booster_.predict(self._prepare(X), pred_contrib=True), dtype=float)
+
+    def contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+        """Base values and per-feature contributions in probability points.
+
+        Returns
+        -------
+        base_values : ndarray of shape (n,)
+        contributions : DataFrame of shape (n, n_features)
+            Indexed like ``X``; ``base_values + contributions.sum(axis=1)``
+            equals the calibrated probability.
+        """
+        phi = self.log_odds_contributions(X)
+        base, contrib, _ = self._to_probability(phi)
+        return base, pd.DataFrame(contrib, index=X.index, columns=self.feature_names_)
+
+    def _to_probability(self, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        shap_values = phi[:, :-1]
+        bias = phi[:, -1]
+        total = shap_values.sum(axis=1)
+        probability = self._calibrate(_sigmoid(bias + total))
+        base = self._calibrate(_sigmoid(bias))
+        delta = probability - base
+
+        contrib = np.zeros_like(shap_values)
+        regular = np.abs(total) >= SUM_TOLERANCE
+        contrib[regular] = shap_values[regular] * (delta[regular] / total[regular])[:, None]
+        # Fallback (module docstring, step 3): share by |shap| when S is about zero.
+        tiny = ~regular
+        if tiny.any():
+            weights = np.abs(shap_values[tiny])
+            norm = weights.sum(axis=1)
+            nonzero = norm > 0
+            shares = np.zeros_like(weights)
+            shares[nonzero] = weights[nonzero] / norm[nonzero, None]
+            contrib[tiny] = shares * delta[tiny, None]
+        return base, contrib, probability
+
+    def _calibrate(self, raw: np.ndarray) -> np.ndarray:
+        out = np.asarray(self.calibrator_.predict(raw), dtype=float).reshape(-1)
+        if out.shape != (len(raw),):
+            raise ValueError(ERR_CALIBRATOR_SHAPE.format(out.shape, len(raw)))
+        return out
+
+    # -------------------------------------------------------------- explain
+    def explain(self, X: pd.DataFrame, top_k: int | None = None) -> list[CaseExplanation]:
+        """Top factors raising and lowering each case's calibrated probability.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Model inputs (the feature builder's ``X``); extra columns are ignored.
+        top_k : int, optional
+            Overrides the ``top_k`` given at construction.
+
+        Returns
+        -------
+        list of CaseExplanation
+            One per row of ``X``, in order; JSON-serialisable.
+        """
+        k = self.top_k if top_k is None else top_k
+        _check_top_k(k)
+        prepared = self._prepare(X)
+        phi = np.asarray(self.booster_.predict(prepared, pred_contrib=True), dtype=float)
+        base, contrib, probability = self._to_probability(phi)
+        return self._explanations(prepared, base, contrib, probability, k)
+
+    def _explanations(
+        self,
+        X: pd.DataFrame,
+        base: np.ndarray,
+        contrib: np.ndarray,
+        probability: np.ndarray,
+        k: int,
+    ) -> list[CaseExplanation]:
+        n_features = contrib.shape[1]
+        k = min(k, n_features)
+        floor = 0.5 * 10.0**-CONTRIBUTION_DECIMALS
+        # argpartition then a sort of only k columns: O(n * F) rather than a full sort.
+        if k < n_features:
+            up = np.argpartition(-contrib, k - 1, axis=1)[:, :k]
+            down = np.argpartition(contrib, k - 1, axis=1)[:, :k]
+        else:
+            up = np.tile(np.arange(n_features), (len(contrib), 1))
+            down = up
+        rows = np.arange(len(contrib))[:, None]
+        up = np.take_along_axis(up, np.argsort(-contrib[rows, up], axis=1), axis=1)
+        down = np.take_along_axis(down, np.argsort(contrib[rows, down], axis=1), axis=1)
+
+        columns = [X[name] for name in self.feature_names_]
+        raw_values = [_raw_values(col) for col in columns]
+        out: list[CaseExplanation] = []
+        for i in range(len(contrib)):
+            row = contrib[i]
+            raising = [
+                self._factor(j, raw_values[j][i], row[j], RAISED)
+                for j in up[i]
+                if row[j] >= floor
+            ]
+            lowering = [
+                self._factor(j, raw_values[j][i], row[j], LOWERED)
+                for j in down[i]
+                if row[j] <= -floor
+            ]
+            out.append(
+                CaseExplanation(
+                    base_value=round(float(base[i]), PROBABILITY_DECIMALS),
+                    probability=round(float(probability[i]), PROBABILITY_DECIMALS),
+                    raising=raising,
+                    lowering=lowering,
+                )
+            )
+        return out
+
+    def _factor(self, j: int, raw: Any, contribution: float, direction: str) -> Factor:
+        name = self.feature_names_[j]
+        value = json_safe(raw)
+        if self.dictionary_ is None:
+            sentence = f"{name} = {'missing' if value is None else value}"
+        else:
+            sentence = self.dictionary_.sentence(name, raw, direction)
+        return Factor(
+            feature=name,
+            family=self.families_[j],
+            value=value,
+            sentence=sentence,
+            contribution=round(float(contribution), CONTRIBUTION_DECIMALS),
+        )
+
+    # -------------------------------------------------------------- helpers
+    def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Select the model features in order and coerce them to the reference dtypes.
+
+        Category columns get the training levels (an unseen level becomes
+        missing, as LightGBM would treat it); anything else becomes float64.
+        """
+        self._check_fitted()
+        if not isinstance(X, pd.DataFrame):
+            raise ValueError(ERR_NOT_FRAME.format("X", type(X).__name__))
+        missing = [c for c in self.feature_names_ if c not in X.columns]
+        if missing:
+            raise ValueError(ERR_MISSING_COLUMNS.format(missing))
+        frame = X[self.feature_names_]
+        fixes: dict[str, pd.Series] = {}
+        for name, dtype in self.dtypes_.items():
+            col = frame[name]
+            if col.dtype == dtype:
+                continue
+            if isinstance(dtype, pd.CategoricalDtype):
+                values = col.astype(object)
+                known = values.isin(dtype.categories)
+                fixes[name] = pd.Series(
+                    pd.Categorical(values.where(known), dtype=dtype), index=col.index
+                )
+            else:
+                try:
+                    fixes[name] = pd.to_numeric(col, errors="raise").astype(dtype)
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(ERR_NOT_NUMERIC.format(name, exc)) from exc
+        return frame.assign(**fixes) if fixes else frame
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "booster_"):
+            raise ValueError(ERR_NOT_FITTED)
+
+    @property
+    def feature_families(self) -> dict[str, str]:
+        """Feature name -> family, in model order."""
+        self._check_fitted()
+        return dict(zip(self.feature_names_, self.families_, strict=True))
+
+
+def json_safe(value: Any) -> float | int | str | None:
+    """A JSON-safe scalar: None for missing, int for whole numbers, rounded floats, str otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        if math.isnan(number) or math.isinf(number):
+            return None
+        if number.is_integer():
+            return int(number)
+        return round(number, VALUE_DECIMALS)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return str(value)
+
+
+def _raw_values(col: pd.Series) -> Sequence[Any]:
+    """Per-row values handed to the dictionary: floats with NaN, or category labels with NaN."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        labels = np.asarray(col.cat.categories.astype(object), dtype=object)
+        codes = col.cat.codes.to_numpy()
+        return [labels[c] if c >= 0 else math.nan for c in codes]
+    return col.to_numpy(dtype=float, na_value=np.nan).tolist()
+
+
+def _sigmoid(margin: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-margin))
+
+
+def _check_top_k(top_k: Any) -> None:
+    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
+        raise ValueError(ERR_TOP_K.format(top_k))
+
+
+def _booster_of(estimator: Any) -> Any:
+    from lightgbm import LGBMClassifier
+
+    if not isinstance(estimator, LGBMClassifier) or not getattr(estimator, "fitted_", False):
+        raise ValueError(ERR_ESTIMATOR.format(type(estimator).__name__))
+    if len(estimator.classes_) != 2:
+        raise ValueError(ERR_ESTIMATOR.format(f"LGBMClassifier with {len(estimator.classes_)} classes"))
+    return estimator.booster_
+
+
+def _family(dictionary: Any, name: str) -> str:
+    if dictionary is None:
+        return UNASSIGNED_FAMILY
+    return str(dictionary.family(name))

@@ -1,0 +1,88 @@
+"""A tiny LightGBM model with numeric, categorical and missing inputs, shared by the explanation tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+CATEGORY_LEVELS = ["none", "early_help", "child_in_need", "looked_after"]
+CARE_EFFECT = {"none": 0.0, "early_help": 0.4, "child_in_need": 0.9, "looked_after": 1.5}
+
+
+def make_frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Model inputs (float64 and category, with NaN) and a label drawn from a known logit."""
+    rng = np.random.default_rng(seed)
+    attendance = rng.uniform(0.4, 1.0, n)
+    attendance[rng.random(n) < 0.2] = np.nan  # no school record
+    suspensions = rng.poisson(0.6, n).astype(float)
+    police = rng.poisson(0.3, n).astype(float)
+    imd = rng.integers(1, 11, n).astype(float)
+    imd[rng.random(n) < 0.1] = np.nan
+    care = pd.Categorical(rng.choice(CATEGORY_LEVELS, n, p=[0.6, 0.2, 0.15, 0.05]), categories=CATEGORY_LEVELS)
+    care[rng.random(n) < 0.05] = np.nan
+    noise = rng.normal(size=n)
+    X = pd.DataFrame(
+        {
+            "school_attendance_pct": attendance,
+            "school_suspensions_12m": suspensions,
+            "police_contacts_12m": police,
+            "context_imd_decile": imd,
+            "ace_care_episode": care,
+            "noise": noise,
+        }
+    )
+    logit = (
+        -2.5
+        + 0.8 * suspensions
+        + 0.9 * police
+        - 2.0 * np.nan_to_num(attendance - 0.8, nan=-0.1)
+        - 0.05 * np.nan_to_num(imd, nan=5.0)
+        + pd.Series(care.astype(object)).map(CARE_EFFECT).fillna(0.2).to_numpy(dtype=float)
+    )
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(int)
+    return X, y
+
+
+class IsotonicCalibrator:
+    """sklearn IsotonicRegression behind the calibrator interface (``predict(raw) -> calibrated``)."""
+
+    def __init__(self, raw: np.ndarray, y: np.ndarray) -> None:
+        from sklearn.isotonic import IsotonicRegression
+
+        self.model = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
+
+    def predict(self, raw: np.ndarray) -> np.ndarray:
+        return self.model.predict(raw)
+
+
+@dataclass
+class TinyModel:
+    estimator: object
+    calibrator: IsotonicCalibrator
+    X: pd.DataFrame
+    y: np.ndarray
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> TinyModel:
+    from lightgbm import LGBMClassifier
+
+    X, y = make_frame(3000, seed=1)
+    estimator = LGBMClassifier(
+        n_estimators=60, num_leaves=8, learning_rate=0.1, min_child_samples=20, verbose=-1, n_jobs=1
+    ).fit(X, y)
+    X_cal, y_cal = make_frame(2000, seed=2)
+    calibrator = IsotonicCalibrator(estimator.predict_proba(X_cal)[:, 1], y_cal)
+    return TinyModel(estimator, calibrator, X, y)
+
+
+@pytest.fixture(scope="session")
+def tiny_explainer(tiny_model: TinyModel):
+    from explanations.shap_explainer import ProbabilityShapExplainer
+
+    return ProbabilityShapExplainer(top_k=3).fit(
+        tiny_model.estimator, tiny_model.calibrator, tiny_model.X.iloc[:200], None
+    )
