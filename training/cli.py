@@ -1,5 +1,63 @@
 """`svrisk train` (stage CLI; commands import heavy libraries inside their bodies)."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer()
+
+BOTH_SOURCES = "give either an extract folder DIR or --table FILE, not both"
+NO_SOURCE = "give an extract folder DIR or --table FILE"
+TABLE_NEEDS = "--table needs --id and --label"
+TABLE_ONLY_OPTIONS = "--id, --label, --protected and --time are only for --table"
+
+
+@app.command()
+def train(
+    extract: Annotated[Path | None, typer.Argument(help="Extract folder (the data contract).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Training YAML (default: training/default.yaml).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Override the configuration's seed.")] = None,
+    table: Annotated[Path | None, typer.Option("--table", help="Bring-your-own feature table (CSV or Parquet).")] = None,
+    id_column: Annotated[str | None, typer.Option("--id", help="Table: id column (split by whole ids).")] = None,
+    label_column: Annotated[str | None, typer.Option("--label", help="Table: 0/1 label column.")] = None,
+    protected: Annotated[list[str] | None, typer.Option("--protected", help="Table: protected column, audited, never an input (repeat).")] = None,
+    time_column: Annotated[str | None, typer.Option("--time", help="Table: time column for a temporal split.")] = None,
+) -> None:
+    """Train, calibrate and evaluate the model against baselines, log it to MLflow and register it
+    as a new version of `svrisk` with the alias `candidate`.
+
+    Example: svrisk train demo/extract --config training.yaml
+
+    Example: svrisk train --table partner.csv --id pid --label outcome --protected sex --protected ethnicity --time year
+    """
+    from rich.console import Console
+
+    if extract is not None and table is not None:
+        raise typer.BadParameter(BOTH_SOURCES)
+    if extract is None and table is None:
+        raise typer.BadParameter(NO_SOURCE)
+    if table is not None and (id_column is None or label_column is None):
+        raise typer.BadParameter(TABLE_NEEDS)
+    if table is None and (id_column or label_column or protected or time_column):
+        raise typer.BadParameter(TABLE_ONLY_OPTIONS)
+
+    from training.run import run_training
+
+    console = Console(stderr=True)
+    try:
+        outcome = run_training(
+            extract=extract, table=table, config_path=config, seed=seed, id_column=id_column,
+            label_column=label_column, protected=list(protected or []), time_column=time_column,
+            console=console,
+        )
+    except ValueError as error:
+        console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+        raise typer.Exit(1) from None
+    Console().print(outcome.summary_table())
+    console.print(
+        f"run {outcome.logged.run_id}: registered {outcome.config.registered_model_name} "
+        f"version {outcome.logged.version} as 'candidate' (tracking: {outcome.tracking_uri})"
+    )

@@ -25,11 +25,17 @@ def artifact_sha256(folder: str | Path) -> str:
     root = Path(folder)
     if not root.is_dir():
         raise ValueError(f"model artifact folder not found: {root}")
-    files = sorted(p for p in root.rglob("*") if p.is_file())
+    files = [p for p in root.rglob("*") if p.is_file()]
     if not files:
         raise ValueError(f"model artifact folder is empty: {root}")
+    return files_sha256(root, files)
+
+
+def files_sha256(root: str | Path, files: list[Path]) -> str:
+    """SHA-256 over the given files below ``root``: relative path and bytes, in sorted order."""
+    root = Path(root)
     digest = hashlib.sha256()
-    for path in files:
+    for path in sorted(files):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         with path.open("rb") as handle:
             while chunk := handle.read(_CHUNK):

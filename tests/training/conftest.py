@@ -1,0 +1,36 @@
+"""Fixtures for the training tests: a small flat feature table with known signal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def make_feature_table(n_people: int = 1500, years: int = 5, seed: int = 3) -> pd.DataFrame:
+    """People observed once a year: numbers (with gaps), a category, protected columns, a 0/1 label."""
+    rng = np.random.default_rng(seed)
+    person = np.repeat([f"p{i:05d}" for i in range(n_people)], years)
+    year = np.tile(np.arange(2019, 2019 + years), n_people)
+    n = len(person)
+    adversity = rng.poisson(1.0, n).astype(float)
+    absence = rng.beta(2, 8, n)
+    absence[rng.random(n) < 0.1] = np.nan  # no school record
+    area = rng.choice(["north", "south", "east"], n)
+    sex = rng.choice(["female", "male"], n)
+    ethnicity = rng.choice(["asian", "black", "white", "mixed"], n)
+    logit = -3.2 + 0.6 * adversity + 3.0 * np.nan_to_num(absence, nan=0.3) + 0.5 * (area == "north")
+    label = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame({
+        "pid": person, "year": year, "adversity": adversity, "absence": absence, "area": area,
+        "sex": sex, "ethnicity": ethnicity, "outcome": label,
+    })
+
+
+@pytest.fixture(scope="session")
+def feature_table_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("table") / "partner.csv"
+    make_feature_table().to_csv(path, index=False)
+    return path

@@ -1,0 +1,174 @@
+"""The training configuration: one versioned, strict pydantic model read from YAML.
+
+Every training run logs the resolved configuration (``config/training.yaml``)
+so that a run can be repeated exactly. Unknown keys are refused, so a typo in
+a YAML file is an error rather than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from extract.contract import AUDITED_ATTRIBUTES, DEFAULT_OUTCOME, OutcomeDefinition
+
+CONFIG_VERSION = 1
+DEFAULT_CONFIG_PATH = Path(__file__).with_name("default.yaml")
+
+CONFIG_NOT_FOUND = "training configuration file not found: {path}"
+CONFIG_NOT_MAPPING = "training configuration {path} must be a YAML mapping of settings"
+CONFIG_INVALID = "training configuration {path} is invalid:\n{errors}"
+UNSUPPORTED_VERSION = "training configuration version {version} is not supported (expected {expected})"
+EMPTY_GRID = "search.grid needs at least one parameter set"
+BAD_MONTH_DAY = "snapshot_month_day must look like 'MM-DD' (e.g. '04-01'), got {value!r}"
+
+
+class SearchConfig(BaseModel):
+    """The small LightGBM hyperparameter search, scored on the validation period.
+
+    Model size is deliberately modest: TreeSHAP cost grows with trees x leaves,
+    and the service explains every case it scores.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    learning_rate: float = Field(0.08, gt=0, le=1)
+    max_estimators: int = Field(600, ge=1, description="Upper bound; early stopping picks the count.")
+    early_stopping_rounds: int = Field(40, ge=1)
+    subsample_for_bin: int = Field(200_000, ge=1_000)
+    grid: list[dict[str, float | int]] = Field(
+        default_factory=lambda: [
+            {"num_leaves": 15, "min_child_samples": 100, "reg_lambda": 1.0},
+            {"num_leaves": 31, "min_child_samples": 100, "reg_lambda": 1.0},
+            {"num_leaves": 15, "min_child_samples": 400, "reg_lambda": 5.0},
+            {"num_leaves": 31, "min_child_samples": 400, "reg_lambda": 5.0},
+        ],
+        description="LightGBM parameter sets tried; the lowest validation log loss wins.",
+    )
+
+    @field_validator("grid")
+    @classmethod
+    def _grid_not_empty(cls, value: list[dict[str, float | int]]) -> list[dict[str, float | int]]:
+        if not value:
+            raise ValueError(EMPTY_GRID)
+        return value
+
+
+class BaselineConfig(BaseModel):
+    """Which model inputs the two rule baselines read (feature names from the dictionary)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ace_count_feature: str = Field("ace_count", description="Count of recorded ACE types.")
+    ace_threshold: int = Field(4, ge=1, description="The '4+ ACEs' rule flags counts >= this.")
+    prior_violence_features: list[str] = Field(
+        default_factory=lambda: [
+            "police_suspect_serious_violence_ever",
+            "police_victim_serious_violence_ever",
+            "ed_assault_injury_ever",
+        ],
+        description="Counts of prior serious-violence contacts; the rule flags any of them > 0.",
+    )
+
+
+class TrainingConfig(BaseModel):
+    """Everything that decides a training run besides the data itself."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = Field(CONFIG_VERSION, description="Schema version of this file.")
+    seed: int = Field(20240401, description="Seeds the search, the splits and the subsamples.")
+    n_jobs: int = Field(2, ge=1, description="Threads for LightGBM; fixed for reproducibility.")
+    experiment_name: str = "svrisk"
+    registered_model_name: str = "svrisk"
+    snapshot_month_day: str = Field(
+        "04-01", description="Annual snapshot date (MM-DD) used when snapshot_dates is empty."
+    )
+    snapshot_dates: list[date] = Field(
+        default_factory=list,
+        description="Explicit snapshot dates; empty means every year on snapshot_month_day.",
+    )
+    outcome: OutcomeDefinition = DEFAULT_OUTCOME
+    include_protected: list[str] = Field(
+        default_factory=list,
+        description="Protected attributes added as model inputs (only for deliberate tests).",
+    )
+    team_capacity: int = Field(260, ge=1, description="Referrals a team can see (precision@k).")
+    top_fractions: list[float] = Field(default_factory=lambda: [0.01, 0.05])
+    calibration: Literal["auto", "isotonic", "platt"] = Field(
+        "auto", description="'auto' picks the lower cross-fitted Brier on the validation period."
+    )
+    search: SearchConfig = SearchConfig()
+    baselines: BaselineConfig = BaselineConfig()
+    ece_bins: int = Field(20, ge=2, description="Equal-count bins for the calibration error.")
+    reference_size: int = Field(
+        20_000, ge=100, description="Calibrated test probabilities kept for percentiles."
+    )
+    explainer_reference_rows: int = Field(2_000, ge=10)
+    explanation_rows: int = Field(2_000, ge=10, description="Test rows for the global plots.")
+    top_k_factors: int = Field(5, ge=1)
+
+    @field_validator("snapshot_month_day")
+    @classmethod
+    def _month_day(cls, value: str) -> str:
+        try:
+            date.fromisoformat(f"2000-{value}")
+        except ValueError as error:
+            raise ValueError(BAD_MONTH_DAY.format(value=value)) from error
+        return value
+
+    @field_validator("include_protected")
+    @classmethod
+    def _protected_known(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(AUDITED_ATTRIBUTES))
+        if unknown:
+            raise ValueError(f"include_protected: unknown attribute(s) {unknown}")
+        return value
+
+    @field_validator("top_fractions")
+    @classmethod
+    def _fractions(cls, value: list[float]) -> list[float]:
+        if not value or any(not 0 < f < 1 for f in value):
+            raise ValueError("top_fractions must be fractions strictly between 0 and 1")
+        return value
+
+    @model_validator(mode="after")
+    def _version(self) -> TrainingConfig:
+        if self.version != CONFIG_VERSION:
+            raise ValueError(UNSUPPORTED_VERSION.format(version=self.version, expected=CONFIG_VERSION))
+        return self
+
+    def to_yaml(self) -> str:
+        """The configuration as YAML text that :func:`load_config` reads back unchanged."""
+        import yaml
+
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> TrainingConfig:
+    """Read a training configuration (the packaged default when ``path`` is None).
+
+    ``overrides`` replace top-level keys (e.g. ``seed=7``) before validation.
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, not a mapping, or fails validation.
+    """
+    import yaml
+    from pydantic import ValidationError
+
+    source = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+    if not source.is_file():
+        raise ValueError(CONFIG_NOT_FOUND.format(path=source))
+    data = yaml.safe_load(source.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(CONFIG_NOT_MAPPING.format(path=source))
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return TrainingConfig.model_validate(data)
+    except ValidationError as error:
+        raise ValueError(CONFIG_INVALID.format(path=source, errors=error)) from error

@@ -1,0 +1,131 @@
+"""Record a training run in MLflow: params, metrics, artifacts, the pyfunc, the registry version.
+
+Artifacts (docs/architecture.md): ``evaluation/test_predictions.parquet``,
+``evaluation/metrics.json``, ``evaluation/calibration_curve.csv``,
+``evaluation/search_trials.csv``, ``plots/*.png``, ``config/training.yaml``,
+``features/dictionary.yaml`` (extract models), ``outcome/definition.json``,
+``explanations/`` (global SHAP plots and ``by_group.csv``) and the model
+``model`` (one pyfunc), registered with alias ``candidate``.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from training.config import TrainingConfig
+from training.plots import write_plots
+from training.registry import register_candidate
+from training.train import MODEL_KEY, Dataset, TrainingResult
+
+MODEL_NAME = "model"
+RISK_MODEL_FILE = "risk_model.joblib"
+# Requirements written with the model; listing them avoids MLflow's slow inference subprocess.
+_REQUIREMENTS = ("mlflow", "lightgbm", "scikit-learn", "pandas", "numpy", "shap", "pydantic", "joblib", "pyarrow")
+
+
+@dataclass
+class LoggedRun:
+    run_id: str
+    experiment_id: str
+    model_uri: str
+    version: str
+    artifact_sha256: str
+
+
+def pip_requirements() -> list[str]:
+    return [f"{name}=={metadata.version(name)}" for name in _REQUIREMENTS]
+
+
+def _metric_key(text: str) -> str:
+    return text.replace("@", "_at_")
+
+
+def log_and_register(result: TrainingResult, data: Dataset, config: TrainingConfig,
+                     progress: Callable[[str], None] | None = None) -> LoggedRun:
+    """Log one run (the active tracking URI) and register its model as the new candidate."""
+    import joblib
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from explanations.global_report import write_global_explanations
+    from training.model_checksum import CHECKSUM_TAG
+    from training.pyfunc_model import RISK_MODEL_ARTIFACT, SvriskPyfunc, score_cases
+    from training.tracking import configure, ensure_experiment, git_commit
+
+    tell = progress or (lambda _message: None)
+    uri = configure()
+    experiment_id = ensure_experiment(config.experiment_name, uri)
+    with mlflow.start_run(experiment_id=experiment_id) as run, \
+            tempfile.TemporaryDirectory(prefix="svrisk-run-") as tmp_name:
+        tmp = Path(tmp_name)
+        mlflow.log_params({**result.params, "git_commit": git_commit()})
+        mlflow.set_tags({"svrisk.outcome": data.outcome["description"], "svrisk.kind":
+                         "extract" if data.feature_config is not None else "table"})
+        mlflow.log_metrics({
+            **{f"test_{model}_{_metric_key(k)}": v for model, values in result.metrics.items()
+               for k, v in values.items()},
+            **{f"validation_{k}": v for k, v in result.validation.items()},
+        })
+
+        evaluation = tmp / "evaluation"
+        evaluation.mkdir()
+        result.predictions.to_parquet(evaluation / "test_predictions.parquet", index=False)
+        (evaluation / "metrics.json").write_text(json.dumps(
+            {"test": result.metrics, "validation": result.validation, "primary_model": MODEL_KEY,
+             "team_capacity": config.team_capacity}, indent=2, sort_keys=True))
+        result.calibration_curve.to_csv(evaluation / "calibration_curve.csv", index=False)
+        import pandas as pd
+
+        pd.DataFrame(result.trials).to_csv(evaluation / "search_trials.csv", index=False)
+        mlflow.log_artifacts(str(evaluation), "evaluation")
+
+        scores = {name: result.predictions[name].to_numpy()
+                  for name in ("probability", "baseline_logistic", "baseline_ace4", "baseline_prior_violence")
+                  if result.predictions[name].notna().all()}
+        scores = {(MODEL_KEY if k == "probability" else k): v for k, v in scores.items()}
+        write_plots(result.predictions["label"].to_numpy(), scores, MODEL_KEY, tmp / "plots",
+                    capacity=config.team_capacity, bins=config.ece_bins)
+        mlflow.log_artifacts(str(tmp / "plots"), "plots")
+        mlflow.log_text(config.to_yaml(), "config/training.yaml")
+        mlflow.log_text(json.dumps(data.outcome, indent=2), "outcome/definition.json")
+        if data.dictionary is not None:
+            from features.dictionary import DICTIONARY_PATH
+
+            mlflow.log_artifact(str(DICTIONARY_PATH), "features")
+        tell("evaluation logged")
+
+        rows = min(config.explanation_rows, len(result.X_test))
+        sample = result.X_test.sample(n=rows, random_state=config.seed).sort_index()
+        explained = tmp / "explanations"
+        explained.mkdir()
+        write_global_explanations(result.risk_model.explainer_, sample,
+                                  result.audit_test.loc[sample.index], explained)
+        mlflow.log_artifacts(str(explained), "explanations")
+        tell("explanations logged")
+
+        joblib.dump(result.risk_model, tmp / RISK_MODEL_FILE)
+        example = data.example_input
+        output = score_cases(result.risk_model, example)
+        info = mlflow.pyfunc.log_model(
+            name=MODEL_NAME,
+            python_model=SvriskPyfunc(),
+            artifacts={RISK_MODEL_ARTIFACT: str(tmp / RISK_MODEL_FILE)},
+            signature=infer_signature(example, output),
+            input_example=example,
+            pip_requirements=pip_requirements(),
+        )
+        tell("model logged")
+        version = register_candidate(
+            info.model_uri, name=config.registered_model_name, run_id=run.info.run_id,
+            outcome=json.dumps(data.outcome, sort_keys=True),
+        )
+        mlflow.set_tag("svrisk.registered_version", version.version)
+        tell(f"registered {config.registered_model_name} version {version.version} as candidate")
+    return LoggedRun(run_id=run.info.run_id, experiment_id=experiment_id, model_uri=info.model_uri,
+                     version=str(version.version), artifact_sha256=version.tags[CHECKSUM_TAG])

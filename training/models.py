@@ -1,0 +1,87 @@
+"""The LightGBM model and its small hyperparameter search on the validation period.
+
+Each parameter set of ``config.search.grid`` is trained on the training
+period with early stopping on the validation period's log loss; the set with
+the lowest validation log loss wins. LightGBM runs deterministically
+(``deterministic=True``, ``force_row_wise=True``, fixed ``n_jobs`` and seed),
+so the same data, configuration and seed give the same trees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from training.config import SearchConfig
+
+
+@dataclass
+class SearchResult:
+    """The winning estimator and every tried parameter set with its validation score."""
+
+    estimator: object
+    params: dict[str, float | int]
+    trials: list[dict[str, float | int]]
+
+
+def base_params(search: SearchConfig, seed: int, n_jobs: int) -> dict[str, object]:
+    """LightGBM arguments shared by every trial."""
+    return {
+        "objective": "binary",
+        "learning_rate": search.learning_rate,
+        "n_estimators": search.max_estimators,
+        "subsample_for_bin": search.subsample_for_bin,
+        "random_state": seed,
+        "n_jobs": n_jobs,
+        "deterministic": True,
+        "force_row_wise": True,
+        "verbose": -1,
+    }
+
+
+def search_lightgbm(
+    X_train: pd.DataFrame,
+    y_train: np.ndarray,
+    X_val: pd.DataFrame,
+    y_val: np.ndarray,
+    *,
+    search: SearchConfig,
+    seed: int,
+    n_jobs: int,
+    on_trial: Callable[[dict[str, float | int]], None] | None = None,
+) -> SearchResult:
+    """Train every grid point with early stopping and keep the best by validation log loss."""
+    import lightgbm as lgb
+
+    best: SearchResult | None = None
+    best_loss = np.inf
+    trials: list[dict[str, float | int]] = []
+    for params in search.grid:
+        estimator = lgb.LGBMClassifier(**base_params(search, seed, n_jobs), **params)
+        estimator.fit(
+            X_train,
+            y_train,
+            eval_X=(X_val,),
+            eval_y=(y_val,),
+            eval_metric="binary_logloss",
+            callbacks=[lgb.early_stopping(search.early_stopping_rounds, verbose=False)],
+        )
+        loss = float(estimator.best_score_["valid_0"]["binary_logloss"])
+        trial = {**params, "best_iteration": int(estimator.best_iteration_), "validation_logloss": loss}
+        trials.append(trial)
+        if on_trial is not None:
+            on_trial(trial)
+        if loss < best_loss:
+            best_loss = loss
+            best = SearchResult(estimator=estimator, params=dict(params), trials=trials)
+    assert best is not None  # the grid is validated non-empty
+    best.trials = trials
+    return best
+
+
+def raw_probability(estimator: object, X: pd.DataFrame) -> np.ndarray:
+    """Uncalibrated LightGBM probability of the positive class (best iteration)."""
+    return np.asarray(estimator.predict_proba(X)[:, 1], dtype=float)

@@ -1,0 +1,167 @@
+"""RiskModel: the one object that turns raw records into a calibrated, explained probability.
+
+It is what the MLflow pyfunc saves and what batch scoring and the service
+use, so features, model, calibration and explanation can never drift apart:
+it keeps the feature builder's configuration (and rebuilds the identical
+``features.pipeline.FeatureBuilder``), the feature names and their category
+levels, the fitted LightGBM ``estimator_``, the ``calibrator_``, the fitted
+``explainer_`` and the sorted calibrated test-period probabilities
+``reference_probabilities_`` (for percentiles and risk bands).
+
+A model trained on a bring-your-own feature table has no feature builder;
+it scores feature rows with :meth:`RiskModel.score_table`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MISSING_FEATURES = "the input lacks model feature(s): {missing}"
+NO_FEATURE_BUILDER = (
+    "this model was trained on a feature table, not an extract; score feature rows with score_table()"
+)
+TABLE_ONLY = "score_table() is for models trained on a feature table; use score(extract, cohort)"
+NO_EXPLAINER = "this model has no fitted explainer; score with explain=False"
+
+SCORE_COLUMNS = ("person_id", "as_of", "probability", "base_value", "top_raising", "top_lowering")
+
+
+class RiskModel:
+    """A calibrated LightGBM model with its features and explainer.
+
+    Parameters
+    ----------
+    feature_names : list of str
+        Model inputs, in order.
+    categories : dict
+        Category levels of each categorical input (others are numeric).
+    feature_config : features.pipeline.FeatureConfig or None
+        The feature builder's configuration; None for a feature-table model.
+    outcome : dict
+        The outcome definition (``OutcomeDefinition.model_dump()``, or for a
+        feature table ``{"label_column": ...}``) and its plain-English text.
+    id_column, time_column : str or None
+        For a feature-table model: the columns carrying the id and the time.
+    """
+
+    def __init__(
+        self,
+        feature_names: list[str],
+        categories: dict[str, list[str]],
+        feature_config: Any = None,
+        outcome: dict[str, Any] | None = None,
+        id_column: str | None = None,
+        time_column: str | None = None,
+    ) -> None:
+        self.feature_names = feature_names
+        self.categories = categories
+        self.feature_config = feature_config
+        self.outcome = outcome
+        self.id_column = id_column
+        self.time_column = time_column
+
+    def fit(
+        self,
+        estimator: Any,
+        calibrator: Any,
+        explainer: Any,
+        reference_probabilities: np.ndarray,
+        metrics: dict[str, Any],
+    ) -> RiskModel:
+        """Attach the already fitted parts (fitting happens in training.train, step by step)."""
+        self.estimator_ = estimator
+        self.calibrator_ = calibrator
+        self.explainer_ = explainer
+        self.reference_probabilities_ = np.sort(np.asarray(reference_probabilities, dtype=float))
+        self.metrics_ = metrics
+        return self
+
+    # -- features ---------------------------------------------------------------------------
+    def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``X`` restricted to the model inputs, in order, with the training category levels."""
+        missing = [c for c in self.feature_names if c not in X.columns]
+        if missing:
+            raise ValueError(MISSING_FEATURES.format(missing=missing))
+        out = {}
+        for name in self.feature_names:
+            column = X[name]
+            if name in self.categories:
+                levels = pd.CategoricalDtype(self.categories[name])
+                values = column.astype(object).where(column.notna(), None)
+                out[name] = pd.Series(pd.Categorical(values, dtype=levels), index=X.index)
+            else:
+                out[name] = pd.to_numeric(column).astype("float64")
+        return pd.DataFrame(out, index=X.index)
+
+    def build_features(self, extract: Any, cohort: pd.DataFrame) -> Any:
+        """The FeatureTable for ``cohort`` from ``extract``, built as in training."""
+        if self.feature_config is None:
+            raise ValueError(NO_FEATURE_BUILDER)
+        from features.pipeline import FeatureBuilder
+
+        return FeatureBuilder(self.feature_config).transform(extract, cohort)
+
+    # -- prediction -------------------------------------------------------------------------
+    def raw_probability(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.estimator_.predict_proba(self.prepare(X))[:, 1], dtype=float)
+
+    def predict_features(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated probabilities for rows of model inputs."""
+        return np.asarray(self.calibrator_.predict(self.raw_probability(X)), dtype=float)
+
+    def percentile(self, probability: np.ndarray) -> np.ndarray:
+        """Share (0-100) of the test-period reference probabilities at or below each probability."""
+        ref = self.reference_probabilities_
+        return 100.0 * np.searchsorted(ref, np.asarray(probability, dtype=float), side="right") / len(ref)
+
+    def _scored(self, keys: pd.DataFrame, X: pd.DataFrame, explain: bool, top_k: int) -> pd.DataFrame:
+        X = self.prepare(X)
+        probability = self.predict_features(X)
+        out = keys.reset_index(drop=True).copy()
+        out["probability"] = probability
+        if explain:
+            if self.explainer_ is None:
+                raise ValueError(NO_EXPLAINER)
+            explained = self.explainer_.explain(X, top_k=top_k)
+            out["base_value"] = [float(e["base_value"]) for e in explained]
+            out["top_raising"] = [json.dumps(e["raising"]) for e in explained]
+            out["top_lowering"] = [json.dumps(e["lowering"]) for e in explained]
+        else:
+            out["base_value"] = np.nan
+            out["top_raising"] = None
+            out["top_lowering"] = None
+        return out
+
+    def score(self, extract: Any, cohort: pd.DataFrame, explain: bool = True, top_k: int = 5) -> pd.DataFrame:
+        """Score the cohort rows of an extract.
+
+        Returns
+        -------
+        DataFrame
+            person_id, as_of, probability (calibrated), base_value and the top
+            raising and lowering factors as JSON text (None when ``explain`` is
+            False), one row per cohort row, in the feature table's row order.
+        """
+        table = self.build_features(extract, cohort)
+        keys = table.keys[["person_id", "as_of"]]
+        return self._scored(keys, table.X, explain, top_k)
+
+    def score_table(self, frame: pd.DataFrame, explain: bool = True, top_k: int = 5) -> pd.DataFrame:
+        """Score rows of a feature table (feature-table models only); ids in ``person_id``."""
+        if self.feature_config is not None or self.id_column is None:
+            raise ValueError(TABLE_ONLY)
+        keys = pd.DataFrame({
+            "person_id": frame[self.id_column].astype(str).to_numpy(dtype=object)
+            if self.id_column in frame.columns else np.arange(len(frame)).astype(str).astype(object),
+            "as_of": frame[self.time_column].astype(str).to_numpy(dtype=object)
+            if self.time_column and self.time_column in frame.columns else None,
+        })
+        return self._scored(keys, frame, explain, top_k)
+
+    def __repr__(self) -> str:
+        kind = "table" if self.feature_config is None else "extract"
+        return f"RiskModel({kind}, {len(self.feature_names)} features)"

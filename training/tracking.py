@@ -1,0 +1,112 @@
+"""Where training runs are tracked: a given MLflow server or the embedded local store.
+
+With ``MLFLOW_TRACKING_URI`` set, MLflow uses it (a server, or a SQLite
+file as in the tests). Without it, runs go to an embedded SQLite store under
+the project: ``<home>/mlruns/mlflow.db`` with artifacts in
+``<home>/mlruns/artifacts`` (both git-ignored), where ``<home>`` is
+``$SVRISK_HOME`` or else the current working directory. Nothing is resolved
+at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+from training.model_checksum import files_sha256
+
+HOME_ENV = "SVRISK_HOME"
+TRACKING_ENV = "MLFLOW_TRACKING_URI"
+STORE_DIR = "mlruns"
+DB_NAME = "mlflow.db"
+ARTIFACTS_DIR = "artifacts"
+
+EXTRACT_NOT_FOUND = "extract folder not found: {path}"
+
+
+def project_home() -> Path:
+    """``$SVRISK_HOME`` if set, else the current working directory."""
+    return Path(os.environ.get(HOME_ENV) or Path.cwd()).resolve()
+
+
+def embedded_tracking_uri(home: Path | None = None) -> str:
+    """The SQLite tracking URI of the embedded default store (the folder is created on use)."""
+    store = (home or project_home()) / STORE_DIR
+    return f"sqlite:///{store / DB_NAME}"
+
+
+def resolve_tracking_uri() -> str:
+    """``MLFLOW_TRACKING_URI`` when set, else the embedded store's URI."""
+    return os.environ.get(TRACKING_ENV) or embedded_tracking_uri()
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI, else None."""
+    prefix = "sqlite:///"
+    return Path(uri[len(prefix):]) if uri.startswith(prefix) else None
+
+
+def configure() -> str:
+    """Point MLflow's tracking and registry at the resolved URI; return it.
+
+    For a SQLite store the folder is created here, at use, never at import.
+    """
+    import mlflow
+
+    uri = resolve_tracking_uri()
+    db = sqlite_path(uri)
+    if db is not None:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    if not os.environ.get("MLFLOW_REGISTRY_URI"):
+        mlflow.set_registry_uri(uri)
+    return uri
+
+
+def ensure_experiment(name: str, uri: str) -> str:
+    """The experiment's id, creating it if needed.
+
+    With a SQLite store the experiment's artifacts go next to the database
+    (``<db folder>/artifacts/<name>``) rather than wherever the current
+    directory happens to be; a server decides its own artifact location.
+    """
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    existing = client.get_experiment_by_name(name)
+    if existing is not None:
+        return existing.experiment_id
+    db = sqlite_path(uri)
+    location = (db.parent / ARTIFACTS_DIR / name).resolve().as_uri() if db is not None else None
+    return client.create_experiment(name, artifact_location=location)
+
+
+def extract_sha256(path: str | Path) -> str:
+    """Fingerprint of an extract: the contract files and manifest (not ``_truth/``)."""
+    from extract.contract import FILE_FORMATS, MANIFEST_FILE, TABLES
+
+    root = Path(path)
+    if not root.is_dir():
+        raise ValueError(EXTRACT_NOT_FOUND.format(path=root))
+    names = {f"{table}.{fmt}" for table in TABLES for fmt in FILE_FORMATS} | {MANIFEST_FILE}
+    return files_sha256(root, [p for p in root.iterdir() if p.is_file() and p.name in names])
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of one file (a bring-your-own feature table)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def git_commit(cwd: Path | None = None) -> str:
+    """The current git commit of the code (``unknown`` outside a git checkout)."""
+    where = cwd or Path(__file__).resolve().parent
+    result = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10, check=False
+    )
+    return result.stdout.strip() if result.returncode == 0 else "unknown"
