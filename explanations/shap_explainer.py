@@ -155,7 +155,7 @@ class ProbabilityShapExplainer:
     def log_odds_contributions(self, X: pd.DataFrame) -> np.ndarray:
         """TreeSHAP values in log-odds, shape ``(n, n_features + 1)``; the last column is the bias."""
         self._check_fitted()
-        return np.asarray(self.booster_.predict(self._prepare(X), pred_contrib=True), dtype=float)
+        return np.asarray(self.booster_.predict(self.prepare(X), pred_contrib=True), dtype=float)
 
     def contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
         """Base values and per-feature contributions in probability points.
@@ -168,10 +168,15 @@ class ProbabilityShapExplainer:
             equals the calibrated probability.
         """
         phi = self.log_odds_contributions(X)
-        base, contrib, _ = self._to_probability(phi)
+        base, contrib, _ = self.to_probability(phi)
         return base, pd.DataFrame(contrib, index=X.index, columns=self.feature_names_)
 
-    def _to_probability(self, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def to_probability(self, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Map log-odds SHAP values (with bias column) to ``(base, contributions, probability)``.
+
+        Probability points of the calibrated probability, by the method in the
+        module docstring (steps 2 and 3).
+        """
         shap_values = phi[:, :-1]
         bias = phi[:, -1]
         total = shap_values.sum(axis=1)
@@ -217,9 +222,9 @@ class ProbabilityShapExplainer:
         """
         k = self.top_k if top_k is None else top_k
         _check_top_k(k)
-        prepared = self._prepare(X)
+        prepared = self.prepare(X)
         phi = np.asarray(self.booster_.predict(prepared, pred_contrib=True), dtype=float)
-        base, contrib, probability = self._to_probability(phi)
+        base, contrib, probability = self.to_probability(phi)
         return self._explanations(prepared, base, contrib, probability, k)
 
     def _explanations(
@@ -285,7 +290,7 @@ class ProbabilityShapExplainer:
         )
 
     # -------------------------------------------------------------- helpers
-    def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+    def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
         """Select the model features in order and coerce them to the reference dtypes.
 
         Category columns get the training levels (an unseen level becomes

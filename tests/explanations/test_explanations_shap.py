@@ -148,7 +148,7 @@ def test_fallback_when_the_log_odds_sum_is_about_zero(tiny_explainer):
             [1.0, -0.5, 0.2, 0.0, 0.0, 0.0, bias],  # regular rescaling
         ]
     )
-    base, contrib, probability = tiny_explainer._to_probability(phi)
+    base, contrib, probability = tiny_explainer.to_probability(phi)
     assert np.all(np.isfinite(contrib))
     np.testing.assert_allclose(base + contrib.sum(axis=1), probability, atol=1e-12)
     np.testing.assert_array_equal(contrib[0], 0.0)
