@@ -1,0 +1,555 @@
+"""The fairness audit: group metrics with Fairlearn, bootstrap intervals, disparities, checks.
+
+One audit takes a frame with a score, a 0/1 label and group columns, and
+computes for every attribute (and ``a x b`` intersection), group and
+operating threshold: count, base rate, selection rate, TPR, FPR, FNR,
+precision, AUC and calibration (mean predicted vs observed rate), with
+bootstrap intervals, and the disparities against the reference group. A score
+at or above a threshold counts as flagged.
+
+Point estimates come from Fairlearn's ``MetricFrame``; every rate is computed
+by :func:`rates` from confusion counts, the one definition shared by the
+point estimates and the bootstrap (which sums the same counts with
+``bincount``, see :mod:`fairness.bootstrap`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fairness.bootstrap import SumSpec, bootstrap_sums, percentile_interval
+from fairness.policy import INTERSECTION_SEPARATOR, FairnessPolicy, GatedCheck, POSITIVE_CONDITIONED, THRESHOLD_FREE
+
+MISSING_COLUMN = "column {column!r} is not in the scores (columns: {available})"
+EMPTY_FRAME = "the scores have no rows"
+NON_NUMERIC_SCORE = "score column {column!r} must be numeric; row {row} holds {value!r}"
+MISSING_SCORE = "score column {column!r} is empty at row {row}"
+BAD_LABEL = "label column {column!r} must hold only 0 and 1; row {row} holds {value!r}"
+NO_GROUP_COLUMNS = "at least one group column is needed"
+UNKNOWN_REFERENCE = "reference group {group!r} for {attribute!r} is not in the data (groups: {groups})"
+NO_THRESHOLDS = "at least one threshold is needed"
+
+MISSING_GROUP = "missing"
+GROUP_SEPARATOR = " / "
+RATE_METRICS: tuple[str, ...] = ("selection_rate", "tpr", "fpr", "fnr", "precision")
+THRESHOLD_FREE_METRICS: tuple[str, ...] = ("base_rate", "mean_predicted", "calibration_gap")
+INTERVAL_METRICS: tuple[str, ...] = (
+    RATE_METRICS
+    + THRESHOLD_FREE_METRICS
+    + tuple(f"{m}_ratio" for m in RATE_METRICS)
+    + tuple(f"{m}_difference" for m in RATE_METRICS)
+    + ("calibration_difference",)
+)
+
+# Check statuses, in the order the report lists them.
+FAIL, BORDERLINE, PASS, TOO_SMALL, NOT_ESTIMABLE = "fail", "borderline", "pass", "too_small", "not_estimable"
+
+
+def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """Elementwise ratio, NaN where the denominator is 0 (a rate with no one to rate)."""
+    num, den = np.broadcast_arrays(np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float))
+    out = np.full(num.shape, np.nan)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def rates(n: Any, positives: Any, flagged: Any, true_positives: Any, score_sum: Any) -> dict[str, np.ndarray]:
+    """Every audit rate from confusion counts (arrays broadcast; weights allowed).
+
+    ``n`` people, ``positives`` of them with label 1, ``flagged`` at or above
+    the threshold, ``true_positives`` both, ``score_sum`` the summed score.
+    Undefined rates (no positives for TPR, nobody flagged for precision) are NaN.
+    """
+    n, positives, flagged, tp = (np.asarray(a, dtype=float) for a in (n, positives, flagged, true_positives))
+    negatives = n - positives
+    false_positives = flagged - tp
+    false_negatives = positives - tp
+    base_rate = _divide(positives, n)
+    mean_predicted = _divide(score_sum, n)
+    return {
+        "base_rate": base_rate,
+        "selection_rate": _divide(flagged, n),
+        "tpr": _divide(tp, positives),
+        "fpr": _divide(false_positives, negatives),
+        "fnr": _divide(false_negatives, positives),
+        "precision": _divide(tp, flagged),
+        "mean_predicted": mean_predicted,
+        "calibration_gap": mean_predicted - base_rate,
+    }
+
+
+def _rate_metric(name: str, threshold: float) -> Callable[[np.ndarray, np.ndarray], float]:
+    def metric(y_true: np.ndarray, y_score: np.ndarray) -> float:
+        y = np.asarray(y_true, dtype=float)
+        s = np.asarray(y_score, dtype=float)
+        flags = s >= threshold
+        return float(rates(len(y), y.sum(), flags.sum(), y[flags].sum(), s.sum())[name])
+
+    metric.__name__ = f"{name}@{threshold:g}"
+    return metric
+
+
+def _threshold_free_metric(name: str) -> Callable[[np.ndarray, np.ndarray], float]:
+    def metric(y_true: np.ndarray, y_score: np.ndarray) -> float:
+        y = np.asarray(y_true, dtype=float)
+        s = np.asarray(y_score, dtype=float)
+        return float(rates(len(y), y.sum(), 0, 0, s.sum())[name])
+
+    metric.__name__ = name
+    return metric
+
+
+def group_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """ROC AUC, NaN when the group holds only one class."""
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(y_true)
+    if y.min() == y.max():
+        return float("nan")
+    return float(roc_auc_score(y, y_score))
+
+
+def _count(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    return float(len(y_true))
+
+
+def _positives(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    return float(np.sum(y_true))
+
+
+@dataclass
+class CheckResult:
+    """One gated check on one group (and threshold)."""
+
+    metric: str
+    attribute: str
+    group: str
+    reference: str
+    threshold: float | None
+    value: float
+    ci_low: float
+    ci_high: float
+    band: str
+    status: str
+    distance: float
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _json_value(v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class AuditResult:
+    """What :func:`run_audit` returns; ``rows`` is one row per (attribute, group, threshold)."""
+
+    rows: pd.DataFrame
+    checks: list[CheckResult]
+    references: dict[str, str]
+    thresholds: list[float]
+    n_rows: int
+    resamples: int
+    confidence: float
+    seed: int
+    decision_rule: str
+    policy_version: str
+    minimum_group_size: int
+    minimum_positives: int
+    elapsed_seconds: float
+    too_small: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.status == FAIL]
+
+    @property
+    def borderline(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.status == BORDERLINE]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "policy_version": self.policy_version,
+            "n_rows": self.n_rows,
+            "thresholds": self.thresholds,
+            "references": self.references,
+            "bootstrap": {"resamples": self.resamples, "confidence": self.confidence, "seed": self.seed},
+            "decision_rule": self.decision_rule,
+            "minimum_group_size": self.minimum_group_size,
+            "minimum_positives": self.minimum_positives,
+            "passed": self.passed,
+            "checks": [c.to_dict() for c in self.checks],
+            "too_small": self.too_small,
+            "rows": records(self.rows),
+            "elapsed_seconds": round(self.elapsed_seconds, 3),
+        }
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts (NaN as null)."""
+    return [{k: _json_value(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def validate_scores(frame: pd.DataFrame, *, score_col: str, label_col: str, group_cols: Sequence[str]) -> None:
+    """Raise a ``ValueError`` naming the first problem with an audit input."""
+    if len(frame) == 0:
+        raise ValueError(EMPTY_FRAME)
+    if not group_cols:
+        raise ValueError(NO_GROUP_COLUMNS)
+    needed = [score_col, label_col, *(c for g in group_cols for c in split_attribute(g))]
+    for column in needed:
+        if column not in frame.columns:
+            raise ValueError(MISSING_COLUMN.format(column=column, available=list(frame.columns)))
+    score = pd.to_numeric(frame[score_col], errors="coerce")
+    bad = score.isna() & frame[score_col].notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValueError(NON_NUMERIC_SCORE.format(column=score_col, row=row + 1, value=frame[score_col].tolist()[row]))
+    if score.isna().any() or not np.isfinite(score.to_numpy(dtype=float)).all():
+        row = int(np.flatnonzero(~np.isfinite(score.to_numpy(dtype=float)))[0])
+        raise ValueError(MISSING_SCORE.format(column=score_col, row=row + 1))
+    label = pd.to_numeric(frame[label_col], errors="coerce")
+    bad_label = ~label.isin([0, 1])
+    if bad_label.any():
+        row = int(np.flatnonzero(bad_label.to_numpy())[0])
+        raise ValueError(BAD_LABEL.format(column=label_col, row=row + 1, value=frame[label_col].tolist()[row]))
+
+
+def split_attribute(name: str) -> list[str]:
+    """The frame columns behind an attribute name (``a x b`` is an intersection)."""
+    return name.split(INTERSECTION_SEPARATOR)
+
+
+def _labels_of(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes and ordered string labels of one group column (missing as 'missing')."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        order = [str(c) for c in column.cat.categories]
+        text = column.astype(object).where(column.notna(), MISSING_GROUP).map(str)
+    elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        values = column.to_numpy(dtype=float)
+        is_int = np.all(np.isnan(values) | (values == np.round(values)))
+        fmt = (lambda v: str(int(v))) if is_int else (lambda v: f"{v:g}")
+        order = [fmt(v) for v in np.unique(values[~np.isnan(values)])]
+        text = pd.Series([MISSING_GROUP if np.isnan(v) else fmt(v) for v in values], index=column.index)
+    else:
+        text = column.astype(object).where(column.notna(), MISSING_GROUP).map(str)
+        order = sorted(set(text) - {MISSING_GROUP})
+    if (text == MISSING_GROUP).any() and MISSING_GROUP not in order:
+        order.append(MISSING_GROUP)
+    present = [g for g in order if g in set(text)]
+    lookup = {g: i for i, g in enumerate(present)}
+    return text.map(lookup).to_numpy(dtype=np.int64), present
+
+
+def group_codes(frame: pd.DataFrame, attribute: str) -> tuple[np.ndarray, list[str]]:
+    """Codes and labels for an attribute; intersections combine their parts' labels."""
+    parts = split_attribute(attribute)
+    codes, labels = _labels_of(frame[parts[0]])
+    for part in parts[1:]:
+        more, more_labels = _labels_of(frame[part])
+        combined = codes * len(more_labels) + more
+        used = np.unique(combined)
+        remap = np.full(len(labels) * len(more_labels), -1, dtype=np.int64)
+        remap[used] = np.arange(len(used))
+        labels = [f"{labels[u // len(more_labels)]}{GROUP_SEPARATOR}{more_labels[u % len(more_labels)]}" for u in used]
+        codes = remap[combined]
+    return codes, labels
+
+
+def _point_estimates(
+    y: np.ndarray, score: np.ndarray, groups: pd.Series, thresholds: Sequence[float]
+) -> pd.DataFrame:
+    """Fairlearn MetricFrame by group: one column per metric (``name@t`` per threshold)."""
+    from fairlearn.metrics import MetricFrame
+
+    metrics: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+        "count": _count,
+        "positives": _positives,
+        "auc": group_auc,
+    }
+    for name in THRESHOLD_FREE_METRICS:
+        metrics[name] = _threshold_free_metric(name)
+    for t in thresholds:
+        for name in RATE_METRICS:
+            metrics[f"{name}@{t!r}"] = _rate_metric(name, t)
+        metrics[f"flagged@{t!r}"] = _flagged_metric(t)
+    frame = MetricFrame(metrics=metrics, y_true=y, y_pred=score, sensitive_features=groups)
+    return frame.by_group
+
+
+def _flagged_metric(threshold: float) -> Callable[[np.ndarray, np.ndarray], float]:
+    def metric(y_true: np.ndarray, y_score: np.ndarray) -> float:
+        return float(np.sum(np.asarray(y_score, dtype=float) >= threshold))
+
+    metric.__name__ = f"flagged@{threshold:g}"
+    return metric
+
+
+@dataclass
+class AuditedAttribute:
+    """One audited attribute: row codes, group labels and the reference group's index."""
+
+    name: str
+    codes: np.ndarray
+    labels: list[str]
+    reference: int
+
+
+def count_specs(attrs: list[AuditedAttribute], y: np.ndarray, score: np.ndarray, thresholds: Sequence[float]) -> list[SumSpec]:
+    """The sums behind every metric: per attribute, (group, label, level) cells and score sums.
+
+    A row's level is how many thresholds its score reaches, which fixes its
+    flag at every threshold at once.
+    """
+    n_levels = len(thresholds) + 1
+    level = np.searchsorted(np.asarray(thresholds), score, side="right")
+    specs = []
+    for a in attrs:
+        cell = (a.codes * 2 + y.astype(np.int64)) * n_levels + level
+        specs.append(SumSpec(cell, len(a.labels) * 2 * n_levels))
+        specs.append(SumSpec(a.codes, len(a.labels), score))
+    return specs
+
+
+def metrics_from_sums(attrs: list[AuditedAttribute], sums: list[np.ndarray], n_thresholds: int) -> list[dict[str, np.ndarray]]:
+    """Per attribute, every interval metric from replicate sums, arrays of shape (B, T, G)."""
+    n_levels = n_thresholds + 1
+    out = []
+    for i, a in enumerate(attrs):
+        g = len(a.labels)
+        cells = sums[2 * i].reshape(-1, g, 2, n_levels)
+        score_sum = sums[2 * i + 1].reshape(-1, 1, g)
+        n = cells.sum(axis=(2, 3))[:, np.newaxis, :]
+        positives = cells[:, :, 1, :].sum(axis=2)[:, np.newaxis, :]
+        # Flagged at threshold j = rows whose level is above j: reverse cumulative sums.
+        at_or_above = np.flip(np.cumsum(np.flip(cells, axis=3), axis=3), axis=3)[:, :, :, 1:]
+        flagged = at_or_above.sum(axis=2).transpose(0, 2, 1)
+        tp = at_or_above[:, :, 1, :].transpose(0, 2, 1)
+        values = rates(n, positives, flagged, tp, score_sum)
+        values = {k: np.broadcast_to(v, flagged.shape) for k, v in values.items()}
+        values.update(disparities(values, a.reference))
+        out.append(values)
+    return out
+
+
+def disparities(values: dict[str, np.ndarray], reference: int) -> dict[str, np.ndarray]:
+    """Ratios and differences against the reference group (last axis indexes groups)."""
+    out = {}
+    for name in RATE_METRICS:
+        v = values[name]
+        ref = v[..., reference : reference + 1]
+        out[f"{name}_ratio"] = _divide(v, ref)
+        out[f"{name}_difference"] = v - ref
+    gap = values["calibration_gap"]
+    out["calibration_difference"] = gap - gap[..., reference : reference + 1]
+    return out
+
+
+def run_audit(
+    frame: pd.DataFrame,
+    *,
+    score_col: str,
+    label_col: str,
+    group_cols: Sequence[str],
+    thresholds: Sequence[float] | None = None,
+    policy: FairnessPolicy,
+    resamples: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> AuditResult:
+    """Audit ``frame`` against ``policy``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per scored case.
+    score_col, label_col : str
+        The score (flagged when at or above a threshold) and the 0/1 outcome.
+    group_cols : sequence of str
+        Attributes to audit; ``"a x b"`` audits the intersection of columns a and b.
+    thresholds : sequence of float, optional
+        Operating thresholds; the policy's when omitted.
+    policy : FairnessPolicy
+        Reference groups, size floors, bootstrap settings and gated checks.
+    resamples : int, optional
+        Overrides the policy's bootstrap resamples (0: no intervals).
+
+    Raises
+    ------
+    ValueError
+        On a missing column, a non-numeric or missing score, a label other than
+        0/1, an empty frame, or a reference group absent from the data.
+    """
+    started = time.perf_counter()
+    validate_scores(frame, score_col=score_col, label_col=label_col, group_cols=group_cols)
+    chosen = sorted(set(float(t) for t in (thresholds if thresholds is not None else policy.thresholds)))
+    if not chosen:
+        raise ValueError(NO_THRESHOLDS)
+    n_boot = policy.bootstrap.resamples if resamples is None else resamples
+    y = pd.to_numeric(frame[label_col]).to_numpy(dtype=np.int64)
+    score = pd.to_numeric(frame[score_col]).to_numpy(dtype=float)
+
+    attrs: list[AuditedAttribute] = []
+    points: list[pd.DataFrame] = []
+    for name in group_cols:
+        codes, labels = group_codes(frame, name)
+        by_group = _point_estimates(y, score, pd.Series(np.asarray(labels, dtype=object)[codes], name=name), chosen)
+        by_group = by_group.reindex(labels)
+        wanted = policy.groups.reference_groups.get(name)
+        if wanted is None:
+            reference = int(np.argmax(by_group["count"].to_numpy()))
+        elif wanted in labels:
+            reference = labels.index(wanted)
+        else:
+            raise ValueError(UNKNOWN_REFERENCE.format(group=wanted, attribute=name, groups=labels))
+        attrs.append(AuditedAttribute(name, codes, labels, reference))
+        points.append(by_group)
+
+    boot = None
+    if n_boot > 0:
+        specs = count_specs(attrs, y, score, chosen)
+        sums = bootstrap_sums(specs, len(y), resamples=n_boot, seed=policy.bootstrap.seed, progress=progress)
+        boot = metrics_from_sums(attrs, sums, len(chosen))
+    rows = []
+    for i, (a, by_group) in enumerate(zip(attrs, points, strict=True)):
+        point = {
+            k: np.stack([by_group[f"{k}@{t!r}"].to_numpy(dtype=float) for t in chosen])
+            for k in (*RATE_METRICS, "flagged")
+        }
+        for k in THRESHOLD_FREE_METRICS:
+            point[k] = np.broadcast_to(by_group[k].to_numpy(dtype=float), point["selection_rate"].shape)
+        point.update(disparities(point, a.reference))
+        intervals = {}
+        if boot is not None:
+            for k in INTERVAL_METRICS:
+                intervals[k] = percentile_interval(boot[i][k], policy.bootstrap.confidence)
+        count = by_group["count"].to_numpy(dtype=float)
+        positives = by_group["positives"].to_numpy(dtype=float)
+        auc = by_group["auc"].to_numpy(dtype=float)
+        for ti, t in enumerate(chosen):
+            for gi, label in enumerate(a.labels):
+                row: dict[str, Any] = {
+                    "attribute": a.name,
+                    "group": label,
+                    "threshold": t,
+                    "reference": a.labels[a.reference],
+                    "is_reference": gi == a.reference,
+                    "count": int(count[gi]),
+                    "positives": int(positives[gi]),
+                    "flagged": int(point["flagged"][ti, gi]),
+                    "too_small": bool(count[gi] < policy.groups.minimum_group_size),
+                    "auc": auc[gi],
+                }
+                for k in INTERVAL_METRICS:
+                    row[k] = float(point[k][ti, gi])
+                    low, high = intervals.get(k, (None, None))
+                    row[f"{k}_ci_low"] = float(low[ti, gi]) if low is not None else np.nan
+                    row[f"{k}_ci_high"] = float(high[ti, gi]) if high is not None else np.nan
+                rows.append(row)
+    table = pd.DataFrame(rows)
+    references = {a.name: a.labels[a.reference] for a in attrs}
+    too_small = [
+        {"attribute": r.attribute, "group": r.group, "count": int(r.count), "positives": int(r.positives)}
+        for r in table[table["too_small"] & (table["threshold"] == chosen[0])].itertuples()
+    ]
+    checks = evaluate_checks(table, policy)
+    return AuditResult(
+        rows=table,
+        checks=checks,
+        references=references,
+        thresholds=chosen,
+        n_rows=len(frame),
+        resamples=n_boot,
+        confidence=policy.bootstrap.confidence,
+        seed=policy.bootstrap.seed,
+        decision_rule=policy.gate.decision_rule,
+        policy_version=policy.version,
+        minimum_group_size=policy.groups.minimum_group_size,
+        minimum_positives=policy.groups.minimum_positives,
+        elapsed_seconds=time.perf_counter() - started,
+        too_small=too_small,
+    )
+
+
+def judge(check: GatedCheck, value: float, ci_low: float, ci_high: float, rule: str) -> str:
+    """PASS, BORDERLINE or FAIL for one estimate under the policy's decision rule."""
+    inside = check.contains(value)
+    has_ci = np.isfinite(ci_low) and np.isfinite(ci_high)
+    ci_inside = has_ci and check.contains(ci_low) and check.contains(ci_high)
+    if rule == "point_estimate":
+        if not inside:
+            return FAIL
+        return PASS if ci_inside or not has_ci else BORDERLINE
+    # confident_breach: fail only when the whole interval lies outside the band.
+    if not has_ci:
+        return PASS if inside else FAIL
+    entirely_outside = (check.upper is not None and ci_low > check.upper) or (
+        check.lower is not None and ci_high < check.lower
+    )
+    if entirely_outside:
+        return FAIL
+    return PASS if ci_inside and inside else BORDERLINE
+
+
+def evaluate_checks(table: pd.DataFrame, policy: FairnessPolicy) -> list[CheckResult]:
+    """Every gated check on every non-reference group, judged by the policy's rule."""
+    results = []
+    first_threshold = table["threshold"].min()
+    by_key = table.set_index(["attribute", "group", "threshold"])
+    for check in policy.gate.checks:
+        threshold_free = check.metric in THRESHOLD_FREE
+        for (attribute, group, threshold), row in by_key.iterrows():
+            if row["is_reference"] or not check.applies_to(attribute):
+                continue
+            if threshold_free and threshold != first_threshold:
+                continue
+            ref = by_key.loc[(attribute, row["reference"], threshold)]
+            value = float(row[check.metric])
+            low, high = float(row[f"{check.metric}_ci_low"]), float(row[f"{check.metric}_ci_high"])
+            note = ""
+            min_n = policy.groups.minimum_group_size
+            min_pos = policy.groups.minimum_positives
+            if row["count"] < min_n or ref["count"] < min_n:
+                status, note = TOO_SMALL, f"fewer than {min_n} people in the group or the reference"
+            elif check.metric in POSITIVE_CONDITIONED and (
+                row["positives"] < min_pos or ref["positives"] < min_pos
+            ):
+                status, note = TOO_SMALL, f"fewer than {min_pos} observed positives in the group or the reference"
+            elif not np.isfinite(value):
+                status, note = NOT_ESTIMABLE, "the reference group's rate is 0 or undefined"
+            else:
+                status = judge(check, value, low, high, policy.gate.decision_rule)
+            results.append(
+                CheckResult(
+                    metric=check.metric,
+                    attribute=attribute,
+                    group=group,
+                    reference=row["reference"],
+                    threshold=None if threshold_free else float(threshold),
+                    value=value,
+                    ci_low=low,
+                    ci_high=high,
+                    band=check.band_text(),
+                    status=status,
+                    distance=check.distance(value) if np.isfinite(value) else float("nan"),
+                    note=note,
+                )
+            )
+    return results
