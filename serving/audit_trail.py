@@ -1,0 +1,187 @@
+"""The append-only audit trail: one row per scored case, and the reviews that refer to them.
+
+SQLAlchemy Core over any URL; SQLite by default (WAL journal and a busy
+timeout, so several worker processes append at once without losing a row),
+PostgreSQL by giving a ``postgresql+psycopg://`` URL. Append-only is enforced
+twice: this class has no update or delete, and database triggers refuse
+``UPDATE`` and ``DELETE`` on both tables. Only the fields listed in issue 7
+are stored, never the case's records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+ERR_APPEND_ONLY = "the audit trail is append-only"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+METADATA = sa.MetaData()
+
+SCORES = sa.Table(
+    "score_audit",
+    METADATA,
+    sa.Column("audit_id", sa.String(36), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("caller", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(40), nullable=False),
+    sa.Column("person_id", sa.String(200), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("model_version", sa.String(40), nullable=False),
+    sa.Column("probability", sa.Float, nullable=False),
+    sa.Column("band", sa.Integer, nullable=False),
+    sa.Index("ix_score_audit_created_at", "created_at"),
+)
+
+REVIEWS = sa.Table(
+    "reviews",
+    METADATA,
+    sa.Column("review_id", sa.String(36), primary_key=True),
+    sa.Column(
+        "audit_id", sa.String(36), sa.ForeignKey("score_audit.audit_id"), nullable=False
+    ),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("caller", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(40), nullable=False),
+    sa.Column("decision", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("practitioner_band", sa.Integer, nullable=True),
+    sa.Column("model_version", sa.String(40), nullable=False),
+    sa.Index("ix_reviews_created_at", "created_at"),
+)
+
+_SQLITE_GUARDS = [
+    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+    f"BEGIN SELECT RAISE(ABORT, '{ERR_APPEND_ONLY}'); END"
+    for table in ("score_audit", "reviews")
+    for verb in ("UPDATE", "DELETE")
+]
+_POSTGRES_GUARDS = [
+    "CREATE OR REPLACE FUNCTION svrisk_append_only() RETURNS trigger AS $$ "
+    f"BEGIN RAISE EXCEPTION '{ERR_APPEND_ONLY}'; END $$ LANGUAGE plpgsql",
+    *[
+        f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION svrisk_append_only()"
+        for table in ("score_audit", "reviews")
+    ],
+]
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """One audited scoring of one case (no record contents)."""
+
+    audit_id: str
+    created_at: dt.datetime
+    caller: str
+    role: str
+    person_id: str
+    as_of: dt.date
+    model_version: str
+    probability: float
+    band: int
+
+
+def new_audit_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite connections get WAL, a busy timeout and foreign keys."""
+    engine = sa.create_engine(url)
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects
+            cursor = dbapi_conn.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.close()
+
+    return engine
+
+
+class AuditTrail:
+    """Append and read the audit trail.
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy database URL.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    def create_schema(self) -> None:
+        """Create tables, indexes and append-only triggers if missing (safe from several workers)."""
+        dialect = self.engine.dialect.name
+        with self.engine.begin() as conn:
+            for table in METADATA.sorted_tables:
+                conn.execute(CreateTable(table, if_not_exists=True))
+                for index in table.indexes:
+                    conn.execute(CreateIndex(index, if_not_exists=True))
+            guards = {"sqlite": _SQLITE_GUARDS, "postgresql": _POSTGRES_GUARDS}.get(dialect, [])
+            for statement in guards:
+                conn.exec_driver_sql(statement)
+
+    def append_scores(self, rows: Sequence[ScoreRow]) -> None:
+        """Insert all rows in one transaction (all or none)."""
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(SCORES.insert(), [row.__dict__ for row in rows])
+
+    def score_row(self, audit_id: str) -> ScoreRow | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(SCORES).where(SCORES.c.audit_id == audit_id)
+            ).mappings().first()
+        return None if found is None else ScoreRow(**found)
+
+    def count_scores(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(SCORES)).scalar_one())
+
+    def append_review(self, values: dict[str, object]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(REVIEWS.insert(), values)
+
+    def reviews(
+        self,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        decision: str | None = None,
+        model_version: str | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, object]]:
+        """Reviews oldest first, filtered by time range (``since <= t < until``), decision, version."""
+        query = sa.select(REVIEWS)
+        if since is not None:
+            query = query.where(REVIEWS.c.created_at >= since)
+        if until is not None:
+            query = query.where(REVIEWS.c.created_at < until)
+        if decision is not None:
+            query = query.where(REVIEWS.c.decision == decision)
+        if model_version is not None:
+            query = query.where(REVIEWS.c.model_version == model_version)
+        query = query.order_by(REVIEWS.c.created_at, REVIEWS.c.review_id).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,125 @@
+"""ASGI middleware in front of every route: API key and role, body size, content type.
+
+One place decides who may call what, for BentoML's own API routes and for the
+mounted FastAPI routes alike, so both answer 401/403/413/415 with the same
+clear JSON body (``{"error": ...}``). Infrastructure routes (health, metrics,
+the OpenAPI document) need no key. The authenticated caller is left in the
+request scope's ``state`` under ``principal`` for the endpoint and the audit
+trail.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from http import HTTPStatus
+from typing import Any
+
+from serving.api_keys import API_KEY_HEADER, KeyRing, Permission
+from serving.errors import PayloadTooLarge, ServiceError
+from serving.settings import ServingSettings
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# (method, path) -> permission; anything not listed here is open (health, metrics, docs).
+PROTECTED_ROUTES: dict[tuple[str, str], Permission] = {
+    ("POST", "/score"): Permission.SCORE,
+    ("POST", "/score_batch"): Permission.SCORE_BATCH,
+    ("GET", "/model"): Permission.MODEL_INFO,
+    ("POST", "/reviews"): Permission.REVIEW_WRITE,
+    ("GET", "/reviews"): Permission.REVIEW_READ,
+}
+JSON_MEDIA_TYPE = "application/json"
+ERR_TOO_LARGE = "request body: larger than the limit of {limit} bytes"
+ERR_MEDIA_TYPE = "Content-Type: must be application/json"
+ERR_CONTENT_LENGTH = "Content-Length: not a valid number"
+
+
+class ServiceGuard:
+    """The middleware; keys and limits are read from the environment once, at start-up."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        settings = ServingSettings.from_env()
+        self.max_bytes = settings.max_request_bytes
+        self.keys = KeyRing.from_sources(settings.api_keys_file, settings.api_keys_json)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        permission = PROTECTED_ROUTES.get((scope["method"], scope["path"].rstrip("/") or "/"))
+        if permission is None:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        try:
+            principal = self.keys.authenticate(headers.get(API_KEY_HEADER.lower()))
+            self.keys.authorise(principal, permission)
+            if scope["method"] == "POST":
+                media_type = headers.get("content-type", JSON_MEDIA_TYPE).split(";")[0].strip()
+                if media_type.lower() != JSON_MEDIA_TYPE:
+                    raise ServiceError(ERR_MEDIA_TYPE, error_code=HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+                body = await self._read_body(headers, receive)
+                receive = _replay(body, receive)
+        except ServiceError as exc:
+            await _send_error(send, exc)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+    async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
+        declared = headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise ServiceError(ERR_CONTENT_LENGTH)
+            if int(declared) > self.max_bytes:
+                raise PayloadTooLarge(ERR_TOO_LARGE.format(limit=self.max_bytes))
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            # Checked while reading too: a chunked body has no Content-Length to trust.
+            if size > self.max_bytes:
+                raise PayloadTooLarge(ERR_TOO_LARGE.format(limit=self.max_bytes))
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
+
+def _replay(body: bytes, original: Receive) -> Receive:
+    """Hand the already-read body to the app once, then pass through (disconnect events)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return await original()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _send_error(send: Send, exc: ServiceError) -> None:
+    body = json.dumps({"error": exc.message}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": int(exc.error_code),
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,105 @@
+"""Practitioner reviews: their judgement recorded beside a score, never instead of it.
+
+A review refers to an audit_id the trail already holds (unknown ids are
+refused), copies that score's model version so override rates can later be
+monitored by model and group, and is appended like every audit row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from serving.api_keys import Principal
+from serving.audit_trail import AuditTrail, utc_now
+from serving.errors import UnknownAuditId
+from serving.risk_bands import N_BANDS
+
+Decision = Literal["agree", "disagree", "escalate", "no_action"]
+ERR_UNKNOWN_AUDIT_ID = "audit_id: no scoring with this audit_id exists"
+ERR_BAND_REQUIRED = "practitioner_band: required when the decision is 'disagree'"
+ERR_BAND_ONLY_ON_DISAGREE = "practitioner_band: give it only when the decision is 'disagree'"
+
+
+class ReviewRequest(BaseModel):
+    """A practitioner's review of one scored case."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    audit_id: uuid.UUID = Field(..., description="The audit_id returned by /score or /score_batch.")
+    decision: Decision = Field(
+        ..., description="agree, disagree (give practitioner_band), escalate or no_action."
+    )
+    reason: str = Field(
+        ..., min_length=1, max_length=4000, description="The practitioner's reasons, in words."
+    )
+    practitioner_band: int | None = Field(
+        None,
+        ge=1,
+        le=N_BANDS,
+        description="The band (1-10) the practitioner would give; only with decision 'disagree'.",
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @model_validator(mode="after")
+    def _band_with_disagree(self) -> ReviewRequest:
+        if self.decision == "disagree" and self.practitioner_band is None:
+            raise ValueError(ERR_BAND_REQUIRED)
+        if self.decision != "disagree" and self.practitioner_band is not None:
+            raise ValueError(ERR_BAND_ONLY_ON_DISAGREE)
+        return self
+
+
+class ReviewRecord(BaseModel):
+    """A stored review."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    review_id: str = Field(..., description="Identifier of this review.")
+    audit_id: str = Field(..., description="The scoring reviewed.")
+    created_at: dt.datetime = Field(..., description="When the review was recorded (UTC).")
+    caller: str = Field(..., description="Who recorded it (API key holder).")
+    role: str = Field(..., description="The caller's role.")
+    decision: Decision = Field(..., description="The practitioner's decision.")
+    reason: str = Field(..., description="The practitioner's reasons.")
+    practitioner_band: int | None = Field(None, description="The practitioner's band, if they disagreed.")
+    model_version: str = Field(..., description="Model version of the reviewed score.")
+
+    @field_validator("created_at")
+    @classmethod
+    def _utc(cls, value: dt.datetime) -> dt.datetime:
+        # SQLite returns naive datetimes; the trail writes UTC only.
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+class ReviewList(BaseModel):
+    reviews: list[ReviewRecord] = Field(..., description="Matching reviews, oldest first.")
+
+
+def record_review(trail: AuditTrail, request: ReviewRequest, principal: Principal) -> ReviewRecord:
+    """Append a review of an existing scoring; :class:`UnknownAuditId` (404) otherwise."""
+    scored = trail.score_row(str(request.audit_id))
+    if scored is None:
+        raise UnknownAuditId(ERR_UNKNOWN_AUDIT_ID)
+    record = ReviewRecord(
+        review_id=str(uuid.uuid4()),
+        audit_id=scored.audit_id,
+        created_at=utc_now(),
+        caller=principal.name,
+        role=principal.role,
+        decision=request.decision,
+        reason=request.reason,
+        practitioner_band=request.practitioner_band,
+        model_version=scored.model_version,
+    )
+    trail.append_review(record.model_dump())
+    return record

@@ -1,0 +1,191 @@
+"""Unit tests of the service's parts that need no model: keys, bands, audit trail, reviews, settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from pydantic import ValidationError
+
+from serving.api_keys import (
+    ERR_NO_KEY,
+    ERR_NO_KEYS,
+    ERR_UNKNOWN_KEY,
+    KeyRing,
+    Permission,
+    ROLE_PERMISSIONS,
+    hash_key,
+    new_key,
+)
+from serving.audit_trail import ERR_APPEND_ONLY, SCORES, AuditTrail, ScoreRow, new_audit_id, utc_now
+from serving.errors import MissingApiKey, RoleNotAllowed, UnknownAuditId
+from serving.reviews import ReviewRequest, record_review
+from serving.risk_bands import RiskBands
+from serving.settings import ServingSettings
+
+
+def _entries(**roles: str) -> tuple[list[dict], dict[str, str]]:
+    keys = {name: new_key() for name in roles}
+    return [
+        {"name": name, "role": role, "sha256": hash_key(keys[name])} for name, role in roles.items()
+    ], keys
+
+
+def test_serving_keyring_authenticates_and_authorises(tmp_path: Path) -> None:
+    entries, keys = _entries(pat="practitioner", dan="data_scientist")
+    (tmp_path / "keys.yaml").write_text(json.dumps({"keys": entries[:1]}))  # YAML accepts JSON
+    ring = KeyRing.from_sources(tmp_path / "keys.yaml", json.dumps(entries[1:]))
+    pat = ring.authenticate(keys["pat"])
+    assert (pat.name, pat.role) == ("pat", "practitioner")
+    ring.authorise(pat, Permission.SCORE)
+    with pytest.raises(RoleNotAllowed, match="may not score_batch") as denied:
+        ring.authorise(pat, Permission.SCORE_BATCH)
+    assert denied.value.error_code == 403
+    with pytest.raises(MissingApiKey, match=ERR_NO_KEY) as missing:
+        ring.authenticate(None)
+    assert missing.value.error_code == 401
+    with pytest.raises(MissingApiKey, match=ERR_UNKNOWN_KEY):
+        ring.authenticate(keys["pat"] + "x")
+    assert ring.authenticate(keys["dan"]).role == "data_scientist"
+
+
+def test_serving_roles_match_the_issue() -> None:
+    assert ROLE_PERMISSIONS["practitioner"] == {Permission.SCORE, Permission.REVIEW_WRITE}
+    assert ROLE_PERMISSIONS["data_scientist"] == {Permission.MODEL_INFO, Permission.SCORE_BATCH}
+    assert Permission.REVIEW_READ in ROLE_PERMISSIONS["ethics_panel"]
+    assert Permission.SCORE not in ROLE_PERMISSIONS["ethics_panel"]
+    assert ROLE_PERMISSIONS["admin"] == set(Permission)
+
+
+def test_serving_keyring_refuses_bad_configuration() -> None:
+    with pytest.raises(ValueError, match="no API keys configured"):
+        KeyRing.from_sources(None, None)
+    assert "SVRISK_API_KEYS_FILE" in ERR_NO_KEYS
+    with pytest.raises(ValueError, match=r"keys\.0\.role"):
+        KeyRing.from_sources(None, json.dumps([{"name": "x", "role": "boss", "sha256": "0" * 64}]))
+    with pytest.raises(ValueError, match="SVRISK_API_KEYS"):
+        KeyRing.from_sources(None, "{not json")
+    entries, _ = _entries(a="admin")
+    with pytest.raises(ValueError, match="twice"):
+        KeyRing.from_sources(None, json.dumps(entries + [{**entries[0], "name": "b"}]))
+
+
+def test_serving_bands_are_reference_deciles() -> None:
+    reference = np.random.default_rng(0).beta(1, 12, size=10_000)
+    bands = RiskBands(reference)
+    assigned = bands.band(reference)
+    counts = np.bincount(assigned, minlength=11)[1:]
+    assert assigned.min() == 1 and assigned.max() == 10
+    assert np.all(np.abs(counts - 1000) <= 1)  # a tenth of the reference population each
+    assert bands.band([0.0, 1.0]).tolist() == [1, 10]
+    # A probability on a cut-off belongs to the higher band.
+    assert bands.band([bands.cutoffs[4]]).tolist() == [6]
+    described = bands.describe()
+    assert [d["band"] for d in described] == list(range(1, 11))
+    assert described[0]["lower"] is None and described[-1]["upper"] is None
+    assert described[5]["lower"] == pytest.approx(np.quantile(reference, 0.5))
+    for bad in ([], [0.2, np.nan], [1.5], [[0.1, 0.2]]):
+        with pytest.raises(ValueError, match="reference probabilities"):
+            RiskBands(bad)
+
+
+def _row(audit_id: str | None = None, version: str = "3") -> ScoreRow:
+    return ScoreRow(
+        audit_id=audit_id or new_audit_id(),
+        created_at=utc_now(),
+        caller="pat",
+        role="practitioner",
+        person_id="P1",
+        as_of=dt.date(2024, 4, 1),
+        model_version=version,
+        probability=0.12,
+        band=7,
+    )
+
+
+def test_serving_audit_trail_appends_and_refuses_changes(tmp_path: Path) -> None:
+    trail = AuditTrail(f"sqlite:///{tmp_path / 'audit.db'}")
+    trail.create_schema()
+    trail.create_schema()  # idempotent: every worker runs it at start
+    rows = [_row() for _ in range(3)]
+    trail.append_scores(rows)
+    assert trail.count_scores() == 3
+    stored = trail.score_row(rows[1].audit_id)
+    assert stored is not None and stored.person_id == "P1" and stored.band == 7
+    assert trail.score_row(new_audit_id()) is None
+    for statement in (SCORES.delete(), SCORES.update().values(band=1)):
+        with pytest.raises(sa.exc.IntegrityError, match=ERR_APPEND_ONLY):
+            with trail.engine.begin() as conn:
+                conn.execute(statement)
+    assert trail.count_scores() == 3
+    with trail.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    trail.dispose()
+
+
+def test_serving_audit_trail_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    AuditTrail(url).create_schema()
+    trails = [AuditTrail(url) for _ in range(4)]  # separate engines, as separate workers have
+
+    def write(trail: AuditTrail) -> None:
+        for _ in range(25):
+            trail.append_scores([_row(), _row()])
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in trails]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert trails[0].count_scores() == 4 * 25 * 2
+
+
+def test_serving_reviews_validate_and_reference_existing_scores(tmp_path: Path) -> None:
+    from serving.api_keys import Principal
+
+    trail = AuditTrail(f"sqlite:///{tmp_path / 'audit.db'}")
+    trail.create_schema()
+    scored = _row(version="5")
+    trail.append_scores([scored])
+    principal = Principal(name="pat", role="practitioner")
+    record = record_review(
+        trail,
+        ReviewRequest(audit_id=scored.audit_id, decision="disagree", reason="knows family", practitioner_band=3),
+        principal,
+    )
+    assert record.model_version == "5" and record.practitioner_band == 3
+    record_review(trail, ReviewRequest(audit_id=scored.audit_id, decision="agree", reason="ok"), principal)
+    with pytest.raises(UnknownAuditId) as unknown:
+        record_review(trail, ReviewRequest(audit_id=uuid.uuid4(), decision="agree", reason="x"), principal)
+    assert unknown.value.error_code == 404
+    assert [r["decision"] for r in trail.reviews()] == ["disagree", "agree"]
+    assert [r["decision"] for r in trail.reviews(decision="agree")] == ["agree"]
+    assert trail.reviews(model_version="4") == []
+    assert len(trail.reviews(since=utc_now() - dt.timedelta(minutes=5), until=utc_now())) == 2
+    assert trail.reviews(until=utc_now() - dt.timedelta(minutes=5)) == []
+    for bad, problem in (
+        ({"decision": "disagree", "reason": "x"}, "practitioner_band: required"),
+        ({"decision": "agree", "reason": "x", "practitioner_band": 2}, "only when"),
+        ({"decision": "maybe", "reason": "x"}, "decision"),
+        ({"decision": "agree", "reason": "   "}, "blank"),
+        ({"decision": "disagree", "reason": "x", "practitioner_band": 11}, "practitioner_band"),
+    ):
+        with pytest.raises(ValidationError, match=problem):
+            ReviewRequest(audit_id=scored.audit_id, **bad)
+
+
+def test_serving_settings_from_environment(tmp_path: Path) -> None:
+    settings = ServingSettings.from_env({"SVRISK_HOME": str(tmp_path), "SVRISK_MODEL_VERSION": "4"})
+    assert settings.model_version == 4 and settings.model_alias == "champion"
+    assert settings.audit_db == f"sqlite:///{tmp_path / 'svrisk_audit.db'}"
+    assert settings.max_batch == 500
+    with pytest.raises(ValueError, match="SVRISK_MAX_BATCH"):
+        ServingSettings.from_env({"SVRISK_MAX_BATCH": "0"})
+    with pytest.raises(ValueError, match="SVRISK_MODEL_SOURCE"):
+        ServingSettings.from_env({"SVRISK_MODEL_SOURCE": "s3"})
