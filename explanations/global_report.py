@@ -99,42 +99,21 @@ def write_global_explanations(
     families = explainer.feature_families
     family_frame = family_contributions(contrib, families)
 
+    log_odds = pd.Series(np.abs(phi[:, :-1]).mean(axis=0), index=names)
+    by_feature = _importance(contrib, "feature")
+    by_feature.insert(1, "family", by_feature["feature"].map(families))
+    by_feature["mean_abs_shap_log_odds"] = by_feature["feature"].map(log_odds)
+    by_family = _importance(family_frame, "family")
     written: list[Path] = []
-    by_feature = pd.DataFrame(
-        {
-            "feature": names,
-            "family": [families[n] for n in names],
-            "mean_abs_contribution": contrib.abs().mean().to_numpy(),
-            "mean_contribution": contrib.mean().to_numpy(),
-            "mean_abs_shap_log_odds": np.abs(phi[:, :-1]).mean(axis=0),
-        }
-    ).sort_values("mean_abs_contribution", ascending=False, kind="mergesort")
-    written.append(_csv(by_feature, out / "mean_abs_by_feature.csv"))
-    written.append(
-        _bar_png(
-            by_feature["feature"].tolist(),
-            by_feature["mean_abs_contribution"].to_numpy(),
-            "Mean |contribution| by feature",
-            out / "mean_abs_by_feature.png",
+    for table, key, title in (
+        (by_feature, "feature", "Mean |contribution| by feature"),
+        (by_family, "family", "Mean |net contribution| by feature family"),
+    ):
+        stem = out / f"mean_abs_by_{key}"
+        written.append(_csv(table, stem.with_suffix(".csv")))
+        written.append(
+            _bar_png(table[key].tolist(), table["mean_abs_contribution"].to_numpy(), title, stem.with_suffix(".png"))
         )
-    )
-
-    by_family = pd.DataFrame(
-        {
-            "family": family_frame.columns,
-            "mean_abs_contribution": family_frame.abs().mean().to_numpy(),
-            "mean_contribution": family_frame.mean().to_numpy(),
-        }
-    ).sort_values("mean_abs_contribution", ascending=False, kind="mergesort")
-    written.append(_csv(by_family, out / "mean_abs_by_family.csv"))
-    written.append(
-        _bar_png(
-            by_family["family"].tolist(),
-            by_family["mean_abs_contribution"].to_numpy(),
-            "Mean |net contribution| by feature family",
-            out / "mean_abs_by_family.png",
-        )
-    )
 
     prepared = explainer.prepare(X).reset_index(drop=True)
     ranked = by_feature["feature"].tolist()
@@ -146,6 +125,17 @@ def write_global_explanations(
     written.append(_csv(table, out / "by_group.csv"))
     written.append(_by_group_png(table, attributes, out / "by_group.png"))
     return written
+
+
+def _importance(contrib: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Mean |contribution| and mean contribution per column, largest magnitude first."""
+    return pd.DataFrame(
+        {
+            key: list(contrib.columns),
+            "mean_abs_contribution": contrib.abs().mean().to_numpy(),
+            "mean_contribution": contrib.mean().to_numpy(),
+        }
+    ).sort_values("mean_abs_contribution", ascending=False, kind="mergesort").reset_index(drop=True)
 
 
 def family_contributions(contrib: pd.DataFrame, families: dict[str, str]) -> pd.DataFrame:
