@@ -1,5 +1,88 @@
 """`svrisk generate`: write a synthetic extract with known truth."""
 
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
 import typer
 
+from extract.synthetic.parameters import RECORDING_BIAS_SCENARIOS
+
 app = typer.Typer()
+
+TRUTH_DIR = "_truth"
+OUTCOMES_FILE = "outcomes.csv"
+PARAMETERS_FILE = "parameters.json"
+OUT_NOT_EMPTY = "{out} already holds files; write to a new or empty folder"
+
+RecordingBias = Enum("RecordingBias", {name: name for name in RECORDING_BIAS_SCENARIOS}, type=str)
+
+
+class FileFormat(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+@app.command()
+def generate(
+    out: Path = typer.Option(..., "--out", help="Folder to write the extract into (new or empty)."),
+    people: int = typer.Option(10_000, "--people", min=1, help="Population size."),
+    seed: int = typer.Option(0, "--seed", help="Seed: the same seed writes the same bytes."),
+    start: str = typer.Option("2018-04-01", "--start", help="First day of the snapshot range (ISO date)."),
+    end: str = typer.Option("2025-03-31", "--end", help="Last day with records; extracted_on is end + 1 day."),
+    fmt: FileFormat = typer.Option(FileFormat.csv, "--format", help="Table file format."),
+    recording_bias: RecordingBias = typer.Option(
+        "default", "--recording-bias", help="How recording varies by ethnicity and deprivation."
+    ),
+) -> None:
+    """Write a synthetic multi-agency extract plus _truth/ (outcomes.csv, parameters.json).
+
+    Example: svrisk generate --people 10000 --seed 1 --start 2018-04-01 --end 2025-03-31 --out data/demo
+    """
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    try:
+        written = write_synthetic_extract(out, people, seed, start, end, fmt.value, recording_bias.value)
+    except ValueError as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(code=1) from None
+    console.print(f"wrote {len(written)} files to {out}")
+
+
+def write_synthetic_extract(
+    out: str | Path,
+    people: int,
+    seed: int,
+    start: str,
+    end: str,
+    fmt: str = "csv",
+    recording_bias: str = "default",
+) -> list[Path]:
+    """Generate and write the extract, manifest and ``_truth/`` files; return the paths written."""
+    import json
+
+    import pandas as pd
+
+    from extract.synthetic.generator import generate as generate_extract
+    from extract.writer import write_extract
+
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise ValueError(OUT_NOT_EMPTY.format(out=out))
+    try:
+        start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
+    except ValueError as err:
+        raise ValueError(f"not a date: {err}") from None
+    synthetic = generate_extract(people, seed, start_ts, end_ts, recording_bias)
+    written = write_extract(synthetic.frames, out, fmt=fmt, extracted_on=synthetic.extracted_on)
+    truth_dir = out / TRUTH_DIR
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    truth = synthetic.truth.assign(as_of=synthetic.truth["as_of"].dt.strftime("%Y-%m-%d"))
+    outcomes = truth_dir / OUTCOMES_FILE
+    # repr-exact floats so that the file carries the exact probabilities.
+    truth.to_csv(outcomes, index=False, lineterminator="\n")
+    parameters = truth_dir / PARAMETERS_FILE
+    parameters.write_text(json.dumps(synthetic.parameters, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return [*written, outcomes, parameters]
