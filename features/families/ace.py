@@ -1,0 +1,42 @@
+"""Adverse childhood experiences: each type ever recorded, the count, 4+ and recent first records."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from extract.contract import ACE_TYPES, Extract
+from features.point_in_time import DAYS_24_MONTHS, CohortClock, day_numbers, flag
+
+# The evidence (Bellis et al. 2014) uses 4+ ACEs as the high-adversity group.
+ACE_HIGH_COUNT = 4
+
+
+def ace_features(clock: CohortClock, extract: Extract) -> dict[str, np.ndarray]:
+    """ACE flags per type, ``ace_count`` (0-10), ``ace_4plus`` and ``ace_new_24m``.
+
+    An ACE type counts from the first time any partner recorded it; repeat
+    records of the same type add nothing (the count is of types, not records).
+    """
+    table = extract["adversity"]
+    codes = clock.person_codes(table["person_id"])
+    days = day_numbers(table["recorded_on"])
+    types = table["ace_type"].cat.codes.to_numpy().astype(np.int64)
+    # First record of each (person, type): sort by person, type, day and keep the first row.
+    order = np.lexsort((days, types, codes))
+    codes, days, types = codes[order], days[order], types[order]
+    is_first = np.ones(len(codes), dtype=bool)
+    is_first[1:] = (codes[1:] != codes[:-1]) | (types[1:] != types[:-1])
+    codes, days, types = codes[is_first], days[is_first], types[is_first]
+
+    out: dict[str, np.ndarray] = {}
+    count = np.zeros(clock.n)
+    for code, ace_type in enumerate(ACE_TYPES):
+        keep = types == code
+        ever = flag(clock.events(codes[keep], days[keep]).count())
+        out[f"ace_{ace_type}"] = ever
+        count += ever
+    firsts = clock.events(codes, days)
+    out["ace_count"] = count
+    out["ace_4plus"] = (count >= ACE_HIGH_COUNT).astype(np.float64)
+    out["ace_new_24m"] = firsts.count(DAYS_24_MONTHS)
+    return out

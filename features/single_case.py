@@ -1,0 +1,173 @@
+"""One person's case, as the service receives it in JSON, through the batch code path.
+
+``SingleCase`` is generated from the data contract (``extract.contract.TABLES``):
+``as_of``, the ``person`` (a ``people`` row) and one list of records per event
+table, each record a contract row without ``person_id``. Unknown fields are
+refused and categories are ``Literal`` types of the contract's values.
+
+``case_to_extract`` turns a case into contract frames of plain JSON values
+(ISO date strings, numbers, strings: the same as a CSV cell), runs them through
+``extract.loader.extract_from_frames`` and returns the extract with a one-row
+cohort, so ``FeatureBuilder.transform`` computes the features with the same
+code as a batch run.
+
+What a case may hold: records dated on or after ``as_of`` are allowed (a
+partner's system sends what it has) and are ignored by the point-in-time
+rules. The case is treated as an extract taken today (``extracted_on`` =
+today), so the loader's own rule applies: a record dated today or later is an
+error (a day's records are complete only once it is over), and an ``as_of``
+after today is refused here. Labels are never built from a single case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal, Optional
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from extract.contract import EVENT_TABLES, TABLES, ColumnSpec, Extract, TableSpec
+from extract.loader import extract_from_frames
+
+AS_OF_IN_FUTURE = "as_of {as_of} is after today ({today}): a case is scored on or before today"
+CASE_KIND = "case"
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+_KIND_TEXT = {
+    "id": "pseudonymised person identifier",
+    "date": "ISO date YYYY-MM-DD",
+    "int": "whole number",
+    "number": "number",
+    "string": "lower-case text",
+}
+
+
+def _field(table: TableSpec, col: ColumnSpec) -> tuple[Any, Any]:
+    """The pydantic (type, Field) of one contract column."""
+    if col.kind == "category":
+        annotation: Any = Literal[col.categories]
+        text = "one of: " + ", ".join(col.categories)
+    else:
+        annotation = {"id": str, "string": str, "date": dt.date, "int": int, "number": float}[col.kind]
+        text = _KIND_TEXT[col.kind]
+    bounds = {}
+    if col.minimum is not None:
+        bounds["ge"] = col.minimum
+    if col.maximum is not None:
+        bounds["le"] = col.maximum
+    description = f"{table.name}.{col.name} ({text})"
+    if col.nullable:
+        return Optional[annotation], Field(None, description=description + "; null when not recorded", **bounds)
+    if col.kind in ("id", "string"):
+        bounds["min_length"] = 1
+    return annotation, Field(..., description=description, **bounds)
+
+
+def _record_model(table: TableSpec, with_person_id: bool) -> type[BaseModel]:
+    fields = {
+        col.name: _field(table, col)
+        for col in table.columns
+        if with_person_id or col.name != "person_id"
+    }
+    model_name = "".join(part.title() for part in table.name.split("_")) + "Record"
+    return create_model(model_name, __config__=_STRICT, __doc__=table.description or table.name, **fields)
+
+
+PersonRecord = _record_model(TABLES["people"], with_person_id=True)
+RECORD_MODELS: dict[str, type[BaseModel]] = {
+    name: _record_model(TABLES[name], with_person_id=False) for name in EVENT_TABLES
+}
+
+SingleCase = create_model(
+    "SingleCase",
+    __config__=_STRICT,
+    __doc__="One young person's records as the service receives them, scored at as_of.",
+    as_of=(dt.date, Field(..., description="The assessment date; only records dated before it are used.")),
+    person=(PersonRecord, Field(..., description="The person's row of the people table.")),
+    **{
+        name: (
+            list[model],  # type: ignore[valid-type]
+            Field(default_factory=list, description=f"{name} records ({TABLES[name].description or name}), without person_id."),
+        )
+        for name, model in RECORD_MODELS.items()
+    },
+)
+
+
+def parse_case(case: BaseModel | dict | str) -> BaseModel:
+    """A validated :data:`SingleCase` from a model, a dict or JSON text."""
+    if isinstance(case, SingleCase):
+        return case
+    if isinstance(case, str):
+        return SingleCase.model_validate_json(case)
+    return SingleCase.model_validate(case)
+
+
+def case_to_extract(
+    case: BaseModel | dict | str, *, today: dt.date | None = None
+) -> tuple[Extract, pd.DataFrame]:
+    """The case as a validated one-person :class:`Extract` and its one-row cohort.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        If the case does not follow the contract (unknown fields or categories).
+    ValueError
+        If ``as_of`` is after today; the loader's ``ExtractValidationError``
+        (a ``ValueError``) if a record is dated today or later.
+    """
+    parsed = parse_case(case)
+    today = today or dt.datetime.now(dt.UTC).date()
+    if parsed.as_of > today:
+        raise ValueError(AS_OF_IN_FUTURE.format(as_of=parsed.as_of, today=today))
+    data = parsed.model_dump(mode="json")
+    person = data["person"]
+    frames = {"people": pd.DataFrame([person], columns=list(TABLES["people"].column_names))}
+    for name in EVENT_TABLES:
+        rows = [{"person_id": person["person_id"], **record} for record in data[name]]
+        frames[name] = pd.DataFrame(rows, columns=list(TABLES[name].column_names))
+    extract = extract_from_frames(
+        frames, extracted_on=pd.Timestamp(today), source=CASE_KIND
+    )
+    cohort = pd.DataFrame(
+        {
+            "person_id": pd.Series([person["person_id"]], dtype=object),
+            "as_of": pd.Series([pd.Timestamp(parsed.as_of)], dtype="datetime64[ns]"),
+            "kind": pd.Series([CASE_KIND], dtype=object),
+        }
+    )
+    return extract, cohort
+
+
+def case_from_extract(extract: Extract, person_id: str, as_of: str | pd.Timestamp) -> BaseModel:
+    """A :data:`SingleCase` holding every record of one person in an extract (for examples and tests)."""
+    data: dict[str, Any] = {"as_of": pd.Timestamp(as_of).date()}
+    for name in ("people", *EVENT_TABLES):
+        table = extract[name]
+        rows = table[table["person_id"] == person_id]
+        columns = [c for c in TABLES[name].column_names if name == "people" or c != "person_id"]
+        records = [_json_record(row, columns, TABLES[name]) for row in rows.itertuples(index=False)]
+        if name == "people":
+            data["person"] = records[0]
+        else:
+            data[name] = records
+    return SingleCase.model_validate(data)
+
+
+def _json_record(row: Any, columns: list[str], table: TableSpec) -> dict[str, Any]:
+    record = {}
+    for name in columns:
+        value = getattr(row, name)
+        kind = table.column(name).kind
+        if pd.isna(value):
+            record[name] = None
+        elif kind == "date":
+            record[name] = pd.Timestamp(value).date()
+        elif kind == "int":
+            record[name] = int(value)
+        elif kind == "number":
+            record[name] = float(value)
+        else:
+            record[name] = str(value)
+    return record
