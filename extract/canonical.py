@@ -52,9 +52,32 @@ def to_canonical(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         )
         out[col.name] = _convert(values, col)
     result = pd.DataFrame(out, index=frame.index)
-    sort_by = ["person_id"] + ([spec.date_column] if spec.date_column else [])
-    result = result.sort_values(sort_by, kind="mergesort").reset_index(drop=True)
-    return result
+    order = _sort_order(frame, result, spec.date_column)
+    return result.take(order).reset_index(drop=True)
+
+
+def _sort_order(frame: pd.DataFrame, result: pd.DataFrame, date_column: str | None) -> np.ndarray:
+    """Stable row order by person_id then date (missing values last), as
+    ``sort_values(kind="mergesort")`` would give, computed on integer keys: the loader hands
+    person_id over as a categorical with sorted categories, whose codes are the order."""
+    source = frame["person_id"] if "person_id" in frame.columns else None
+    person = None
+    if (
+        source is not None
+        and isinstance(source.dtype, pd.CategoricalDtype)
+        and source.cat.categories.is_monotonic_increasing
+    ):
+        person = source.cat.codes.to_numpy(dtype=np.int64)
+    if person is None or (person < 0).any():  # missing ids sort as the text "nan" does
+        person, _ = pd.factorize(result["person_id"], sort=True, use_na_sentinel=True)
+    person = np.where(person < 0, np.iinfo(np.int64).max, person)
+    order = np.arange(len(result))
+    if date_column is not None:
+        dates = result[date_column]
+        key = dates.to_numpy().view("int64")
+        key = np.where(dates.isna().to_numpy(), np.iinfo(np.int64).max, key)
+        order = np.argsort(key, kind="stable")
+    return order[np.argsort(person[order], kind="stable")]
 
 
 def _convert(values: pd.Series, col: ColumnSpec) -> pd.Series:
@@ -65,11 +88,18 @@ def _convert(values: pd.Series, col: ColumnSpec) -> pd.Series:
         return pd.to_datetime(values, format="%Y-%m-%d").astype(DATE_DTYPE)
     if col.kind == "category":
         if isinstance(values.dtype, pd.CategoricalDtype):
-            values = values.astype(object)
+            # Recode on the categories, not the rows: values outside the contract become NaN,
+            # exactly as building the categorical from the values would.
+            recoded = values.cat.set_categories(list(col.categories))
+            return pd.Series(recoded.array, index=values.index).astype(dtype)
         return pd.Series(pd.Categorical(values.astype(object), dtype=dtype), index=values.index)
     if col.kind in ("int", "number"):
         numeric = pd.to_numeric(values, errors="raise")
         return numeric.astype(dtype)
     # id and string columns: plain Python str objects, never the pyarrow string dtype,
     # so that equality and hashing behave the same on every path.
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # Convert the distinct values once, then spread them over the rows by code.
+        labels = np.array([str(v) for v in values.cat.categories] + [str(np.nan)], dtype=object)
+        return pd.Series(labels[values.cat.codes.to_numpy()], index=values.index, dtype=object)
     return pd.Series(np.asarray(values.astype(str), dtype=object), index=values.index, dtype=object)

@@ -278,7 +278,9 @@ def _read_csv(name: str, path: Path) -> tuple[pd.DataFrame | None, np.ndarray | 
             read_options=pacsv.ReadOptions(use_threads=use_threads, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid_row),
             convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header},
+                # Dictionary-encoded text: the parser finds the distinct values while reading,
+                # and they arrive in pandas as categoricals that later steps reuse.
+                column_types={h: pa.dictionary(pa.int32(), pa.string()) for h in header},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
                 null_values=[],
@@ -470,8 +472,17 @@ def _parse_column(
             return dates.astype(DATE_DTYPE), np.zeros(len(values), dtype=bool)
         values = dates.dt.strftime("%Y-%m-%d")  # other units may be out of the ns range
 
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    text = pd.Series([_as_text(u) for u in uniques], dtype=object)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # as read from CSV: codes are ready
+        codes = values.cat.codes.to_numpy(dtype=np.int64)
+        uniques = values.cat.categories
+        unused = np.bincount(codes + 1, minlength=len(uniques) + 1)[1:] == 0
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        unused = np.zeros(len(uniques), dtype=bool)
+    if isinstance(uniques.dtype, pd.StringDtype):
+        text = pd.Series(uniques, dtype="str")
+    else:
+        text = pd.Series([_as_text(u) for u in uniques], dtype="str")
     empty = text.str.strip().eq("").to_numpy(dtype=bool)
     problem = np.full(len(text), None, dtype=object)
     if col.kind == "date":
@@ -498,15 +509,15 @@ def _parse_column(
     bad = row_problem != None  # noqa: E711
     _report(table, col.name, values, numbers, bad, row_problem, violations)
 
-    drop = bad_unique | empty
+    drop = bad_unique | empty | unused
     if out_u is None:  # text: categorical over the distinct good values
         keep = np.flatnonzero(~drop)
-        categories, inverse = np.unique(text.to_numpy()[keep].astype(str), return_inverse=True)
+        # Sorted categories: their codes then order rows as the strings do (to_canonical).
+        inverse, categories = pd.factorize(text.to_numpy(dtype=object)[keep], sort=True)
         remap = np.full(len(text) + 1, -1, dtype=np.int64)
         remap[keep] = inverse
-        cat_codes = remap[codes]
         series = pd.Series(
-            pd.Categorical.from_codes(cat_codes, categories=pd.Index(categories, dtype=object)),
+            pd.Categorical.from_codes(remap[codes], categories=pd.Index(categories, dtype=object)),
             index=index,
         )
         return series, bad
