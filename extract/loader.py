@@ -257,7 +257,7 @@ def _read_csv(name: str, path: Path) -> tuple[pd.DataFrame | None, np.ndarray | 
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             header = next(csv.reader(handle), None)
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except (UnicodeDecodeError, csv.Error, OSError) as exc:
         return None, None, [Violation(name, None, None, None,
                                       UNREADABLE_FILE.format(reason=exc))]
     if not header:
