@@ -1,0 +1,162 @@
+"""Point-in-time correctness: known values, records on/after as_of ignored, moved records counted."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from extract.contract import (
+    ACE_TYPES,
+    ADVERSITY_SOURCES,
+    CARE_EPISODES,
+    EDUCATION_STATUSES,
+    EXCLUSION_TYPES,
+    HEALTH_EVENTS,
+    POLICE_CATEGORIES,
+    POLICE_ROLES,
+)
+from features.cohort import referral_cohort, snapshot_cohort
+from features.pipeline import FeatureBuilder
+
+AS_OF = pd.Timestamp("2024-04-01")
+
+
+def features_of(extract, person: str = "a", as_of: pd.Timestamp = AS_OF) -> pd.Series:
+    cohort = pd.DataFrame({"person_id": [person], "as_of": [as_of]})
+    return FeatureBuilder().transform(extract, cohort).X.iloc[0]
+
+
+def test_known_values_of_a_hand_built_history(tiny, make_extract):
+    x = features_of(make_extract(tiny))
+    # ACEs: physical abuse (2020) and domestic abuse (2023-05, within 24 months); sexual abuse is after as_of.
+    assert x["ace_physical_abuse"] == 1 and x["ace_domestic_abuse"] == 1 and x["ace_sexual_abuse"] == 0
+    assert x["ace_count"] == 2 and x["ace_4plus"] == 0 and x["ace_new_24m"] == 1
+    # Care: CIN ended before as_of; CPP open (no end); early help ends ON as_of, so it was open then.
+    assert x["care_child_in_need_open"] == 0 and x["care_child_in_need_ever"] == 1
+    assert x["care_child_protection_plan_open"] == 1
+    assert x["care_early_help_open"] == 1
+    assert math.isnan(x["care_looked_after_months_since"])
+    assert x["care_child_protection_plan_months_since"] == pytest.approx((AS_OF - pd.Timestamp("2023-01-01")).days / (365.25 / 12))
+    # Attendance: 5 terms before as_of within 2 years; last 3 = 85, 80, 70 of 100 each.
+    assert x["attendance_3t"] == (85 + 80 + 70) / 300
+    assert x["attendance_6t"] == (95 + 90 + 85 + 80 + 70) / 500
+    assert x["attendance_trend"] == (85 + 80 + 70) / 300 - (95 + 90) / 200
+    assert x["persistent_absence_3t"] == 1 and x["severe_absence_3t"] == 0 and x["no_school_record"] == 0
+    # Exclusions: 2 suspensions in 12 months, 2.5 known days; the permanent exclusion is ON as_of.
+    assert x["suspensions_12m"] == 2 and x["suspension_days_12m"] == 2.5
+    assert x["permanent_exclusion_ever"] == 0
+    assert x["police_suspect_serious_violence_6m"] == 1
+    assert x["police_suspect_days_since_last"] == (AS_OF - pd.Timestamp("2024-01-01")).days
+    assert x["police_victim_serious_violence_ever"] == 0 and math.isnan(x["police_victim_days_since_last"])
+    assert x["age"] == 16 and x["imd_decile"] == 3
+
+
+def test_missing_school_record_is_explicit_not_zero(tiny, make_extract):
+    x = features_of(make_extract(tiny), person="b")
+    assert x["no_school_record"] == 1  # b's only term is from 2016
+    for name in ("attendance_3t", "attendance_6t", "unauthorised_absence_3t", "persistent_absence_3t",
+                 "severe_absence_3t", "attendance_trend"):
+        assert math.isnan(x[name]), name
+    assert math.isnan(x["imd_decile"])
+    assert x["neet_ever"] == 1 and x["ed_self_harm_ever"] == 1
+
+
+# A record strategy per event table, dated some days on or after as_of.
+_OFFSET = st.integers(min_value=0, max_value=900)
+
+
+def _date(offset: int) -> str:
+    return (AS_OF + pd.Timedelta(days=offset)).strftime("%Y-%m-%d")
+
+
+RECORDS = st.one_of(
+    st.tuples(st.just("adversity"), _OFFSET, st.sampled_from(ACE_TYPES), st.sampled_from(ADVERSITY_SOURCES)).map(
+        lambda t: (t[0], {"recorded_on": _date(t[1]), "ace_type": t[2], "source": t[3]})),
+    st.tuples(st.just("care_episodes"), _OFFSET, st.none() | st.integers(0, 400), st.sampled_from(CARE_EPISODES)).map(
+        lambda t: (t[0], {"start_on": _date(t[1]), "end_on": None if t[2] is None else _date(t[1] + t[2]),
+                          "episode": t[3]})),
+    st.tuples(st.just("attendance"), _OFFSET, st.integers(1, 150), st.data()).map(
+        lambda t: (t[0], {"term_start": _date(t[1]), "sessions_possible": t[2],
+                          "sessions_attended": t[3].draw(st.integers(0, t[2])), "unauthorised_absences": 0})),
+    st.tuples(st.just("exclusions"), _OFFSET, st.sampled_from(EXCLUSION_TYPES), st.none() | st.floats(0, 30)).map(
+        lambda t: (t[0], {"excluded_on": _date(t[1]), "exclusion": t[2], "days": t[3]})),
+    st.tuples(st.just("education_status"), _OFFSET, st.sampled_from(EDUCATION_STATUSES)).map(
+        lambda t: (t[0], {"recorded_on": _date(t[1]), "status": t[2]})),
+    st.tuples(st.just("police_contacts"), _OFFSET, st.sampled_from(POLICE_ROLES), st.sampled_from(POLICE_CATEGORIES)).map(
+        lambda t: (t[0], {"occurred_on": _date(t[1]), "role": t[2], "category": t[3]})),
+    st.tuples(st.just("health_events"), _OFFSET, st.sampled_from(HEALTH_EVENTS)).map(
+        lambda t: (t[0], {"occurred_on": _date(t[1]), "event": t[2]})),
+)
+
+
+@pytest.mark.property
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(st.tuples(st.sampled_from(["a", "b"]), RECORDS), min_size=1, max_size=12))
+def test_records_on_or_after_as_of_never_change_features(tiny, make_extract, records):
+    cohort = pd.DataFrame({"person_id": ["a", "b"], "as_of": [AS_OF, AS_OF]})
+    before = FeatureBuilder().transform(make_extract(tiny), cohort).X
+    frames = {name: frame.copy() for name, frame in tiny.items()}
+    for person, (table, record) in records:
+        row = pd.DataFrame([{"person_id": person, **record}])
+        frames[table] = pd.concat([frames[table], row], ignore_index=True)
+    after = FeatureBuilder().transform(make_extract(frames), cohort).X
+    pd.testing.assert_frame_equal(before, after, check_exact=True)
+
+
+MOVES = [
+    ("police_contacts", {"role": "suspect", "category": "robbery"}, "occurred_on",
+     {"police_suspect_serious_violence_6m", "police_suspect_serious_violence_12m",
+      "police_suspect_serious_violence_24m", "police_suspect_serious_violence_ever",
+      "police_suspect_days_since_last"}),
+    ("police_contacts", {"role": "missing_person", "category": "other"}, "occurred_on",
+     {"missing_episodes_12m", "missing_episodes_ever"}),
+    ("exclusions", {"exclusion": "suspension", "days": 3.0}, "excluded_on",
+     {"suspensions_12m", "suspension_days_12m", "suspensions_ever"}),
+    ("adversity", {"ace_type": "parental_separation", "source": "school"}, "recorded_on",
+     {"ace_parental_separation", "ace_count", "ace_new_24m"}),
+    ("care_episodes", {"episode": "looked_after", "end_on": None}, "start_on",
+     {"care_looked_after_open", "care_looked_after_ever", "care_looked_after_months_since"}),
+    ("health_events", {"event": "ed_assault_injury"}, "occurred_on",
+     {"ed_assault_injury_12m", "ed_assault_injury_ever", "ed_assault_injury_days_since_last"}),
+    ("education_status", {"status": "school_move"}, "recorded_on", {"school_moves_24m"}),
+]
+
+
+@pytest.mark.parametrize(("table", "record", "date_column", "expected"), MOVES,
+                         ids=[m[0] + ":" + next(iter(m[1].values())) for m in MOVES])
+def test_moving_one_record_before_as_of_changes_exactly_its_features(
+    tiny, make_extract, table, record, date_column, expected
+):
+    def with_record(offset_days: int) -> pd.Series:
+        frames = {name: frame.copy() for name, frame in tiny.items()}
+        row = {"person_id": "a", **record, date_column: _date(offset_days)}
+        frames[table] = pd.concat([frames[table], pd.DataFrame([row])], ignore_index=True)
+        return features_of(make_extract(frames))
+
+    on_as_of, day_before = with_record(0), with_record(-1)
+    changed = {name for name in on_as_of.index
+               if not (on_as_of[name] == day_before[name] or (np.isnan(on_as_of[name]) and np.isnan(day_before[name])))}
+    assert changed == expected
+
+
+def test_cohorts(tiny, make_extract):
+    extract = make_extract(tiny)
+    cohort = snapshot_cohort(extract, ["2024-04-01", "2010-04-01"])
+    # In 2010 a (born 2008) is 2 and b (born 2001) is 8: nobody is 10-24; in 2024 both are.
+    assert cohort["person_id"].tolist() == ["a", "b"]
+    assert (cohort["kind"] == "snapshot").all() and cohort["as_of"].dtype == "datetime64[ns]"
+    with pytest.raises(ValueError, match="after the extract"):
+        snapshot_cohort(extract, ["2030-01-01"])
+    with pytest.raises(ValueError, match="no referrals"):
+        referral_cohort(extract)
+
+
+def test_cohort_person_not_in_people_is_refused(tiny, make_extract):
+    cohort = pd.DataFrame({"person_id": ["zz"], "as_of": [AS_OF]})
+    with pytest.raises(ValueError, match="not in the people table"):
+        FeatureBuilder().transform(make_extract(tiny), cohort)
