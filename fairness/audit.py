@@ -136,9 +136,25 @@ class CheckResult:
     ci_low: float
     ci_high: float
     band: str
+    lower: float | None
+    upper: float | None
     status: str
     distance: float
     note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _json_value(v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class PerformanceCheck:
+    """One performance floor: the model's value against its limit."""
+
+    name: str
+    value: float
+    limit: float
+    passed: bool
+    detail: str
 
     def to_dict(self) -> dict[str, Any]:
         return {k: _json_value(v) for k, v in self.__dict__.items()}
@@ -547,9 +563,55 @@ def evaluate_checks(table: pd.DataFrame, policy: FairnessPolicy) -> list[CheckRe
                     ci_low=low,
                     ci_high=high,
                     band=check.band_text(),
+                    lower=check.lower,
+                    upper=check.upper,
                     status=status,
                     distance=check.distance(value) if np.isfinite(value) else float("nan"),
                     note=note,
                 )
             )
     return results
+
+
+def performance_checks(
+    frame: pd.DataFrame, *, score_col: str, label_col: str, policy: FairnessPolicy
+) -> tuple[list[PerformanceCheck], list[dict[str, Any]]]:
+    """The policy's performance floors on the test period, and a table of AUC per score.
+
+    The model must beat every baseline named in ``auc_must_beat`` by the
+    margin, and its expected calibration error must stay under the ceiling. A
+    baseline missing from the predictions fails its floor: the floor cannot be
+    shown to hold.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    from training.metrics import expected_calibration_error
+
+    y = pd.to_numeric(frame[label_col]).to_numpy(dtype=float)
+    score = pd.to_numeric(frame[score_col]).to_numpy(dtype=float)
+    model_auc = float(roc_auc_score(y, score))
+    ece = expected_calibration_error(y, score, policy.performance.ece_bins)
+    table = [{"score": score_col, "auc": model_auc, "ece": ece}]
+    checks = []
+    for baseline in policy.performance.auc_must_beat:
+        values = frame[baseline] if baseline in frame.columns else None
+        if values is None or values.isna().any():
+            checks.append(PerformanceCheck(
+                f"AUC beats {baseline}", model_auc, float("nan"), False,
+                f"{baseline} is not available in the predictions, so the floor cannot be shown to hold",
+            ))
+            continue
+        base_auc = float(roc_auc_score(y, values.to_numpy(dtype=float)))
+        table.append({"score": baseline, "auc": base_auc, "ece": None})
+        limit = base_auc + policy.performance.auc_margin
+        checks.append(PerformanceCheck(
+            f"AUC beats {baseline}", model_auc, limit, model_auc > limit,
+            f"model AUC {model_auc:.3f} against {baseline} {base_auc:.3f}"
+            + (f" + margin {policy.performance.auc_margin:g}" if policy.performance.auc_margin else ""),
+        ))
+    checks.append(PerformanceCheck(
+        "calibration error under ceiling", ece, policy.performance.max_ece, ece <= policy.performance.max_ece,
+        f"expected calibration error {ece:.4f} ({policy.performance.ece_bins} equal-count bins), "
+        f"ceiling {policy.performance.max_ece:g}",
+    ))
+    return checks, table

@@ -1,5 +1,110 @@
-"""`svrisk audit and svrisk publish` (stage CLI; commands import heavy libraries inside their bodies)."""
+"""`svrisk audit` and `svrisk publish` (stage CLI; commands import heavy libraries inside their bodies)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 app = typer.Typer()
+
+SCORES_NOT_FOUND = "score file not found: {path}"
+SCORES_UNREADABLE = "cannot read the score file {path}: {error}"
+SCORES_EMPTY = "the score file {path} is empty"
+OVERRIDE_NEEDS = "--override needs both --approver NAME and --reason TEXT"
+OVERRIDE_ONLY = "--approver and --reason are only for --override"
+
+
+def _error(message: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+
+
+@app.command()
+def audit(
+    scores: Annotated[Path, typer.Option("--scores", help="CSV with one row per scored case.")],
+    score_col: Annotated[str, typer.Option("--score-col", help="Score column (flagged when >= a threshold).")],
+    label_col: Annotated[str, typer.Option("--label-col", help="0/1 outcome column.")],
+    group_col: Annotated[list[str], typer.Option("--group-col", help="Group column to audit (repeat); 'a x b' audits an intersection.")],
+    threshold: Annotated[list[float], typer.Option("--threshold", help="Operating threshold (repeat).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for audit.json and report.html.")],
+    policy: Annotated[Path | None, typer.Option("--policy", help="Fairness policy YAML (default: fairness/policy.yaml).")] = None,
+    resamples: Annotated[int | None, typer.Option("--resamples", min=0, help="Bootstrap resamples (default: the policy's).")] = None,
+) -> None:
+    """Audit any score file (another tool's, a past model's) and write DIR/audit.json and DIR/report.html.
+
+    Gated checks, reference groups and size floors come from the policy; an
+    intersection listed in the policy is audited too when both its columns are given.
+
+    Example: svrisk audit --scores scores.csv --score-col risk --label-col outcome --group-col sex --group-col ethnicity --threshold 0.1 --threshold 0.2 --out audit/
+    """
+    try:
+        written = audit_score_file(
+            scores, score_col=score_col, label_col=label_col, group_cols=group_col,
+            thresholds=threshold, out=out, policy_path=policy, resamples=resamples,
+        )
+    except ValueError as error:
+        _error(str(error))
+        raise typer.Exit(1) from None
+    typer.echo("wrote " + " and ".join(str(p) for p in written))
+
+
+def audit_score_file(
+    scores: Path,
+    *,
+    score_col: str,
+    label_col: str,
+    group_cols: list[str],
+    thresholds: list[float],
+    out: Path,
+    policy_path: Path | None = None,
+    resamples: int | None = None,
+) -> list[Path]:
+    """Read a score CSV, audit it and write ``audit.json`` and ``report.html`` into ``out``.
+
+    Raises
+    ------
+    ValueError
+        On a missing or unreadable file, or any problem :func:`fairness.audit.run_audit` names.
+    """
+    import json
+
+    import pandas as pd
+
+    from fairness.audit import run_audit
+    from fairness.policy import intersection_name, load_policy
+    from fairness.report import ModelCard, Verdict, build_report
+
+    chosen = load_policy(policy_path)
+    if not scores.is_file():
+        raise ValueError(SCORES_NOT_FOUND.format(path=scores))
+    try:
+        frame = pd.read_csv(scores)
+    except pd.errors.EmptyDataError:
+        raise ValueError(SCORES_EMPTY.format(path=scores)) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ValueError(SCORES_UNREADABLE.format(path=scores, error=error)) from error
+    names = list(dict.fromkeys(group_cols))
+    for pair in chosen.groups.intersections:
+        if all(part in names for part in pair):
+            names.append(intersection_name(pair))
+    result = run_audit(
+        frame, score_col=score_col, label_col=label_col, group_cols=names,
+        thresholds=thresholds, policy=chosen, resamples=resamples,
+    )
+    card = ModelCard(
+        title="Fairness audit of a score file",
+        subject=f"{scores.name}: score {score_col!r}, outcome {label_col!r}, {len(frame):,} rows",
+        data=[("score file", str(scores.resolve())), ("rows", f"{len(frame):,}"),
+              ("base rate", f"{frame[label_col].mean():.2%}")],
+    )
+    verdict = Verdict(passed=result.passed, published=False, publishing=False,
+                      note="An audit of a score file: nothing is published; the verdict says whether "
+                      "these scores would pass the policy's gated checks.")
+    html, document = build_report(result, card=card, verdict=verdict)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "audit.json").write_text(json.dumps(document, indent=2, allow_nan=False))
+    (out / "report.html").write_text(html, encoding="utf-8")
+    return [out / "audit.json", out / "report.html"]

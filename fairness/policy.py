@@ -15,7 +15,7 @@ threshold flags, so the panel can relate it to team capacity.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -40,19 +40,6 @@ INTERSECTION_SEPARATOR = " x "
 # against the reference group's at the same threshold; calibration_difference
 # is (mean predicted - observed rate) in the group minus the same in the
 # reference group, so it does not depend on a threshold.
-GATEABLE_METRICS: tuple[str, ...] = (
-    "selection_rate_ratio",
-    "tpr_ratio",
-    "fpr_ratio",
-    "fnr_ratio",
-    "precision_ratio",
-    "selection_rate_difference",
-    "tpr_difference",
-    "fpr_difference",
-    "fnr_difference",
-    "precision_difference",
-    "calibration_difference",
-)
 GateableMetric = Literal[
     "selection_rate_ratio",
     "tpr_ratio",
@@ -66,6 +53,7 @@ GateableMetric = Literal[
     "precision_difference",
     "calibration_difference",
 ]
+GATEABLE_METRICS: tuple[str, ...] = get_args(GateableMetric)
 # Metrics conditioned on true positives need enough positives to mean anything.
 POSITIVE_CONDITIONED: frozenset[str] = frozenset(
     {"tpr_ratio", "fnr_ratio", "tpr_difference", "fnr_difference"}
