@@ -132,20 +132,25 @@ class _Rows:
 
     def add(self, table: str, person: np.ndarray, **columns: np.ndarray) -> None:
         cols = self._cols[table]
-        cols["_person"].append(np.asarray(person, dtype=np.int64))
+        cols["_person"].append(np.asarray(person, dtype=np.int32))
         for name, values in columns.items():
             cols[name].append(np.asarray(values))
 
     def frame(self, table: str, person_ids: np.ndarray, extracted_day: int) -> pd.DataFrame:
         spec = TABLES[table]
-        cols = {name: np.concatenate(parts) for name, parts in self._cols[table].items()}
+        # Pop the parts so that each table's pieces are freed once it is built (peak memory).
+        cols = {name: np.concatenate(parts) for name, parts in self._cols.pop(table).items()}
         person = cols.pop("_person")
         date_col = spec.date_column
         keep = cols[date_col] < extracted_day
         order = np.lexsort((cols[date_col][keep], person[keep]))
-        data: dict[str, object] = {"person_id": person_ids[person[keep][order]]}
+        # Explicit object Series: pandas would otherwise infer its str dtype, only for
+        # to_canonical to convert back.
+        data: dict[str, object] = {"person_id": pd.Series(person_ids[person[keep][order]], dtype=object)}
         for col in spec.columns[1:]:
             values = cols[col.name][keep][order]
+            if values.dtype == object:
+                values = pd.Series(values, dtype=object)
             if col.kind == "date":
                 # NaT is stored as a sentinel far in the future (open care episodes).
                 open_ended = values >= extracted_day
@@ -688,10 +693,10 @@ class _Simulation:
             self.rows.add(
                 "attendance",
                 idx,
-                term_start=np.full(len(idx), term_day, dtype=np.int64),
-                sessions_possible=possible,
-                sessions_attended=possible - absent,
-                unauthorised_absences=unauthorised,
+                term_start=np.full(len(idx), term_day, dtype=np.int32),
+                sessions_possible=possible.astype(np.int16),
+                sessions_attended=(possible - absent).astype(np.int16),
+                unauthorised_absences=unauthorised.astype(np.int16),
             )
             absent_sum[idx] += absent
             possible_sum[idx] += possible

@@ -169,14 +169,14 @@ class SchoolParameters:
     unauthorised_share_slope: float = 2.5  # x absence rate, capped at 0.9
     school_age_first: int = 4  # age on 31 August: reception
     school_age_last: int = 15  # age on 31 August: year 11
-    suspension_intercept: float = -5.9  # log rate per window
+    suspension_intercept: float = -6.1  # log rate per window
     suspension_per_ace: float = 0.25
     suspension_deprivation: float = 0.15  # evidence sheet, x (quintile - 3)
     suspension_male: float = 0.8  # evidence sheet
     suspension_secondary: float = 1.3
     suspension_absence: float = 2.5  # x last window's absence rate
     suspension_u: float = 0.45
-    suspension_previous: float = 0.9  # any suspension in the last window
+    suspension_previous: float = 1.3  # any suspension in the last window
     suspension_days_mean_extra: float = 1.0  # days = 1 + Poisson(mean)
     permanent_intercept: float = -6.9  # logit per pupil-window
     permanent_per_suspension: float = 0.9  # x min(suspensions this window, 6)
