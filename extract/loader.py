@@ -17,7 +17,9 @@ checks and the cross-table person check work on the distinct values too.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -86,8 +88,11 @@ CHECK_FAILED = "failed check {check}"
 MANIFEST = "manifest"
 EXTRACT = "extract"
 
-_ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
-_NHS_LIKE = r"^\d{3}[ -]?\d{3}[ -]?\d{4}$"
+_ISO_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_NUMBER_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_NHS_RE = re.compile(r"[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}")
+# Years a datetime64[ns] holds whole (its range is 1677-09-21 to 2262-04-11).
+_FIRST_YEAR, _LAST_YEAR = 1678, 2261
 _IDENTIFYING_TOKENS = {
     "name": "a name",
     "names": "a name",
@@ -345,7 +350,7 @@ def _read_manifest(path: Path) -> tuple[pd.Timestamp | None, list[Violation]]:
 def _parse_extracted_on(value: object, violations: list[Violation]) -> pd.Timestamp | None:
     if isinstance(value, pd.Timestamp | np.datetime64) or hasattr(value, "isoformat"):
         day = pd.Timestamp(value)
-    elif isinstance(value, str) and re.fullmatch(_ISO_DATE, value):
+    elif isinstance(value, str) and _ISO_DATE_RE.fullmatch(value):
         day = pd.to_datetime(value, format="%Y-%m-%d", errors="coerce")
     else:
         day = pd.NaT
@@ -428,7 +433,10 @@ def _validate_table(
         else:
             parsed[col] = frame[col]  # extra column: the schema reports it
     typed = pd.DataFrame(parsed, index=frame.index)
-    _run_schema(name, typed, frame, numbers, reported, violations)
+    failed = _run_schema(name, typed, frame, numbers, reported, violations)
+    for column, positions in failed.items():
+        # A cell already reported takes no part in cross-column checks: one fault, one message.
+        typed.loc[positions, column] = None
     return typed
 
 
@@ -479,29 +487,22 @@ def _parse_column(
     else:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         unused = np.zeros(len(uniques), dtype=bool)
+    # The distinct values are few (dates, categories) or one per person (ids): plain Python
+    # over them is cheap and costs no per-call pandas overhead on tiny single-case frames.
     if isinstance(uniques.dtype, pd.StringDtype):
-        text = pd.Series(uniques, dtype="str")
+        text = uniques.tolist()
     else:
-        text = pd.Series([_as_text(u) for u in uniques], dtype="str")
-    empty = text.str.strip().eq("").to_numpy(dtype=bool)
+        text = [_as_text(u) for u in uniques]
+    empty = np.array([not t.strip() for t in text], dtype=bool)
     problem = np.full(len(text), None, dtype=object)
     if col.kind == "date":
-        shaped = text.str.fullmatch(_ISO_DATE).to_numpy(dtype=bool)
-        parsed = pd.to_datetime(text.where(shaped, None), format="%Y-%m-%d", errors="coerce")
-        problem[~empty & parsed.isna().to_numpy()] = BAD_DATE
-        out_u = parsed.astype(DATE_DTYPE).to_numpy().copy()
-        out_u[empty] = np.datetime64("NaT")
-        fill = np.datetime64("NaT")
+        out_u, problem[:] = _parse_dates(text, empty)
+        fill = np.datetime64("NaT", "ns")
     elif col.kind in ("int", "number"):
-        parsed = pd.to_numeric(text.where(~empty, None), errors="coerce").astype("float64")
-        floats = parsed.to_numpy().copy()
-        problem[~empty & ~np.isfinite(floats)] = NOT_NUMERIC
-        if col.kind == "int":
-            problem[~empty & np.isfinite(floats) & (np.floor(floats) != floats)] = NOT_WHOLE
-        out_u = floats
+        out_u, problem[:] = _parse_numbers(text, empty, whole=col.kind == "int")
         fill = np.nan
     else:
-        problem[_nhs_like(text)] = IDENTIFYING_VALUE
+        problem[:] = [IDENTIFYING_VALUE if _nhs_like(t) else None for t in text]
         out_u = None
         fill = None
     bad_unique = problem != None  # noqa: E711 - elementwise on an object array
@@ -513,7 +514,7 @@ def _parse_column(
     if out_u is None:  # text: categorical over the distinct good values
         keep = np.flatnonzero(~drop)
         # Sorted categories: their codes then order rows as the strings do (to_canonical).
-        inverse, categories = pd.factorize(text.to_numpy(dtype=object)[keep], sort=True)
+        inverse, categories = pd.factorize(np.array(text, dtype=object)[keep], sort=True)
         remap = np.full(len(text) + 1, -1, dtype=np.int64)
         remap[keep] = inverse
         series = pd.Series(
@@ -548,19 +549,57 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
-def _nhs_like(text: pd.Series) -> np.ndarray:
-    """Which values look like NHS numbers: 10 digits with a valid modulus-11 check digit."""
-    shaped = text.str.fullmatch(_NHS_LIKE).to_numpy(dtype=bool)
-    out = np.zeros(len(text), dtype=bool)
-    if not shaped.any():
-        return out
-    digits_text = text[shaped].str.replace(r"[ -]", "", regex=True)
-    digits = np.array([[ord(ch) - 48 for ch in value] for value in digits_text], dtype=np.int64)
-    total = digits[:, :9] @ np.arange(10, 1, -1)
-    check = 11 - total % 11
-    check = np.where(check == 11, 0, check)
-    out[np.flatnonzero(shaped)] = (check != 10) & (check == digits[:, 9])
-    return out
+def _parse_dates(text: list[str], empty: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+    """Strict ISO dates within the datetime64[ns] range; NaT and a problem for the others."""
+    out = np.full(len(text), np.datetime64("NaT", "ns"))
+    problems: list[str | None] = [None] * len(text)
+    good, where = [], []
+    for i, value in enumerate(text):
+        if empty[i]:
+            continue
+        day = None
+        if _ISO_DATE_RE.fullmatch(value):
+            try:
+                day = dt.date.fromisoformat(value)
+            except ValueError:  # shaped like a date but not one, such as 2021-02-30
+                day = None
+        if day is None or not _FIRST_YEAR <= day.year <= _LAST_YEAR:
+            problems[i] = BAD_DATE
+        else:
+            good.append(value)
+            where.append(i)
+    if good:
+        out[where] = np.array(good, dtype="datetime64[ns]")
+    return out, problems
+
+
+def _parse_numbers(
+    text: list[str], empty: np.ndarray, *, whole: bool
+) -> tuple[np.ndarray, list[str | None]]:
+    """Plain decimal numbers (no thousands separators, no inf/nan); whole ones for ints."""
+    out = np.full(len(text), np.nan)
+    problems: list[str | None] = [None] * len(text)
+    for i, value in enumerate(text):
+        if empty[i]:
+            continue
+        number = float(value) if _NUMBER_RE.fullmatch(value) else math.nan
+        if not math.isfinite(number):
+            problems[i] = NOT_NUMERIC
+        elif whole and not number.is_integer():
+            problems[i] = NOT_WHOLE
+        else:
+            out[i] = number
+    return out, problems
+
+
+def _nhs_like(value: str) -> bool:
+    """Whether a value looks like an NHS number: 10 digits with a valid modulus-11 check digit."""
+    if not _NHS_RE.fullmatch(value):
+        return False
+    digits = [int(ch) for ch in value if ch.isdigit()]
+    check = 11 - sum(d * w for d, w in zip(digits[:9], range(10, 1, -1))) % 11
+    check = 0 if check == 11 else check
+    return check != 10 and check == digits[9]
 
 
 def _report(
@@ -598,8 +637,11 @@ def _run_schema(
     numbers: np.ndarray,
     reported: dict[str, np.ndarray],
     violations: list[Violation],
-) -> None:
-    """Run the contract's pandera schema lazily and map every failure case to a Violation."""
+) -> dict[str, list[int]]:
+    """Run the contract's pandera schema lazily and map every failure case to a Violation.
+
+    Returns the positions of the failing cells per column.
+    """
     import pandera.errors
 
     from extract.schemas import check_message, table_schema
@@ -609,7 +651,8 @@ def _run_schema(
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     else:
-        return
+        return {}
+    failed: dict[str, list[int]] = {}
     for case in cases.itertuples(index=False):
         check = str(case.check)
         if check == "column_in_dataframe":
@@ -629,8 +672,12 @@ def _run_schema(
             value = _display(raw[column].iloc[position]) if position is not None else None
         else:  # a dtype failure: the parser guarantees dtypes, so this names the check
             problem, value = CHECK_FAILED.format(check=check), _display(case.failure_case)
-        row = None if position is None else int(numbers[position])
+        row = None
+        if position is not None:
+            row = int(numbers[position])
+            failed.setdefault(column, []).append(position)
         violations.append(Violation(name, column, row, value, problem))
+    return failed
 
 
 def _rows(numbers: np.ndarray, mask: np.ndarray | pd.Series) -> np.ndarray:

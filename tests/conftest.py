@@ -26,3 +26,75 @@ def isolated_mlflow(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return PROJECT_ROOT
+
+
+def _small_contract_frames() -> dict:
+    """A tiny valid extract as text frames (as read from CSV), every table and column present."""
+    import pandas as pd
+
+    def table(**columns: list[str]) -> pd.DataFrame:
+        return pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in columns.items()})
+
+    return {
+        "people": table(
+            person_id=["p01", "p02", "p03", "p04", "p05"],
+            birth_month=["2008-05-01", "2010-01-01", "2006-11-01", "2004-02-01", "2009-09-01"],
+            sex=["male", "female", "unknown", "male", "female"],
+            ethnicity=["white", "black", "unknown", "asian", "mixed"],
+            imd_decile=["3", "", "10", "1", "6"],
+            sen=["none", "ehcp", "unknown", "sen_support", "none"],
+            local_authority=["coventry", "wolverhampton", "coventry", "walsall", "coventry"],
+        ),
+        "adversity": table(
+            person_id=["p01", "p02", "p01", "p04"],
+            recorded_on=["2019-03-04", "2020-06-01", "2021-01-15", "2018-07-09"],
+            ace_type=["domestic_abuse", "physical_neglect", "parental_substance_misuse", "household_incarceration"],
+            source=["police", "school", "social_care", "health"],
+        ),
+        "care_episodes": table(
+            person_id=["p01", "p02", "p04"],
+            start_on=["2019-04-01", "2020-07-01", "2018-08-01"],
+            end_on=["2019-09-30", "", "2019-08-01"],
+            episode=["early_help", "child_in_need", "looked_after"],
+        ),
+        "attendance": table(
+            person_id=["p01", "p01", "p02", "p05"],
+            term_start=["2019-09-01", "2020-01-06", "2019-09-01", "2020-01-06"],
+            sessions_possible=["140", "120", "140", "118"],
+            sessions_attended=["130", "100", "140", "90"],
+            unauthorised_absences=["4", "20", "0", "10"],
+        ),
+        "exclusions": table(
+            person_id=["p01", "p04"],
+            excluded_on=["2020-02-03", "2019-05-20"],
+            exclusion=["suspension", "permanent"],
+            days=["2", ""],
+        ),
+        "education_status": table(
+            person_id=["p03", "p04"],
+            recorded_on=["2021-09-01", "2019-06-01"],
+            status=["neet", "alternative_provision"],
+        ),
+        "police_contacts": table(
+            person_id=["p01", "p03", "p04"],
+            occurred_on=["2021-05-05", "2022-01-01", "2020-03-03"],
+            role=["suspect", "victim", "witness"],
+            category=["robbery", "violence_with_injury", "drugs_possession"],
+        ),
+        "health_events": table(
+            person_id=["p03", "p05"],
+            occurred_on=["2022-01-01", "2021-11-30"],
+            event=["ed_assault_injury", "camhs_referral"],
+        ),
+        "referrals": table(
+            person_id=["p01", "p05"],
+            referred_on=["2021-06-01", "2022-02-02"],
+            referral_source=["police", "school"],
+        ),
+    }
+
+
+@pytest.fixture(scope="session")
+def contract_frames():
+    """Factory: each call returns a fresh tiny valid extract as text frames (dict of DataFrames)."""
+    return _small_contract_frames
