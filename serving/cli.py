@@ -140,3 +140,38 @@ def serve_key(
     typer.echo(f"key (give to {name}, shown once): {key}")
     typer.echo("entry for SVRISK_API_KEYS_FILE (under `keys:`):")
     typer.echo(f"  - name: {entry.name}\n    role: {entry.role}\n    sha256: {entry.sha256}")
+
+
+@app.command("serve-package")
+def serve_package(
+    version: Annotated[
+        int | None, typer.Option("--version", help="Package this version, not the champion.")
+    ] = None,
+) -> None:
+    """Build a bento holding the service and the verified champion (bentofile.yaml).
+
+    The model version is checked (gate passed, checksum) and copied into the
+    BentoML model store as `svrisk-champion`, then `bentoml build` runs.
+
+    Example: svrisk serve-package && bentoml serve svrisk:latest
+    """
+    import os
+    import subprocess
+
+    from serving.client import bentoml_executable, project_root
+    from serving.errors import ModelRefused
+    from serving.model_loader import import_to_bentoml
+    from serving.settings import ServingSettings
+
+    env = dict(os.environ)
+    if version is not None:
+        env["SVRISK_MODEL_VERSION"] = str(version)
+    try:
+        model = import_to_bentoml(ServingSettings.from_env(env))
+    except (ValueError, ModelRefused) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"model {model.tag} imported into the BentoML model store")
+    completed = subprocess.run(  # noqa: S603
+        [bentoml_executable(), "build", str(project_root())], check=False
+    )
+    raise typer.Exit(completed.returncode)

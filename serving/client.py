@@ -30,10 +30,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def bentoml_executable() -> str:
+    """The ``bentoml`` command of this environment."""
+    return str(Path(sys.executable).with_name("bentoml"))
+
+
 def serve_command(port: int, host: str = "127.0.0.1") -> list[str]:
-    bentoml = Path(sys.executable).with_name("bentoml")
     return [
-        str(bentoml), "serve", SERVICE_IMPORT,
+        bentoml_executable(), "serve", SERVICE_IMPORT,
         "--host", host, "--port", str(port), "--working-dir", str(project_root()),
     ]  # fmt: skip
 

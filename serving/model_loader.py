@@ -25,6 +25,7 @@ from serving.risk_bands import RiskBands
 from serving.settings import REGISTERED_MODEL, ServingSettings
 from training.model_checksum import CHECKSUM_TAG, artifact_sha256
 from training.pyfunc_model import CASE_COLUMN
+from training.tracking import tracking_store
 
 GATE_PASSED_TAG = "gate.passed"
 GATE_TAG_PREFIX = "gate."
@@ -102,9 +103,6 @@ def resolve_version(settings: ServingSettings) -> tuple[Any, Any, str | None]:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from training.tracking import configure
-
-    configure()
     client = MlflowClient()
     try:
         if settings.model_version is not None:
@@ -177,10 +175,10 @@ def load_from_registry(settings: ServingSettings) -> ServedModel:
     """
     import mlflow.artifacts
 
-    client, version, alias = resolve_version(settings)
-    number = str(version.version)
-    expected = verify_tags(dict(version.tags), number)
-    with tempfile.TemporaryDirectory(prefix="svrisk-serve-") as tmp:
+    with tracking_store(), tempfile.TemporaryDirectory(prefix="svrisk-serve-") as tmp:
+        client, version, alias = resolve_version(settings)
+        number = str(version.version)
+        expected = verify_tags(dict(version.tags), number)
         local = Path(
             mlflow.artifacts.download_artifacts(
                 artifact_uri=f"models:/{REGISTERED_MODEL}/{number}", dst_path=tmp
@@ -197,16 +195,17 @@ def import_to_bentoml(settings: ServingSettings) -> Any:
     """
     import bentoml
 
-    client, version, alias = resolve_version(settings)
-    number = str(version.version)
-    expected = verify_tags(dict(version.tags), number)
-    card = describe_version(client, version, alias)
-    bento_model = bentoml.mlflow.import_model(
-        BENTO_MODEL_NAME,
-        f"models:/{REGISTERED_MODEL}/{number}",
-        labels={"registered_model": REGISTERED_MODEL, "version": number},
-        metadata={BENTO_META_KEY: json.dumps(card)},
-    )
+    with tracking_store():
+        client, version, alias = resolve_version(settings)
+        number = str(version.version)
+        expected = verify_tags(dict(version.tags), number)
+        card = describe_version(client, version, alias)
+        bento_model = bentoml.mlflow.import_model(
+            BENTO_MODEL_NAME,
+            f"models:/{REGISTERED_MODEL}/{number}",
+            labels={"registered_model": REGISTERED_MODEL, "version": number},
+            metadata={BENTO_META_KEY: json.dumps(card)},
+        )
     verify_checksum(Path(bento_model.path_of("mlflow_model")), expected, number)
     return bento_model
 

@@ -26,13 +26,14 @@ from typing import Any
 import bentoml
 import pandas as pd
 from fastapi import FastAPI, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from extract.loader import ExtractValidationError
 from features.single_case import AS_OF_IN_FUTURE, SingleCase, case_to_extract
 from serving.api_keys import KeyRing, Principal
 from serving.audit_trail import AuditTrail, ScoreRow, new_audit_id, utc_now
-from serving.errors import BatchTooLarge, InvalidCase
+from serving.errors import BatchTooLarge, InvalidCase, ServiceError
 from serving.http_guard import ServiceGuard
 from serving.model_loader import load_served_model
 from serving.reviews import Decision, ReviewList, ReviewRecord, ReviewRequest, record_review
@@ -115,6 +116,12 @@ http_api = FastAPI(
     title="svrisk model information and reviews",
     description="GET /model and the practitioner reviews (mounted in the BentoML service).",
 )
+
+
+@http_api.exception_handler(ServiceError)
+async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+    # BentoML maps these for its own routes; the mounted FastAPI app needs the same mapping.
+    return JSONResponse({"error": exc.message}, status_code=int(exc.error_code))
 
 
 @bentoml.service(name="svrisk", traffic={"timeout": REQUEST_TIMEOUT_S})
