@@ -49,17 +49,25 @@ def _metric_key(text: str) -> str:
 def log_and_register(result: TrainingResult, data: Dataset, config: TrainingConfig,
                      progress: Callable[[str], None] | None = None) -> LoggedRun:
     """Log one run (the active tracking URI) and register its model as the new candidate."""
+    from training.tracking import tracking_store
+
+    tell = progress or (lambda _message: None)
+    with tracking_store() as uri:
+        return _log(result, data, config, uri, tell)
+
+
+def _log(result: TrainingResult, data: Dataset, config: TrainingConfig, uri: str,
+         tell: Callable[[str], None]) -> LoggedRun:
     import joblib
     import mlflow
+    import pandas as pd
     from mlflow.models import infer_signature
 
     from explanations.global_report import write_global_explanations
     from training.model_checksum import CHECKSUM_TAG
     from training.pyfunc_model import RISK_MODEL_ARTIFACT, SvriskPyfunc, score_cases
-    from training.tracking import configure, ensure_experiment, git_commit
+    from training.tracking import ensure_experiment, git_commit
 
-    tell = progress or (lambda _message: None)
-    uri = configure()
     experiment_id = ensure_experiment(config.experiment_name, uri)
     with mlflow.start_run(experiment_id=experiment_id) as run, \
             tempfile.TemporaryDirectory(prefix="svrisk-run-") as tmp_name:
@@ -80,8 +88,6 @@ def log_and_register(result: TrainingResult, data: Dataset, config: TrainingConf
             {"test": result.metrics, "validation": result.validation, "primary_model": MODEL_KEY,
              "team_capacity": config.team_capacity}, indent=2, sort_keys=True))
         result.calibration_curve.to_csv(evaluation / "calibration_curve.csv", index=False)
-        import pandas as pd
-
         pd.DataFrame(result.trials).to_csv(evaluation / "search_trials.csv", index=False)
         mlflow.log_artifacts(str(evaluation), "evaluation")
 
@@ -110,7 +116,10 @@ def log_and_register(result: TrainingResult, data: Dataset, config: TrainingConf
         tell("explanations logged")
 
         joblib.dump(result.risk_model, tmp / RISK_MODEL_FILE)
-        example = data.example_input
+        example = data.example_input.copy()
+        # Plain object column labels: MLflow compares them with a range, which pandas 3
+        # deprecates for its string-dtype labels.
+        example.columns = pd.Index(list(example.columns), dtype=object)
         output = score_cases(result.risk_model, example)
         info = mlflow.pyfunc.log_model(
             name=MODEL_NAME,

@@ -35,7 +35,9 @@ class SvriskPyfunc(mlflow.pyfunc.PythonModel):
 
         self.risk_model = joblib.load(context.artifacts[RISK_MODEL_ARTIFACT])
 
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    # A DataFrame hint makes MLflow take the schema from the logged signature (inferred
+    # from the input example), which is what validates the input.
+    def predict(self, context: Any, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
         return score_cases(self.risk_model, model_input)
 
 
@@ -46,12 +48,11 @@ def score_cases(risk_model: Any, model_input: pd.DataFrame) -> pd.DataFrame:
     else:
         if CASE_COLUMN not in model_input.columns:
             raise ValueError(NO_CASE_COLUMN.format(column=CASE_COLUMN))
-        from features.single_case import SingleCase, case_to_extract
+        from features.single_case import case_to_extract
 
         frames = []
         for text in model_input[CASE_COLUMN]:
-            case = SingleCase.model_validate_json(text)
-            extract, cohort = case_to_extract(case)
+            extract, cohort = case_to_extract(text)
             frames.append(risk_model.score(extract, cohort))
         out = pd.concat(frames, ignore_index=True)
         out["as_of"] = pd.to_datetime(out["as_of"]).dt.strftime("%Y-%m-%d")

@@ -13,12 +13,15 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from training.model_checksum import files_sha256
 
 HOME_ENV = "SVRISK_HOME"
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
+REGISTRY_ENV = "MLFLOW_REGISTRY_URI"
 STORE_DIR = "mlruns"
 DB_NAME = "mlflow.db"
 ARTIFACTS_DIR = "artifacts"
@@ -48,21 +51,30 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(uri[len(prefix):]) if uri.startswith(prefix) else None
 
 
-def configure() -> str:
-    """Point MLflow's tracking and registry at the resolved URI; return it.
+@contextmanager
+def tracking_store() -> Iterator[str]:
+    """Use the resolved tracking URI for MLflow calls inside the block; yield it.
 
-    For a SQLite store the folder is created here, at use, never at import.
+    With ``MLFLOW_TRACKING_URI`` set nothing changes. Otherwise the embedded
+    store's folder is created (at use, never at import) and the URI is put in
+    the environment for the duration of the block only, and restored after,
+    rather than through ``mlflow.set_tracking_uri``, whose process-wide state
+    would outlive the run.
     """
-    import mlflow
-
     uri = resolve_tracking_uri()
     db = sqlite_path(uri)
     if db is not None:
         db.parent.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(uri)
-    if not os.environ.get("MLFLOW_REGISTRY_URI"):
-        mlflow.set_registry_uri(uri)
-    return uri
+    added = [name for name in (TRACKING_ENV, REGISTRY_ENV) if not os.environ.get(name)]
+    if TRACKING_ENV not in added:
+        added = []  # a registry URI on its own is the user's choice; keep it
+    for name in added:
+        os.environ[name] = uri
+    try:
+        yield uri
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def ensure_experiment(name: str, uri: str) -> str:

@@ -34,3 +34,35 @@ def feature_table_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("table") / "partner.csv"
     make_feature_table().to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def table_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite tracking URI of its own for the session's shared trained model."""
+    return f"sqlite:///{tmp_path_factory.mktemp('table_store') / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="session")
+def trained_table(feature_table_csv: Path, table_store: str):  # noqa: ANN201 - TrainingOutcome
+    """One training run on the feature table, logged and registered in ``table_store``.
+
+    Session-scoped fixtures run before the per-test MLflow isolation, so the
+    store is set explicitly here and tests read it with an explicit URI.
+    """
+    from training.run import run_training
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", table_store)
+        patch.setenv("MLFLOW_REGISTRY_URI", table_store)
+        return run_training(
+            table=feature_table_csv, id_column="pid", label_column="outcome",
+            protected=["sex", "ethnicity"], time_column="year",
+        )
+
+
+@pytest.fixture
+def in_table_store(trained_table, table_store: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point this test's MLflow environment at the shared trained model's store."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", table_store)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", table_store)
+    return table_store
