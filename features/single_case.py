@@ -22,14 +22,21 @@ after today is refused here. Labels are never built from a single case.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any, Literal, Optional
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from extract.contract import EVENT_TABLES, TABLES, ColumnSpec, Extract, TableSpec
 from extract.loader import extract_from_frames
 
+NO_CASES = "give at least one case"
+SAME_PERSON_TWICE = (
+    "person_id(s) {ids} appear in more than one case; score each of a person's cases in a separate call"
+)
 AS_OF_IN_FUTURE = "as_of {as_of} is after today ({today}): a case is scored on or before today"
 CASE_KIND = "case"
 _STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -117,24 +124,52 @@ def case_to_extract(
         If ``as_of`` is after today; the loader's ``ExtractValidationError``
         (a ``ValueError``) if a record is dated today or later.
     """
-    parsed = parse_case(case)
+    return cases_to_extract([case], today=today)
+
+
+def cases_to_extract(
+    cases: Sequence[BaseModel | dict | str], *, today: dt.date | None = None
+) -> tuple[Extract, pd.DataFrame]:
+    """Several cases (of different people) as one validated extract and a cohort of one row per case.
+
+    The loader validates all the cases in one call, so a batch of service
+    requests pays its fixed cost once. Each row's features depend only on its
+    own person's records, so the result equals scoring each case alone.
+
+    Raises
+    ------
+    ValueError
+        For no cases, two cases of the same person, an ``as_of`` after today,
+        or a record dated today or later (``ExtractValidationError``).
+    """
+    if not cases:
+        raise ValueError(NO_CASES)
     today = today or dt.datetime.now(dt.UTC).date()
-    if parsed.as_of > today:
-        raise ValueError(AS_OF_IN_FUTURE.format(as_of=parsed.as_of, today=today))
-    data = parsed.model_dump(mode="json")
-    person = data["person"]
-    frames = {"people": pd.DataFrame([person], columns=list(TABLES["people"].column_names))}
-    for name in EVENT_TABLES:
-        rows = [{"person_id": person["person_id"], **record} for record in data[name]]
-        frames[name] = pd.DataFrame(rows, columns=list(TABLES[name].column_names))
-    extract = extract_from_frames(
-        frames, extracted_on=pd.Timestamp(today), source=CASE_KIND
-    )
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
+    cohort_ids: list[str] = []
+    cohort_as_of: list[pd.Timestamp] = []
+    for case in cases:
+        parsed = parse_case(case)
+        if parsed.as_of > today:
+            raise ValueError(AS_OF_IN_FUTURE.format(as_of=parsed.as_of, today=today))
+        data = parsed.model_dump(mode="json")
+        person_id = data["person"]["person_id"]
+        rows["people"].append(data["person"])
+        for name in EVENT_TABLES:
+            rows[name].extend({"person_id": person_id, **record} for record in data[name])
+        cohort_ids.append(person_id)
+        cohort_as_of.append(pd.Timestamp(parsed.as_of))
+    repeated = sorted(pid for pid, n in Counter(cohort_ids).items() if n > 1)
+    if repeated:
+        raise ValueError(SAME_PERSON_TWICE.format(ids=repeated[:5]))
+    frames = {name: pd.DataFrame(table_rows, columns=list(TABLES[name].column_names))
+              for name, table_rows in rows.items()}
+    extract = extract_from_frames(frames, extracted_on=pd.Timestamp(today), source=CASE_KIND)
     cohort = pd.DataFrame(
         {
-            "person_id": pd.Series([person["person_id"]], dtype=object),
-            "as_of": pd.Series([pd.Timestamp(parsed.as_of)], dtype="datetime64[ns]"),
-            "kind": pd.Series([CASE_KIND], dtype=object),
+            "person_id": pd.Series(cohort_ids, dtype=object),
+            "as_of": pd.Series(cohort_as_of, dtype="datetime64[ns]"),
+            "kind": pd.Series([CASE_KIND] * len(cohort_ids), dtype=object),
         }
     )
     return extract, cohort
@@ -142,17 +177,34 @@ def case_to_extract(
 
 def case_from_extract(extract: Extract, person_id: str, as_of: str | pd.Timestamp) -> BaseModel:
     """A :data:`SingleCase` holding every record of one person in an extract (for examples and tests)."""
-    data: dict[str, Any] = {"as_of": pd.Timestamp(as_of).date()}
+    cohort = pd.DataFrame({"person_id": [person_id], "as_of": [pd.Timestamp(as_of)]})
+    return cases_from_extract(extract, cohort)[0]
+
+
+def cases_from_extract(extract: Extract, cohort: pd.DataFrame) -> list[BaseModel]:
+    """One :data:`SingleCase` per cohort row, holding every record of its person in the extract.
+
+    Records dated on or after the row's as_of are included, as a partner's
+    system would send them; the point-in-time rules ignore them.
+    """
+    records: dict[str, list[dict[str, Any]]] = {}
+    positions: dict[str, dict[str, np.ndarray]] = {}
     for name in ("people", *EVENT_TABLES):
         table = extract[name]
-        rows = table[table["person_id"] == person_id]
         columns = [c for c in TABLES[name].column_names if name == "people" or c != "person_id"]
-        records = [_json_record(row, columns, TABLES[name]) for row in rows.itertuples(index=False)]
-        if name == "people":
-            data["person"] = records[0]
-        else:
-            data[name] = records
-    return SingleCase.model_validate(data)
+        records[name] = [_json_record(row, columns, TABLES[name]) for row in table[columns].itertuples(index=False)]
+        positions[name] = table.groupby("person_id", sort=False).indices
+    cases = []
+    for person_id, as_of in zip(cohort["person_id"], cohort["as_of"], strict=True):
+        data: dict[str, Any] = {"as_of": pd.Timestamp(as_of).date()}
+        for name in ("people", *EVENT_TABLES):
+            picked = [records[name][i] for i in positions[name].get(person_id, ())]
+            if name == "people":
+                data["person"] = picked[0]
+            else:
+                data[name] = picked
+        cases.append(SingleCase.model_validate(data))
+    return cases
 
 
 def _json_record(row: Any, columns: list[str], table: TableSpec) -> dict[str, Any]:

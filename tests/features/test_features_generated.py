@@ -10,9 +10,11 @@ from extract.contract import AUDITED_ATTRIBUTES, PROTECTED_ATTRIBUTES
 from features.cohort import referral_cohort, snapshot_cohort
 from features.labels import build_labels
 from features.pipeline import FeatureBuilder, FeatureConfig
-from features.single_case import SingleCase, case_from_extract, case_to_extract
+from features.single_case import SingleCase, cases_from_extract, case_to_extract, cases_to_extract
 
-SKEW_ROWS = 50
+SKEW_ROWS = 1000
+# Each single-case validation costs the loader's fixed overhead; see the README figures.
+ONE_BY_ONE_ROWS = 25
 
 pytestmark = pytest.mark.slow
 
@@ -51,15 +53,18 @@ def test_referral_labels_equal_recorded_outcomes(generated):
 def test_single_case_path_equals_batch_path_to_the_bit(generated, snapshots):
     _, extract = generated
     _, cohort = snapshots
-    rows = cohort.sample(SKEW_ROWS, random_state=5).reset_index(drop=True)
+    # One row per person, so that the cases can also be validated together in one call.
+    rows = cohort.drop_duplicates("person_id").sample(SKEW_ROWS, random_state=5).reset_index(drop=True)
     batch = FeatureBuilder().transform(extract, rows)
-    builder = FeatureBuilder()
-    for i, row in rows.iterrows():
-        # The service receives JSON text: round-trip through it.
-        text = case_from_extract(extract, row["person_id"], row["as_of"]).model_dump_json()
-        case_extract, case_cohort = case_to_extract(text)
-        single = builder.transform(case_extract, case_cohort)
-        assert single.feature_names == batch.feature_names
+    # The service receives JSON text: round-trip every case through it.
+    texts = [case.model_dump_json() for case in cases_from_extract(extract, rows)]
+    together = FeatureBuilder().transform(*cases_to_extract(texts))
+    np.testing.assert_array_equal(together.X.to_numpy(), batch.X.to_numpy(), strict=True)
+    pd.testing.assert_frame_equal(together.audit, batch.audit)
+    assert together.feature_names == batch.feature_names
+    # And one case at a time, exactly as the service scores one request.
+    for i in range(ONE_BY_ONE_ROWS):
+        single = FeatureBuilder().transform(*case_to_extract(texts[i]))
         np.testing.assert_array_equal(single.X.to_numpy(), batch.X.iloc[[i]].to_numpy(), strict=True)
         pd.testing.assert_frame_equal(single.audit, batch.audit.iloc[[i]].reset_index(drop=True))
 
