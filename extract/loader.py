@@ -50,7 +50,7 @@ UNKNOWN_FILE = (
     "per contract table ({allowed}) and an optional manifest.json"
 )
 UNREADABLE_FILE = "cannot read the file: {reason}"
-EMPTY_FILE = "file is empty: a table needs at least its header row"
+EMPTY_FILE = "file is empty; a table needs at least its header row"
 RAGGED_ROW = "row has {actual} cell(s) but the header has {expected}"
 DUPLICATE_COLUMN = "column appears more than once in the header"
 MISSING_COLUMN = "required column is missing"
