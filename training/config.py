@@ -91,6 +91,10 @@ class TrainingConfig(BaseModel):
         default_factory=list,
         description="Explicit snapshot dates; empty means every year on snapshot_month_day.",
     )
+    train_snapshots: int = Field(
+        5, ge=1,
+        description="Annual snapshots in the training period (before validation and test).",
+    )
     outcome: OutcomeDefinition = DEFAULT_OUTCOME
     include_protected: list[str] = Field(
         default_factory=list,

@@ -10,7 +10,12 @@ from training.config import TrainingConfig, load_config
 from training.mlflow_run import LoggedRun, log_and_register
 from training.train import MODEL_KEY, TrainingResult, dataset_from_extract, dataset_from_table, fit_dataset
 
-SUMMARY_MODELS = (MODEL_KEY, "baseline_logistic", "baseline_ace4", "baseline_prior_violence")
+SUMMARY_MODELS = {
+    MODEL_KEY: "LightGBM",
+    "baseline_logistic": "logistic",
+    "baseline_ace4": "4+ ACEs rule",
+    "baseline_prior_violence": "prior violence rule",
+}
 
 
 @dataclass
@@ -29,25 +34,26 @@ class TrainingOutcome:
         table = Table(title=f"Test period ({self.result.params['split_test']}), "
                             f"{self.result.params['n_test']} rows, "
                             f"prevalence {self.result.metrics[MODEL_KEY]['prevalence']:.2%}")
-        for column in ("model", "ROC AUC", "PR AUC", "Brier", "ECE",
-                       *[f"precision@{f.removeprefix('top')}" for f in fractions], f"precision@{k}",
-                       f"recall@{k}"):
+        for column in ("model", "AUC", "PR AUC", "Brier", "ECE",
+                       *[f"P@{f.removeprefix('top').replace('pct', '%')}" for f in fractions],
+                       f"P@{k}", f"R@{k}"):
             table.add_column(column, justify="left" if column == "model" else "right")
 
-        def show(value: float | None, fmt: str = ".4f") -> str:
+        def show(value: float | None, fmt: str = ".3f") -> str:
             return "-" if value is None else format(value, fmt)
 
-        for name in SUMMARY_MODELS:
+        for name, label in SUMMARY_MODELS.items():
             values = self.result.metrics.get(name)
             if values is None:
                 continue
             table.add_row(
-                name + (f" ({self.result.params['calibration_method']})" if name == MODEL_KEY else ""),
-                show(values["roc_auc"]), show(values["pr_auc"]), show(values.get("brier"), ".5f"),
-                show(values.get("ece"), ".5f"),
-                *[show(values[f"precision_{f}"], ".3f") for f in fractions],
-                show(values[f"precision_top{k}"], ".3f"), show(values[f"recall_top{k}"], ".3f"),
+                label + (f" ({self.result.params['calibration_method']})" if name == MODEL_KEY else ""),
+                show(values["roc_auc"]), show(values["pr_auc"]), show(values.get("brier"), ".4f"),
+                show(values.get("ece"), ".4f"),
+                *[show(values[f"precision_{f}"]) for f in fractions],
+                show(values[f"precision_top{k}"]), show(values[f"recall_top{k}"]),
             )
+        table.caption = "P@k precision and R@k recall among the k highest scores; rules have no Brier/ECE."
         return table
 
 

@@ -76,8 +76,13 @@ class TrainingResult:
 
 # -- datasets --------------------------------------------------------------------------------
 def snapshot_dates(extract: Any, config: TrainingConfig) -> list[pd.Timestamp]:
-    """Annual snapshot dates: ``config.snapshot_dates``, or every year on ``snapshot_month_day``
-    from a year after the earliest record up to the extract date."""
+    """The cohort's snapshot dates: ``config.snapshot_dates`` if given, else annual ones.
+
+    Annual dates fall on ``snapshot_month_day``, at least a year after the
+    earliest record (so there is history to look back on) and with the outcome
+    window fully observed; the latest ``train_snapshots + 2`` are kept (train,
+    validation, test).
+    """
     if config.snapshot_dates:
         return [pd.Timestamp(d) for d in config.snapshot_dates]
     earliest = min(
@@ -86,15 +91,16 @@ def snapshot_dates(extract: Any, config: TrainingConfig) -> list[pd.Timestamp]:
         default=extract.extracted_on,
     )
     first = earliest + pd.Timedelta(days=365)
+    last = extract.extracted_on - pd.Timedelta(days=config.outcome.horizon_days)
     month, day = (int(p) for p in config.snapshot_month_day.split("-"))
     dates = [
         pd.Timestamp(date(year, month, day))
-        for year in range(first.year, extract.extracted_on.year + 1)
-        if first <= pd.Timestamp(date(year, month, day)) <= extract.extracted_on
+        for year in range(first.year, last.year + 1)
+        if first <= pd.Timestamp(date(year, month, day)) <= last
     ]
     if not dates:
-        raise ValueError(NO_SNAPSHOTS.format(first=first.date(), last=extract.extracted_on.date()))
-    return dates
+        raise ValueError(NO_SNAPSHOTS.format(first=first.date(), last=last.date()))
+    return dates[-(config.train_snapshots + 2):]
 
 
 def _date_column(table: str) -> str | None:
