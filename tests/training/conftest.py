@@ -66,3 +66,58 @@ def in_table_store(trained_table, table_store: str, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("MLFLOW_TRACKING_URI", table_store)
     monkeypatch.setenv("MLFLOW_REGISTRY_URI", table_store)
     return table_store
+
+
+# A broader outcome than the default (any violence, any role) so that a few thousand
+# synthetic people give enough positives in every period to train and evaluate.
+BROAD_OUTCOME = {
+    "police_roles": ["victim", "suspect", "witness"],
+    "police_categories": ["violence_with_injury", "violence_without_injury", "robbery",
+                          "weapon_possession"],
+    "health_events": ["ed_assault_injury"],
+}
+
+
+def small_config(**overrides: object):  # noqa: ANN201 - TrainingConfig
+    """The default configuration with a two-point search and the broad outcome (fast tests)."""
+    from training.config import load_config
+
+    search = {"grid": [{"num_leaves": 7, "min_child_samples": 40},
+                       {"num_leaves": 15, "min_child_samples": 80}],
+              "max_estimators": 200, "early_stopping_rounds": 20}
+    values = {"search": search, "outcome": BROAD_OUTCOME, "train_snapshots": 3,
+              "explainer_reference_rows": 300, "explanation_rows": 300, **overrides}
+    return load_config(None, **values)
+
+
+@pytest.fixture(scope="session")
+def small_extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated extract of 3,000 people (the contract files plus _truth/)."""
+    from extract.synthetic.cli import write_synthetic_extract
+
+    out = tmp_path_factory.mktemp("extract") / "extract"
+    write_synthetic_extract(out, people=3000, seed=11, start="2019-04-01", end="2025-03-31")
+    return out
+
+
+@pytest.fixture(scope="session")
+def extract_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('extract_store') / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="session")
+def trained_extract(small_extract: Path, extract_store: str):  # noqa: ANN201 - TrainingOutcome
+    """One training run on the small extract, logged and registered in ``extract_store``."""
+    from training.run import run_training
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", extract_store)
+        patch.setenv("MLFLOW_REGISTRY_URI", extract_store)
+        return run_training(extract=small_extract, config=small_config())
+
+
+@pytest.fixture
+def in_extract_store(trained_extract, extract_store: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", extract_store)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", extract_store)
+    return extract_store
