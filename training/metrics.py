@@ -50,11 +50,15 @@ def expected_calibration_error(y: np.ndarray, probability: np.ndarray, bins: int
 
 
 def calibration_table(y: np.ndarray, probability: np.ndarray, bins: int = 20) -> pd.DataFrame:
-    """The calibration curve: per equal-count bin, mean predicted and observed rate."""
+    """The calibration curve: per equal-count bin, mean predicted and observed rate.
+
+    Bins hold about ``len(y) / bins`` rows; tied probabilities stay in one bin.
+    """
     y, probability = _check(y, probability)
-    order = np.argsort(probability, kind="mergesort")
-    bin_of = np.empty(len(y), dtype=int)
-    bin_of[order] = np.minimum(np.arange(len(y)) * bins // len(y), bins - 1)
+    # Bin by rank, tied probabilities sharing their lowest rank, so that a tie (an isotonic
+    # plateau) is never split across bins by row order.
+    rank = pd.Series(probability).rank(method="min").to_numpy(dtype=np.int64) - 1
+    bin_of = np.minimum(rank * bins // len(y), bins - 1)
     frame = pd.DataFrame({"bin": bin_of, "y": y, "p": probability})
     table = frame.groupby("bin").agg(count=("y", "size"), predicted=("p", "mean"), observed=("y", "mean"))
     return table.reset_index()

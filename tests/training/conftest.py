@@ -90,6 +90,11 @@ def small_config(**overrides: object):  # noqa: ANN201 - TrainingConfig
     return load_config(None, **values)
 
 
+@pytest.fixture
+def fast_config():  # noqa: ANN201 - TrainingConfig
+    return small_config()
+
+
 @pytest.fixture(scope="session")
 def small_extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated extract of 3,000 people (the contract files plus _truth/)."""
