@@ -476,9 +476,10 @@ def _parse_column(
         return pd.Series(floats, index=index), bad
     if col.kind == "date" and pd.api.types.is_datetime64_any_dtype(values):
         dates = values.dt.tz_localize(None) if values.dt.tz is not None else values
-        if dates.dt.unit == "ns":
+        first, last = dates.min(), dates.max()
+        if pd.isna(first) or (_FIRST_YEAR <= first.year and last.year <= _LAST_YEAR):
             return dates.astype(DATE_DTYPE), np.zeros(len(values), dtype=bool)
-        values = dates.dt.strftime("%Y-%m-%d")  # other units may be out of the ns range
+        values = dates.dt.strftime("%Y-%m-%d")  # beyond the ns range: judged as text below
 
     if isinstance(values.dtype, pd.CategoricalDtype):  # as read from CSV: codes are ready
         codes = values.cat.codes.to_numpy(dtype=np.int64)

@@ -4,8 +4,9 @@ The writer is the only code that produces extract files (the synthetic
 generator calls it), so everything that reads an extract sees the same
 layout: one file per table, contract column order, ISO ``YYYY-MM-DD`` dates,
 empty cells for missing values, and an optional ``manifest.json``. The same
-frames always give the same bytes. It converts, it does not validate: run the
-frames through :func:`extract.loader.extract_from_frames` when in doubt.
+frames always give the same bytes. It converts typed values and writes text exactly as
+given; it does not validate: run the frames through
+:func:`extract.loader.extract_from_frames` when in doubt.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ def write_extract(
     ----------
     frames : mapping of str to DataFrame
         Contract tables by name; each must hold at least the contract columns
-        (extra columns are not written). Dates may be datetime64 or ISO strings;
-        nullable ints may be float64 with NaN.
+        (extra columns are not written). Dates may be datetime64, date objects or
+        text; numbers numeric or text; nullable ints may be float64 with NaN. Text
+        cells are written verbatim.
     out_dir : str or Path
         Created if missing.
     fmt : {"csv", "parquet"}
@@ -102,9 +104,12 @@ def _to_arrow(name: str, frame: pd.DataFrame):  # -> pyarrow.Table
 def _column_to_arrow(values: pd.Series, col: ColumnSpec):  # -> pyarrow.Array
     import pyarrow as pa
 
+    if col.kind in ("date", "int", "number") and _is_text(values):
+        # Text is written exactly as given: the writer converts, it never judges (the loader does).
+        return _text_to_arrow(values)
     if col.kind == "date":
         if not pd.api.types.is_datetime64_any_dtype(values):
-            values = pd.to_datetime(values, format="%Y-%m-%d")
+            values = pd.to_datetime(values)  # datetime.date or Timestamp objects
         if values.dt.tz is not None:
             values = values.dt.tz_localize(None)
         # date32 prints as ISO YYYY-MM-DD in CSV and is a DATE in Parquet.
@@ -116,6 +121,20 @@ def _column_to_arrow(values: pd.Series, col: ColumnSpec):  # -> pyarrow.Array
     if col.kind == "number":
         return pa.array(pd.to_numeric(values), from_pandas=True).cast(pa.float64())
     # id, string and category columns are written as plain text.
+    return _text_to_arrow(values)
+
+
+def _is_text(values: pd.Series) -> bool:
+    if pd.api.types.is_string_dtype(values.dtype) and not isinstance(
+        values.dtype, pd.CategoricalDtype
+    ):
+        return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+    return False
+
+
+def _text_to_arrow(values: pd.Series):  # -> pyarrow.Array
+    import pyarrow as pa
+
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(object)
     data = values.to_numpy(dtype=object, na_value=None)
