@@ -95,6 +95,7 @@ class PipelineModel:
     extract_dir: object
     extract: object
     table: object
+    y: np.ndarray
     risk_model: object
 
 
@@ -145,4 +146,4 @@ def pipeline_model(tmp_path_factory: pytest.TempPathFactory) -> PipelineModel:
     calibrator = Calibrator("platt").fit(raw, y)
     explainer = ProbabilityShapExplainer().fit(estimator, calibrator, X.iloc[:500], FeatureDictionary.load())
     risk.fit(estimator, calibrator, explainer, calibrator.predict(raw), metrics={})
-    return PipelineModel(folder, extract, table, risk)
+    return PipelineModel(folder, extract, table, y, risk)
