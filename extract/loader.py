@@ -347,6 +347,11 @@ def _read_manifest(path: Path) -> tuple[pd.Timestamp | None, list[Violation]]:
     return _parse_extracted_on(content["extracted_on"], problems), problems
 
 
+def _today() -> pd.Timestamp:
+    """Today's date in UTC, as a naive midnight timestamp (the service's clock is UTC too)."""
+    return pd.Timestamp.now(tz="UTC").normalize().tz_localize(None)
+
+
 def _parse_extracted_on(value: object, violations: list[Violation]) -> pd.Timestamp | None:
     if isinstance(value, pd.Timestamp | np.datetime64) or hasattr(value, "isoformat"):
         day = pd.Timestamp(value)
@@ -357,7 +362,10 @@ def _parse_extracted_on(value: object, violations: list[Violation]) -> pd.Timest
     if pd.isna(day):
         violations.append(Violation(MANIFEST, "extracted_on", None, value, BAD_EXTRACTED_ON))
         return None
-    today = pd.Timestamp.today().normalize()
+    if day.tzinfo is not None:
+        day = day.tz_convert("UTC").tz_localize(None)
+    day = day.normalize()  # a date: records are complete for every day before it
+    today = _today()
     if day > today:
         violations.append(Violation(MANIFEST, "extracted_on", None, day.strftime("%Y-%m-%d"),
                                     FUTURE_EXTRACTED_ON.format(today=today.strftime("%Y-%m-%d"))))
@@ -754,7 +762,7 @@ def _date_columns(parsed: dict[str, pd.DataFrame]):
 def _latest_date(parsed: dict[str, pd.DataFrame]) -> pd.Timestamp:
     latest = [series.max() for _, _, series in _date_columns(parsed)]
     latest = [day for day in latest if not pd.isna(day)]
-    return max(latest) if latest else pd.Timestamp.today().normalize()
+    return max(latest) if latest else _today()
 
 
 def _future_checks(

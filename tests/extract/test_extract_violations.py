@@ -206,12 +206,23 @@ def test_identifying_column_names_are_refused(contract_frames, column, what):
 
 
 def test_future_extracted_on_is_refused(contract_frames):
-    tomorrow = pd.Timestamp.today().normalize() + pd.Timedelta(days=1)
-    today = pd.Timestamp.today().normalize().strftime("%Y-%m-%d")
+    utc_today = pd.Timestamp.now(tz="UTC").normalize().tz_localize(None)
+    tomorrow = utc_today + pd.Timedelta(days=1)
+    today = utc_today.strftime("%Y-%m-%d")
     assert violations_of(contract_frames(), extracted_on=tomorrow) == [
         Violation("manifest", "extracted_on", None, tomorrow.strftime("%Y-%m-%d"),
                   L.FUTURE_EXTRACTED_ON.format(today=today))
     ]
+
+
+def test_extracted_on_is_a_day(contract_frames):
+    aware = pd.Timestamp("2024-04-01 23:30", tz="Europe/London")
+    assert extract_from_frames(contract_frames(), extracted_on=aware).extracted_on == pd.Timestamp(
+        "2024-04-01"
+    )
+    assert extract_from_frames(
+        contract_frames(), extracted_on=dt.date(2024, 4, 1)
+    ).extracted_on == pd.Timestamp("2024-04-01")
 
 
 def test_bad_extracted_on_argument(contract_frames):
