@@ -56,7 +56,7 @@ def trained_table(feature_table_csv: Path, table_store: str):  # noqa: ANN201 - 
         patch.setenv("MLFLOW_REGISTRY_URI", table_store)
         return run_training(
             table=feature_table_csv, id_column="pid", label_column="outcome",
-            protected=["sex", "ethnicity"], time_column="year",
+            protected=["sex", "ethnicity"], time_column="year", config=small_config(),
         )
 
 
@@ -85,7 +85,9 @@ def small_config(**overrides: object):  # noqa: ANN201 - TrainingConfig
     search = {"grid": [{"num_leaves": 7, "min_child_samples": 40},
                        {"num_leaves": 15, "min_child_samples": 80}],
               "max_estimators": 200, "early_stopping_rounds": 20}
-    values = {"search": search, "outcome": BROAD_OUTCOME, "train_snapshots": 3,
+    # One LightGBM thread: with other tests running on 2 cores, OpenMP threads that wait for
+    # each other are ten times slower than a single thread.
+    values = {"search": search, "outcome": BROAD_OUTCOME, "train_snapshots": 3, "n_jobs": 1,
               "explainer_reference_rows": 300, "explanation_rows": 300, **overrides}
     return load_config(None, **values)
 
