@@ -23,24 +23,16 @@ def build_labels(
     ``cohort.index`` and named ``label``.
     """
     clock = cohort_clock(extract, cohort)
-    police = extract["police_contacts"]
-    qualifying_police = police["role"].isin(outcome.police_roles).to_numpy() & police[
-        "category"
-    ].isin(outcome.police_categories).to_numpy()
-    health = extract["health_events"]
-    qualifying_health = health["event"].isin(outcome.health_events).to_numpy()
-    codes = np.concatenate(
-        (
-            clock.person_codes(police["person_id"][qualifying_police]),
-            clock.person_codes(health["person_id"][qualifying_health]),
-        )
+    police = clock.table("police_contacts")
+    health = clock.table("health_events")
+    qualifying_police = police.is_in("role", outcome.police_roles) & police.is_in(
+        "category", outcome.police_categories
     )
-    days = np.concatenate(
-        (
-            day_numbers(police["occurred_on"][qualifying_police]),
-            day_numbers(health["occurred_on"][qualifying_health]),
-        )
-    )
+    qualifying_health = health.is_in("event", outcome.health_events)
+    police_days, _ = police.days("occurred_on")
+    health_days, _ = health.days("occurred_on")
+    codes = np.concatenate((police.codes[qualifying_police], health.codes[qualifying_health]))
+    days = np.concatenate((police_days[qualifying_police], health_days[qualifying_health]))
     events = clock.events(codes, days)
     label = (events.count_from(outcome.horizon_days) > 0).astype(np.float64)
     end_day = clock.as_of_days + outcome.horizon_days

@@ -33,7 +33,7 @@ BAD_AS_OF = "cohort.as_of must be dates (datetime64) without missing values"
 ProtectedInput = Literal["sex", "ethnicity", "age_band", "sen"]
 
 # Families in the order their columns appear in X; context (age, deprivation) comes last.
-FAMILY_STEPS: tuple[tuple[str, Callable[[CohortClock, Extract], dict[str, np.ndarray]]], ...] = (
+FAMILY_STEPS: tuple[tuple[str, Callable[[CohortClock], dict[str, np.ndarray]]], ...] = (
     ("ace", ace_features),
     ("trauma", trauma_features),
     ("school", school_features),
@@ -130,10 +130,10 @@ class FeatureBuilder:
         clock = cohort_clock(extract, cohort)
         columns: dict[str, np.ndarray] = {}
         for family, build in FAMILY_STEPS:
-            columns.update(build(clock, extract))
+            columns.update(build(clock))
             if progress is not None:
                 progress(family)
-        people = person_rows(clock, extract)
+        people = person_rows(clock)
         age = ages(clock, people)
         context = context_features(people, age)
         if not config.include_deprivation:
@@ -164,5 +164,4 @@ def cohort_clock(extract: Extract, cohort: pd.DataFrame) -> CohortClock:
     as_of = cohort["as_of"]
     if not pd.api.types.is_datetime64_any_dtype(as_of) or as_of.isna().any():
         raise ValueError(BAD_AS_OF)
-    people_ids = pd.Index(extract["people"]["person_id"].to_numpy(dtype=object))
-    return CohortClock(people_ids, cohort["person_id"], as_of)
+    return CohortClock(extract.tables, cohort["person_id"], as_of)

@@ -21,9 +21,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from extract.contract import TABLES
+
 # Days are offset so that any date from 1700 to 2300 maps to a positive number below the stride.
 DAY_OFFSET = 200_000
 KEY_STRIDE = 1_000_000
+
+# Code of each category of every categorical event column, in contract order (column
+# names of categorical columns are unique across the contract's event tables).
+CATEGORY_CODES: dict[str, dict[str, int]] = {
+    col.name: {name: i for i, name in enumerate(col.categories)}
+    for table in TABLES.values()
+    if table.name != "people"
+    for col in table.columns
+    if col.kind == "category"
+}
 
 UNKNOWN_PERSON = "cohort rows refer to person_id(s) not in the people table: {ids}"
 
@@ -34,34 +46,47 @@ def day_numbers(dates: pd.Series) -> np.ndarray:
 
 
 class CohortClock:
-    """The cohort rows as (person code, as-of day) pairs, against the people table.
+    """The cohort rows as (person code, as-of day) pairs, against an extract's people.
 
     Parameters
     ----------
-    people_ids : pandas.Index
-        ``people.person_id`` in table order; a person's code is its position.
+    tables : dict of str to DataFrame
+        The extract's tables; ``people.person_id`` in table order gives each
+        person's code (its position).
     person_id, as_of : pandas.Series
         The cohort columns.
     """
 
-    def __init__(self, people_ids: pd.Index, person_id: pd.Series, as_of: pd.Series) -> None:
-        codes = people_ids.get_indexer(person_id)
+    def __init__(self, tables: dict[str, pd.DataFrame], person_id: pd.Series, as_of: pd.Series) -> None:
+        # dtype=object: an inferred pyarrow "str" index is several times slower to look up.
+        people_ids = pd.Index(tables["people"]["person_id"].to_numpy(dtype=object), dtype=object)
+        self.tables = tables
+        self.people_ids = people_ids
+        codes = self.person_codes(person_id.to_numpy(dtype=object))
         if (codes < 0).any():
             missing = sorted(set(person_id[codes < 0]))[:5]
             raise ValueError(UNKNOWN_PERSON.format(ids=missing))
-        self.people_ids = people_ids
         self.codes = codes.astype(np.int64)
         self.as_of_days = day_numbers(as_of)
         self.base = self.codes * KEY_STRIDE + DAY_OFFSET
         self.n = len(self.codes)
+        # Person codes of every event table in one lookup (one hash probe pass, not one per table).
+        names = [name for name in tables if name != "people"]
+        ids = np.concatenate([tables[name]["person_id"].to_numpy(dtype=object) for name in names])
+        all_codes = self.person_codes(ids)
+        bounds = np.cumsum([0] + [len(tables[name]) for name in names])
+        self._codes = {name: all_codes[bounds[i]:bounds[i + 1]] for i, name in enumerate(names)}
+        self._event_tables: dict[str, EventTable] = {}
 
-    def person_codes(self, person_id: pd.Series) -> np.ndarray:
-        """Codes of a table's person_id column (records of unknown people get -1 and are never matched)."""
-        return self.people_ids.get_indexer(person_id).astype(np.int64)
+    def person_codes(self, person_id: np.ndarray) -> np.ndarray:
+        """Codes of person ids (records of unknown people get -1 and are never matched)."""
+        return self.people_ids.get_indexer(pd.Index(person_id, dtype=object)).astype(np.int64)
 
-    def table(self, frame: pd.DataFrame) -> EventTable:
-        """The numpy view of one event table against this cohort."""
-        return EventTable(self, frame)
+    def table(self, name: str) -> EventTable:
+        """The numpy view of one event table against this cohort (built once, shared by families)."""
+        if name not in self._event_tables:
+            self._event_tables[name] = EventTable(self, self.tables[name], self._codes[name])
+        return self._event_tables[name]
 
     def events(self, codes: np.ndarray, days: np.ndarray,
                values: np.ndarray | None = None) -> EventIndex:
@@ -76,10 +101,10 @@ class EventTable:
     is what lets one case be built in a few milliseconds.
     """
 
-    def __init__(self, clock: CohortClock, frame: pd.DataFrame) -> None:
+    def __init__(self, clock: CohortClock, frame: pd.DataFrame, codes: np.ndarray) -> None:
         self.clock = clock
         self.frame = frame
-        self.codes = clock.person_codes(frame["person_id"])
+        self.codes = codes
         self._days: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._categories: dict[str, tuple[np.ndarray, dict[str, int]]] = {}
 
@@ -91,16 +116,21 @@ class EventTable:
             self._days[column] = (values.astype("datetime64[D]").astype(np.int64), present)
         return self._days[column]
 
+    def category_codes(self, column: str) -> tuple[np.ndarray, dict[str, int]]:
+        """A categorical column's integer codes and the code of each category.
+
+        Canonical tables carry the contract's categories in contract order
+        (extract.canonical), so the code of each category comes from the contract.
+        """
+        if column not in self._categories:
+            self._categories[column] = (self.frame[column].cat.codes.to_numpy(), CATEGORY_CODES[column])
+        return self._categories[column]
+
     def is_in(self, column: str, categories: tuple[str, ...] | str) -> np.ndarray:
         """Rows whose categorical ``column`` is one of ``categories``."""
-        if column not in self._categories:
-            values = self.frame[column]
-            lookup = {name: i for i, name in enumerate(values.cat.categories)}
-            self._categories[column] = (values.cat.codes.to_numpy(), lookup)
-        codes, lookup = self._categories[column]
-        wanted = (categories,) if isinstance(categories, str) else categories
-        mask = codes == lookup[wanted[0]]
-        for name in wanted[1:]:
+        codes, lookup = self.category_codes(column)
+        mask = np.zeros(len(codes), dtype=bool)
+        for name in (categories,) if isinstance(categories, str) else categories:
             mask |= codes == lookup[name]
         return mask
 

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from extract.contract import ACE_TYPES, Extract
-from features.point_in_time import DAYS_24_MONTHS, CohortClock, day_numbers, flag
+from extract.contract import ACE_TYPES
+from features.point_in_time import DAYS_24_MONTHS, CohortClock, flag
 
 # The evidence (Bellis et al. 2014) uses 4+ ACEs as the high-adversity group.
 ACE_HIGH_COUNT = 4
 
 
-def ace_features(clock: CohortClock, extract: Extract) -> dict[str, np.ndarray]:
+def ace_features(clock: CohortClock) -> dict[str, np.ndarray]:
     """ACE flags per type, ``ace_count`` (0-10), ``ace_4plus`` and ``ace_new_24m``.
 
     An ACE type counts from the first time any partner recorded it; repeat
     records of the same type add nothing (the count is of types, not records).
     """
-    table = extract["adversity"]
-    codes = clock.person_codes(table["person_id"])
-    days = day_numbers(table["recorded_on"])
-    types = table["ace_type"].cat.codes.to_numpy().astype(np.int64)
+    table = clock.table("adversity")
+    days, _ = table.days("recorded_on")
+    types = table.category_codes("ace_type")[0].astype(np.int64)
+    codes = table.codes
     # First record of each (person, type): sort by person, type, day and keep the first row.
     order = np.lexsort((days, types, codes))
     codes, days, types = codes[order], days[order], types[order]
@@ -30,8 +30,9 @@ def ace_features(clock: CohortClock, extract: Extract) -> dict[str, np.ndarray]:
 
     out: dict[str, np.ndarray] = {}
     count = np.zeros(clock.n)
-    for code, ace_type in enumerate(ACE_TYPES):
-        keep = types == code
+    lookup = table.category_codes("ace_type")[1]
+    for ace_type in ACE_TYPES:
+        keep = types == lookup[ace_type]
         ever = flag(clock.events(codes[keep], days[keep]).count())
         out[f"ace_{ace_type}"] = ever
         count += ever

@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from extract.contract import AGE_BANDS, Extract, age_band, age_in_years
+from extract.contract import AGE_BANDS, age_band, age_in_years
 from features.point_in_time import CohortClock
 
 AGE_BAND_CATEGORIES: tuple[str, ...] = tuple(label for label, _, _ in AGE_BANDS) + ("out_of_range",)
 
 
-def person_rows(clock: CohortClock, extract: Extract) -> pd.DataFrame:
+def person_rows(clock: CohortClock) -> pd.DataFrame:
     """The people-table row of each cohort row, in cohort order (RangeIndex)."""
-    return extract["people"].iloc[clock.codes].reset_index(drop=True)
+    return clock.tables["people"].iloc[clock.codes].reset_index(drop=True)
 
 
 def ages(clock: CohortClock, people: pd.DataFrame) -> pd.Series:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from extract.contract import Extract
 from features.point_in_time import (
     DAYS_6_MONTHS,
     DAYS_12_MONTHS,
@@ -32,10 +31,10 @@ WINDOWS: dict[str, int | None] = {
 }
 
 
-def police_features(clock: CohortClock, extract: Extract) -> dict[str, np.ndarray]:
+def police_features(clock: CohortClock) -> dict[str, np.ndarray]:
     """Counts of contacts per role and category group over 6, 12, 24 months and ever,
     and days since the latest contact per role (NaN: never)."""
-    police = clock.table(extract["police_contacts"])
+    police = clock.table("police_contacts")
     out: dict[str, np.ndarray] = {}
     for as_role in POLICE_ROLES_AS_FEATURES:
         in_role = police.is_in("role", as_role)
@@ -47,9 +46,9 @@ def police_features(clock: CohortClock, extract: Extract) -> dict[str, np.ndarra
     return out
 
 
-def health_features(clock: CohortClock, extract: Extract) -> dict[str, np.ndarray]:
+def health_features(clock: CohortClock) -> dict[str, np.ndarray]:
     """Emergency-department assault injuries, substance-related attendances and treatment."""
-    health = clock.table(extract["health_events"])
+    health = clock.table("health_events")
     assault = health.index("occurred_on", health.is_in("event", "ed_assault_injury"))
     substance = health.index("occurred_on", health.is_in("event", "ed_substance_related"))
     treatment = health.index("occurred_on", health.is_in("event", "substance_misuse_treatment"))

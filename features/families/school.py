@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from extract.contract import Extract
 from features.point_in_time import DAYS_12_MONTHS, DAYS_24_MONTHS, CohortClock, flag
 
 # DfE definitions: persistent absence below 90% attendance, severe absence below 50%.
@@ -28,7 +27,7 @@ def _below(rate: np.ndarray, threshold: float) -> np.ndarray:
     return np.where(np.isnan(rate), np.nan, (rate < threshold).astype(np.float64))
 
 
-def school_features(clock: CohortClock, extract: Extract) -> dict[str, np.ndarray]:
+def school_features(clock: CohortClock) -> dict[str, np.ndarray]:
     """Attendance over the last 3 and 6 terms, absence flags, trend, exclusions, education events.
 
     "The last 3 terms" are the person's 3 latest attendance terms that started
@@ -37,15 +36,15 @@ def school_features(clock: CohortClock, extract: Extract) -> dict[str, np.ndarra
     term in the last 2 years ``no_school_record`` is 1 and every attendance
     rate and absence flag is NaN (unknown, never 0%).
     """
-    attendance = extract["attendance"]
-    terms = clock.table(attendance).index("term_start")
+    attendance = clock.table("attendance")
+    terms = attendance.index("term_start")
     hi = terms.before
     recent = terms.lower(RECENT_TERMS_DAYS)
     lo3 = np.maximum(recent, hi - 3)
     lo6 = np.maximum(recent, hi - 6)
-    possible = attendance["sessions_possible"].to_numpy()
-    attended = attendance["sessions_attended"].to_numpy()
-    unauthorised = attendance["unauthorised_absences"].to_numpy()
+    possible = attendance.frame["sessions_possible"].to_numpy()
+    attended = attendance.frame["sessions_attended"].to_numpy()
+    unauthorised = attendance.frame["unauthorised_absences"].to_numpy()
 
     possible3 = terms.int_sum(possible, lo3, hi)
     possible6 = terms.int_sum(possible, lo6, hi)
@@ -63,7 +62,7 @@ def school_features(clock: CohortClock, extract: Extract) -> dict[str, np.ndarra
         "attendance_trend": rate3 - rate_prev,
     }
 
-    exclusions = clock.table(extract["exclusions"])
+    exclusions = clock.table("exclusions")
     suspensions = exclusions.index("excluded_on", exclusions.is_in("exclusion", "suspension"),
                                    values=exclusions.frame["days"].to_numpy())
     out["suspensions_12m"] = suspensions.count(DAYS_12_MONTHS)
@@ -73,7 +72,7 @@ def school_features(clock: CohortClock, extract: Extract) -> dict[str, np.ndarra
         exclusions.index("excluded_on", exclusions.is_in("exclusion", "permanent")).count()
     )
 
-    status = clock.table(extract["education_status"])
+    status = clock.table("education_status")
     out["school_moves_24m"] = status.index("recorded_on", status.is_in("status", "school_move")).count(DAYS_24_MONTHS)
     for event in ("alternative_provision", "elective_home_education", "child_missing_education", "neet"):
         out[f"{event}_ever"] = flag(status.index("recorded_on", status.is_in("status", event)).count())

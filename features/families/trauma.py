@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from extract.contract import CARE_EPISODES, Extract
+from extract.contract import CARE_EPISODES
 from features.point_in_time import DAYS_12_MONTHS, DAYS_PER_MONTH, CohortClock, flag
 
 # Police categories in which being the victim counts as "victim of violence".
 VIOLENT_CATEGORIES = ("violence_with_injury", "violence_without_injury", "robbery", "sexual_offence")
 
 
-def trauma_features(clock: CohortClock, extract: Extract) -> dict[str, np.ndarray]:
+def trauma_features(clock: CohortClock) -> dict[str, np.ndarray]:
     """Care episodes (open now, ever, months since the latest started) and trauma events.
 
     What is known at as_of: an episode that started before as_of is known; it
     counts as *open* unless its ``end_on`` is also before as_of. An end dated
     on or after as_of is not yet known at as_of, so that episode was open then.
     """
-    care = clock.table(extract["care_episodes"])
+    care = clock.table("care_episodes")
     out: dict[str, np.ndarray] = {}
     for kind in CARE_EPISODES:
         is_kind = care.is_in("episode", kind)
@@ -29,14 +29,14 @@ def trauma_features(clock: CohortClock, extract: Extract) -> dict[str, np.ndarra
         out[f"care_{kind}_ever"] = flag(started)
         out[f"care_{kind}_months_since"] = starts.days_since_last() / DAYS_PER_MONTH
 
-    police = clock.table(extract["police_contacts"])
+    police = clock.table("police_contacts")
     missing = police.index("occurred_on", police.is_in("role", "missing_person"))
     out["missing_episodes_12m"] = missing.count(DAYS_12_MONTHS)
     out["missing_episodes_ever"] = missing.count()
     victim = police.is_in("role", "victim") & police.is_in("category", VIOLENT_CATEGORIES)
     out["victim_of_violence_ever"] = flag(police.index("occurred_on", victim).count())
 
-    health = clock.table(extract["health_events"])
+    health = clock.table("health_events")
     self_harm = health.index("occurred_on", health.is_in("event", "ed_self_harm"))
     out["ed_self_harm_12m"] = self_harm.count(DAYS_12_MONTHS)
     out["ed_self_harm_ever"] = flag(self_harm.count())

@@ -95,6 +95,7 @@ RECORDS = st.one_of(
 
 
 @pytest.mark.property
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(records=st.lists(st.tuples(st.sampled_from(["a", "b"]), RECORDS), min_size=1, max_size=12))
 def test_records_on_or_after_as_of_never_change_features(tiny, make_extract, records):
