@@ -23,7 +23,8 @@ import pandas as pd
 
 from extract.contract import TABLES
 
-# Days are offset so that any date from 1700 to 2300 maps to a positive number below the stride.
+# Days are offset so that any date the loader accepts (years 1678-2261), minus or plus a
+# few years of window, maps to a positive number below the stride.
 DAY_OFFSET = 200_000
 KEY_STRIDE = 1_000_000
 
@@ -37,12 +38,18 @@ CATEGORY_CODES: dict[str, dict[str, int]] = {
     if col.kind == "category"
 }
 
+# Windows in days for "the last N months" (a record dated as_of - 365 is inside the 12-month window).
+DAYS_6_MONTHS = 182
+DAYS_12_MONTHS = 365
+DAYS_24_MONTHS = 730
+DAYS_PER_MONTH = 365.25 / 12
+
 UNKNOWN_PERSON = "cohort rows refer to person_id(s) not in the people table: {ids}"
 
 
-def day_numbers(dates: pd.Series) -> np.ndarray:
-    """Whole days since 1970-01-01 as int64 (NaT must be filtered out before)."""
-    return dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+def day_numbers(dates: pd.Series | np.ndarray) -> np.ndarray:
+    """Whole days since 1970-01-01 as int64 (NaT becomes a meaningless number: mask it)."""
+    return np.asarray(dates, dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
 
 
 class CohortClock:
@@ -112,8 +119,7 @@ class EventTable:
         """Day numbers of a date column and the mask of rows where it is present."""
         if column not in self._days:
             values = self.frame[column].to_numpy(dtype="datetime64[ns]")
-            present = ~np.isnat(values)
-            self._days[column] = (values.astype("datetime64[D]").astype(np.int64), present)
+            self._days[column] = (day_numbers(values), ~np.isnat(values))
         return self._days[column]
 
     def category_codes(self, column: str) -> tuple[np.ndarray, dict[str, int]]:
@@ -212,12 +218,6 @@ class EventIndex:
         positions = np.arange(len(rows)) + starts
         weights = np.nan_to_num(self.values[positions].astype(np.float64), nan=0.0)
         return np.bincount(rows, weights=weights, minlength=self.clock.n)
-
-# Windows in days for "the last N months" (a record dated as_of - 365 is inside the 12-month window).
-DAYS_6_MONTHS = 182
-DAYS_12_MONTHS = 365
-DAYS_24_MONTHS = 730
-DAYS_PER_MONTH = 365.25 / 12
 
 
 def flag(counts: np.ndarray) -> np.ndarray:

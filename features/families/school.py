@@ -42,6 +42,7 @@ def school_features(clock: CohortClock) -> dict[str, np.ndarray]:
     recent = terms.lower(RECENT_TERMS_DAYS)
     lo3 = np.maximum(recent, hi - 3)
     lo6 = np.maximum(recent, hi - 6)
+    # term_start is never empty (contract), so the index holds every row in table order.
     possible = attendance.frame["sessions_possible"].to_numpy()
     attended = attendance.frame["sessions_attended"].to_numpy()
     unauthorised = attendance.frame["unauthorised_absences"].to_numpy()
