@@ -443,6 +443,8 @@ class _Simulation:
             + rp.police_suspect_12m * (police >= 1)
             + rp.police_suspect_earlier * ((self.police_prev2 + self.police_prev3) >= 1)
             + rp.suspended_and_police_12m * ((susp >= 1) & (police >= 1))
+            + rp.young_police_12m * ((police >= 1) & (age <= 14))
+            + rp.care_and_missing_12m * ((self.lac_first < s) & (self.exploit_prev | self.missing_prev))
             + rp.exploitation_or_missing_12m * (self.exploit_prev | self.missing_prev)
             + rp.looked_after_ever * (self.lac_first < s)
             + rp.care_recent * care_recent

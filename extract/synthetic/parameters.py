@@ -267,17 +267,19 @@ class RiskParameters:
     ace_2_3: float = 0.5
     ace_4_plus: float = 0.85
     ace_recent: float = 0.3  # an ACE onset in the last two years
-    deprivation: float = 0.22  # x (deprivation_quintile - 1)
+    deprivation: float = 0.2  # x (deprivation_quintile - 1)
     persistent_absence: float = 0.45  # last window's absence >= 10%
     severe_absence: float = 0.35  # last window's absence >= 20%
     absence_rise: float = 2.5  # x clip(last - previous window's absence, 0, 0.3)
-    suspended_12m: float = 0.55
+    suspended_12m: float = 0.4
     suspended_12m_3plus: float = 0.3
     permanent_ever: float = 0.45
     alternative_provision_ever: float = 0.3
-    police_suspect_12m: float = 0.45
+    police_suspect_12m: float = 0.35
     police_suspect_earlier: float = 0.25  # 12-36 months before
-    suspended_and_police_12m: float = 0.6  # interaction
+    suspended_and_police_12m: float = 1.0  # interaction
+    young_police_12m: float = 0.7  # interaction: police suspect contact at age 10-14 (early onset)
+    care_and_missing_12m: float = 0.8  # interaction: looked after and missing or exploited
     exploitation_or_missing_12m: float = 0.6
     looked_after_ever: float = 0.3
     care_recent: float = 0.2  # care episode started in the last two years
@@ -286,7 +288,7 @@ class RiskParameters:
     sen: float = 0.15
     recorded_previous_window: float = 0.8  # prior recorded serious violence raises risk
     recorded_earlier: float = 0.4
-    true_previous_window: float = 0.5  # latent persistence nobody sees
+    true_previous_window: float = 0.4  # latent persistence nobody sees
     true_earlier: float = 0.3
     u: float = 0.5  # the unmeasured factor (peers, exploitation) no table shows
     u_autocorrelation: float = 0.8  # U_k = 0.8 U_{k-1} + 0.6 e_k
