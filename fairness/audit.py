@@ -84,27 +84,6 @@ def rates(n: Any, positives: Any, flagged: Any, true_positives: Any, score_sum: 
     }
 
 
-def _rate_metric(name: str, threshold: float) -> Callable[[np.ndarray, np.ndarray], float]:
-    def metric(y_true: np.ndarray, y_score: np.ndarray) -> float:
-        y = np.asarray(y_true, dtype=float)
-        s = np.asarray(y_score, dtype=float)
-        flags = s >= threshold
-        return float(rates(len(y), y.sum(), flags.sum(), y[flags].sum(), s.sum())[name])
-
-    metric.__name__ = f"{name}@{threshold:g}"
-    return metric
-
-
-def _threshold_free_metric(name: str) -> Callable[[np.ndarray, np.ndarray], float]:
-    def metric(y_true: np.ndarray, y_score: np.ndarray) -> float:
-        y = np.asarray(y_true, dtype=float)
-        s = np.asarray(y_score, dtype=float)
-        return float(rates(len(y), y.sum(), 0, 0, s.sum())[name])
-
-    metric.__name__ = name
-    return metric
-
-
 def group_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
     """ROC AUC, NaN when the group holds only one class."""
     from sklearn.metrics import roc_auc_score
@@ -113,14 +92,6 @@ def group_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
     if y.min() == y.max():
         return float("nan")
     return float(roc_auc_score(y, y_score))
-
-
-def _count(y_true: np.ndarray, y_score: np.ndarray) -> float:
-    return float(len(y_true))
-
-
-def _positives(y_true: np.ndarray, y_score: np.ndarray) -> float:
-    return float(np.sum(y_true))
 
 
 @dataclass
@@ -255,24 +226,37 @@ def split_attribute(name: str) -> list[str]:
 
 
 def _labels_of(column: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Integer codes and ordered string labels of one group column (missing as 'missing')."""
+    """Integer codes and ordered string labels of the groups present in one column.
+
+    Categories keep their declared order, numbers their numeric order (whole
+    numbers printed without decimals), text its sorted order; missing values
+    form the last group, ``missing``. Vectorised: columns have 200,000 rows.
+    """
     if isinstance(column.dtype, pd.CategoricalDtype):
-        order = [str(c) for c in column.cat.categories]
-        text = column.astype(object).where(column.notna(), MISSING_GROUP).map(str)
+        raw = column.cat.codes.to_numpy().astype(np.int64)
+        names = [str(c) for c in column.cat.categories]
     elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         values = column.to_numpy(dtype=float)
-        is_int = np.all(np.isnan(values) | (values == np.round(values)))
-        fmt = (lambda v: str(int(v))) if is_int else (lambda v: f"{v:g}")
-        order = [fmt(v) for v in np.unique(values[~np.isnan(values)])]
-        text = pd.Series([MISSING_GROUP if np.isnan(v) else fmt(v) for v in values], index=column.index)
+        known = ~np.isnan(values)
+        uniques, inverse = np.unique(values[known], return_inverse=True)
+        raw = np.full(len(values), -1, dtype=np.int64)
+        raw[known] = inverse
+        whole = bool(np.all(uniques == np.round(uniques)))
+        names = [str(int(v)) if whole else f"{v:g}" for v in uniques]
     else:
-        text = column.astype(object).where(column.notna(), MISSING_GROUP).map(str)
-        order = sorted(set(text) - {MISSING_GROUP})
-    if (text == MISSING_GROUP).any() and MISSING_GROUP not in order:
-        order.append(MISSING_GROUP)
-    present = [g for g in order if g in set(text)]
-    lookup = {g: i for i, g in enumerate(present)}
-    return text.map(lookup).to_numpy(dtype=np.int64), present
+        text = column.astype(object)
+        known = text.notna().to_numpy()
+        uniques, inverse = np.unique(text[known].map(str).to_numpy(dtype=object), return_inverse=True)
+        raw = np.full(len(text), -1, dtype=np.int64)
+        raw[known] = inverse
+        names = [str(u) for u in uniques]
+    # Missing (-1) becomes the last code; then keep only the groups that occur.
+    raw = np.where(raw < 0, len(names), raw)
+    names = names + [MISSING_GROUP]
+    present = np.flatnonzero(np.bincount(raw, minlength=len(names)))
+    remap = np.full(len(names), -1, dtype=np.int64)
+    remap[present] = np.arange(len(present))
+    return remap[raw], [names[i] for i in present]
 
 
 def group_codes(frame: pd.DataFrame, attribute: str) -> tuple[np.ndarray, list[str]]:
@@ -290,33 +274,48 @@ def group_codes(frame: pd.DataFrame, attribute: str) -> tuple[np.ndarray, list[s
     return codes, labels
 
 
+def _statistics_metric(thresholds: Sequence[float]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A metric returning a group's sufficient statistics.
+
+    ``[n, positives, score sum, AUC, flagged per threshold..., true positives per threshold...]``.
+    """
+    cuts = np.asarray(thresholds, dtype=float)
+
+    def statistics(y_true: np.ndarray, y_score: np.ndarray) -> np.ndarray:
+        y = np.asarray(y_true, dtype=float)
+        s = np.asarray(y_score, dtype=float)
+        flags = s[np.newaxis, :] >= cuts[:, np.newaxis]
+        head = [len(y), y.sum(), s.sum(), group_auc(y, s)]
+        return np.concatenate([head, flags.sum(axis=1), (flags * y).sum(axis=1)])
+
+    return statistics
+
+
 def _point_estimates(
-    y: np.ndarray, score: np.ndarray, groups: pd.Series, thresholds: Sequence[float]
-) -> pd.DataFrame:
-    """Fairlearn MetricFrame by group: one column per metric (``name@t`` per threshold)."""
+    y: np.ndarray, score: np.ndarray, codes: np.ndarray, n_groups: int, thresholds: Sequence[float]
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Fairlearn MetricFrame by group (indexed by group code), turned into every rate, arrays (T, G).
+
+    One metric returns the group's confusion counts at every threshold and
+    its AUC (one pass, where a metric per rate and threshold would make
+    Fairlearn re-read the columns dozens of times); :func:`rates` turns them
+    into rates, the same definition the bootstrap uses.
+    """
     from fairlearn.metrics import MetricFrame
 
-    metrics: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-        "count": _count,
-        "positives": _positives,
-        "auc": group_auc,
-    }
-    for name in THRESHOLD_FREE_METRICS:
-        metrics[name] = _threshold_free_metric(name)
-    for t in thresholds:
-        for name in RATE_METRICS:
-            metrics[f"{name}@{t!r}"] = _rate_metric(name, t)
-        metrics[f"flagged@{t!r}"] = _flagged_metric(t)
-    frame = MetricFrame(metrics=metrics, y_true=y, y_pred=score, sensitive_features=groups)
-    return frame.by_group
-
-
-def _flagged_metric(threshold: float) -> Callable[[np.ndarray, np.ndarray], float]:
-    def metric(y_true: np.ndarray, y_score: np.ndarray) -> float:
-        return float(np.sum(np.asarray(y_score, dtype=float) >= threshold))
-
-    metric.__name__ = f"flagged@{threshold:g}"
-    return metric
+    frame = MetricFrame(
+        metrics={"statistics": _statistics_metric(thresholds)},
+        y_true=y, y_pred=score, sensitive_features=pd.Series(codes, name="group"),
+    )
+    by_group = frame.by_group["statistics"].reindex(range(n_groups))
+    stats = np.vstack(by_group.to_numpy())
+    t = len(thresholds)
+    n, positives, score_sum = (stats[:, i][np.newaxis, :] for i in range(3))
+    flagged, tp = stats[:, 4 : 4 + t].T, stats[:, 4 + t :].T
+    values = {k: np.broadcast_to(v, flagged.shape) for k, v in rates(n, positives, flagged, tp, score_sum).items()}
+    values["flagged"] = flagged
+    table = pd.DataFrame({"count": stats[:, 0], "positives": stats[:, 1], "auc": stats[:, 3]})
+    return table, values
 
 
 @dataclass
@@ -423,11 +422,10 @@ def run_audit(
     score = pd.to_numeric(frame[score_col]).to_numpy(dtype=float)
 
     attrs: list[AuditedAttribute] = []
-    points: list[pd.DataFrame] = []
+    points: list[tuple[pd.DataFrame, dict[str, np.ndarray]]] = []
     for name in group_cols:
         codes, labels = group_codes(frame, name)
-        by_group = _point_estimates(y, score, pd.Series(np.asarray(labels, dtype=object)[codes], name=name), chosen)
-        by_group = by_group.reindex(labels)
+        by_group, values = _point_estimates(y, score, codes, len(labels), chosen)
         wanted = policy.groups.reference_groups.get(name)
         if wanted is None:
             reference = int(np.argmax(by_group["count"].to_numpy()))
@@ -436,7 +434,7 @@ def run_audit(
         else:
             raise ValueError(UNKNOWN_REFERENCE.format(group=wanted, attribute=name, groups=labels))
         attrs.append(AuditedAttribute(name, codes, labels, reference))
-        points.append(by_group)
+        points.append((by_group, values))
 
     boot = None
     if n_boot > 0:
@@ -444,14 +442,8 @@ def run_audit(
         sums = bootstrap_sums(specs, len(y), resamples=n_boot, seed=policy.bootstrap.seed, progress=progress)
         boot = metrics_from_sums(attrs, sums, len(chosen))
     rows = []
-    for i, (a, by_group) in enumerate(zip(attrs, points, strict=True)):
-        point = {
-            k: np.stack([by_group[f"{k}@{t!r}"].to_numpy(dtype=float) for t in chosen])
-            for k in (*RATE_METRICS, "flagged")
-        }
-        for k in THRESHOLD_FREE_METRICS:
-            point[k] = np.broadcast_to(by_group[k].to_numpy(dtype=float), point["selection_rate"].shape)
-        point.update(disparities(point, a.reference))
+    for i, (a, (by_group, point)) in enumerate(zip(attrs, points, strict=True)):
+        point = {**point, **disparities(point, a.reference)}
         intervals = {}
         if boot is not None:
             for k in INTERVAL_METRICS:

@@ -108,3 +108,63 @@ def audit_score_file(
     (out / "audit.json").write_text(json.dumps(document, indent=2, allow_nan=False))
     (out / "report.html").write_text(html, encoding="utf-8")
     return [out / "audit.json", out / "report.html"]
+
+
+@app.command()
+def publish(
+    version: Annotated[str | None, typer.Option("--version", help="Model version to gate (default: the alias 'candidate').")] = None,
+    policy: Annotated[Path | None, typer.Option("--policy", help="Fairness policy YAML (default: fairness/policy.yaml).")] = None,
+    override: Annotated[bool, typer.Option("--override", help="Publish even if checks fail; needs --approver and --reason.")] = False,
+    approver: Annotated[str | None, typer.Option("--approver", help="Who approves an override (recorded on the version).")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why the override is approved (recorded on the version).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for report.html and audit.json (default: reports/fairness-v<N>).")] = None,
+    name: Annotated[str, typer.Option("--name", help="Registered model name.")] = "svrisk",
+    resamples: Annotated[int | None, typer.Option("--resamples", min=0, help="Bootstrap resamples (default: the policy's).")] = None,
+) -> None:
+    """Audit the candidate against the fairness policy, write and log the report, and move the alias
+    `champion` to it only if every gated check and performance floor passes. Otherwise exit 1 with
+    the failed checks; the previous champion keeps serving.
+
+    Example: svrisk publish --version 3 --policy fairness/policy.yaml
+
+    Example: svrisk publish --override --approver "J. Smith (panel chair)" --reason "panel minute 2025-04-12"
+    """
+    from rich.console import Console
+
+    if override and not (approver and reason):
+        raise typer.BadParameter(OVERRIDE_NEEDS)
+    if not override and (approver or reason):
+        raise typer.BadParameter(OVERRIDE_ONLY)
+
+    from fairness.gate import PromotionError
+    from fairness.gate import publish as run_publish
+    from fairness.policy import DEFAULT_POLICY_PATH, load_policy
+    from training.tracking import tracking_store
+
+    console = Console(stderr=True)
+    try:
+        chosen = load_policy(policy)
+        policy_text = (policy or DEFAULT_POLICY_PATH).read_text()
+        with tracking_store(), console.status("auditing the candidate") as status:
+            outcome = run_publish(
+                policy=chosen, policy_text=policy_text, version=version, name=name,
+                out_dir=out,
+                override=override, approver=approver or "", reason=reason or "",
+                resamples=resamples, progress=status.update,
+            )
+    except (ValueError, PromotionError) as error:
+        _error(str(error))
+        raise typer.Exit(1) from None
+    console.print(f"report: {outcome.html_path} (logged as {outcome.report_uri})", highlight=False)
+    if outcome.borderline or outcome.too_small:
+        console.print(f"{outcome.borderline} borderline check(s); {outcome.too_small} group(s) too small to judge "
+                      "(see the report)", highlight=False)
+    if outcome.published:
+        how = "by override of " + (approver or "") if outcome.override and not outcome.passed else "every gated check passed"
+        console.print(f"[green]published[/green]: version {outcome.version} is now 'champion' ({how})", highlight=False)
+        return
+    console.print(f"[red]refused[/red]: version {outcome.version} failed {len(outcome.failure_lines())} check(s); "
+                  f"the previous champion ({outcome.previous_champion or 'none'}) keeps serving:", highlight=False)
+    for line in outcome.failure_lines():
+        console.print(f"  - {line}", highlight=False, markup=False)
+    raise typer.Exit(1)

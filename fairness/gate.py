@@ -1,0 +1,340 @@
+"""The gate: audit a registered candidate, record the verdict, and promote it to ``champion`` only if it passes.
+
+``publish`` reads the candidate's training run (``evaluation/test_predictions.parquet``,
+``evaluation/metrics.json``, ``explanations/by_group.csv`` when present and,
+for synthetic extracts, ``_truth/outcomes.csv`` beside the extract named by the
+run's ``extract_path`` param), audits it against the policy, writes the report
+(HTML + JSON) to a local folder and logs it in a *new* MLflow run (the
+training run stays as training left it), then records the verdict.
+
+Promotion is ordered so that a crash at any point leaves the previous
+champion serving and never leaves a misleading verdict on the new version:
+
+1. ``gate.passed`` is set to ``"false"`` first, so an earlier verdict can never
+   pair with the new tags if the run stops half way;
+2. ``gate.policy_version``, ``gate.report``, ``gate.approver``, ``gate.reason``,
+   ``gate.override``, ``gate.failed_checks``, ``gate.checked_at``;
+3. ``gate.passed`` (last but one): ``"true"`` when every gated check and
+   performance floor holds, or when a named approver overrides (then
+   ``gate.override`` is ``"true"`` and ``gate.failed_checks`` says how many
+   checks were overridden); the service starts only on ``"true"``;
+4. the alias ``champion`` moves last. If that call fails, ``gate.passed`` is
+   set back to ``"false"`` with ``gate.error`` saying why, and the error is
+   raised: the version is not published, so it is not marked as if it were.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fairness.audit import AuditResult, CheckResult, PerformanceCheck, performance_checks, run_audit
+from fairness.policy import FairnessPolicy
+from fairness.report import ModelCard, Verdict, build_report
+from training.registry import CANDIDATE_ALIAS
+
+MODEL_NAME = "svrisk"
+CHAMPION_ALIAS = "champion"
+TAG_PASSED = "gate.passed"
+TAG_POLICY_VERSION = "gate.policy_version"
+TAG_REPORT = "gate.report"
+TAG_APPROVER = "gate.approver"
+TAG_REASON = "gate.reason"
+TAG_CHECKED_AT = "gate.checked_at"
+TAG_OVERRIDE = "gate.override"
+TAG_FAILED = "gate.failed_checks"
+TAG_ERROR = "gate.error"
+PREDICTIONS_ARTIFACT = "evaluation/test_predictions.parquet"
+METRICS_ARTIFACT = "evaluation/metrics.json"
+BY_GROUP_ARTIFACT = "explanations/by_group.csv"
+TRUTH_FILE = Path("_truth") / "outcomes.csv"
+REPORT_ARTIFACT_DIR = "fairness"
+DEFAULT_REPORT_ROOT = Path("reports")
+AUDIT_RUN_KIND = "fairness_audit"
+SCORE_COL = "probability"
+LABEL_COL = "label"
+TRUE_LABEL_COL = "true_outcome"
+KEY_COLUMNS = ["person_id", "as_of"]
+
+VERSION_NOT_FOUND = "model {name!r} has no version {version} ({error})"
+ALIAS_NOT_FOUND = "model {name!r} has no version with alias {alias!r} ({error})"
+ARTIFACT_MISSING = "the run {run_id} of version {version} has no {artifact} ({error})"
+ATTRIBUTE_MISSING = "the test predictions lack the audited attribute(s) {missing}; columns: {columns}"
+OVERRIDE_INCOMPLETE = "an override needs both an approver and a reason"
+TRUTH_UNMATCHED = "{missing} of {total} test rows have no true outcome in {path}"
+PROMOTION_FAILED = "version {version} passed the gate but the alias {alias!r} could not be moved ({error}); the previous champion keeps serving"
+
+
+class PromotionError(RuntimeError):
+    """The verdict was recorded but the champion alias could not be moved."""
+
+
+@dataclass
+class GateOutcome:
+    """What ``publish`` decided and where it wrote the report."""
+
+    version: str
+    passed: bool
+    published: bool
+    override: bool
+    failed: list[CheckResult]
+    performance: list[PerformanceCheck]
+    report_uri: str
+    audit_run_id: str
+    html_path: Path
+    json_path: Path
+    previous_champion: str | None
+    borderline: int = 0
+    too_small: int = 0
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def failure_lines(self) -> list[str]:
+        """One line per failed check or floor, saying by how much."""
+        from fairness.report import check_title
+
+        lines = [
+            f"{check_title(c)}: {c.value:.3f}, allowed {c.band}, {c.distance:.3f} outside" for c in self.failed
+        ]
+        lines += [f"{p.name}: {p.detail}" for p in self.performance if not p.passed]
+        return lines
+
+
+def _client() -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient()
+
+
+def resolve_version(client: Any, name: str, version: str | None) -> Any:
+    """The model version to gate: ``version`` when given, else the ``candidate`` alias."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        if version is not None:
+            return client.get_model_version(name, str(version))
+        return client.get_model_version_by_alias(name, CANDIDATE_ALIAS)
+    except MlflowException as error:
+        if version is not None:
+            raise ValueError(VERSION_NOT_FOUND.format(name=name, version=version, error=error.message)) from None
+        raise ValueError(ALIAS_NOT_FOUND.format(name=name, alias=CANDIDATE_ALIAS, error=error.message)) from None
+
+
+def current_champion(client: Any, name: str) -> str | None:
+    """The version the ``champion`` alias points at, or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client.get_model_version_by_alias(name, CHAMPION_ALIAS).version)
+    except MlflowException:
+        # No champion yet is a normal state before the first publication.
+        return None
+
+
+def _download(run_id: str, artifact: str, dst: Path, version: str) -> Path:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=str(dst)))
+    except (MlflowException, OSError) as error:
+        raise ValueError(ARTIFACT_MISSING.format(run_id=run_id, version=version, artifact=artifact, error=error)) from None
+
+
+def _has_artifact(client: Any, run_id: str, artifact: str) -> bool:
+    folder, _, name = artifact.rpartition("/")
+    return any(item.path == artifact for item in client.list_artifacts(run_id, folder or None))
+
+
+def attach_truth(predictions: pd.DataFrame, truth_path: Path) -> pd.DataFrame:
+    """Predictions with the synthetic extract's true outcome per (person_id, as_of).
+
+    Raises
+    ------
+    ValueError
+        If a test row has no true outcome (the extract and the run disagree).
+    """
+    truth = pd.read_csv(truth_path, usecols=[*KEY_COLUMNS, TRUE_LABEL_COL], dtype={"person_id": str})
+    truth["as_of"] = pd.to_datetime(truth["as_of"])
+    # A person can be both a snapshot and a referral row on one date: same window, same outcome.
+    truth = truth.drop_duplicates(KEY_COLUMNS)
+    left = predictions.assign(person_id=predictions["person_id"].astype(str),
+                              as_of=pd.to_datetime(predictions["as_of"]))
+    merged = left.merge(truth, on=KEY_COLUMNS, how="left", validate="many_to_one")
+    missing = int(merged[TRUE_LABEL_COL].isna().sum())
+    if missing:
+        raise ValueError(TRUTH_UNMATCHED.format(missing=missing, total=len(merged), path=truth_path))
+    merged[TRUE_LABEL_COL] = merged[TRUE_LABEL_COL].astype("int64")
+    return merged
+
+
+def _model_card(name: str, mv: Any, run: Any, predictions: pd.DataFrame, metrics: dict[str, Any],
+                performance_table: list[dict[str, Any]], truth_used: bool) -> ModelCard:
+    params = run.data.params
+    outcome = mv.tags.get("outcome_definition", "")
+    try:
+        from extract.contract import OutcomeDefinition
+
+        outcome_text = OutcomeDefinition.model_validate_json(outcome).describe() if outcome else ""
+    except ValueError:
+        # A table-trained model records its own outcome description, not the contract's definition.
+        outcome_text = outcome
+    data = [
+        ("model", f"{name} version {mv.version} (run {mv.run_id})"),
+        ("source", params.get("extract_path") or params.get("table_path") or "not recorded"),
+        ("test rows", f"{len(predictions):,}"),
+        ("recorded outcome rate (test)", f"{predictions[LABEL_COL].mean():.3%}"),
+        ("true outcomes", "available (synthetic extract): see the label-bias section" if truth_used else "not available"),
+        ("artifact checksum", mv.tags.get("artifact_sha256", "not recorded")),
+    ]
+    if "as_of" in predictions.columns:
+        as_of = pd.to_datetime(predictions["as_of"])
+        data.insert(3, ("test period", f"{as_of.min():%Y-%m-%d} to {as_of.max():%Y-%m-%d}"))
+    if "team_capacity" in metrics:
+        data.append(("team capacity", str(metrics["team_capacity"])))
+    return ModelCard(
+        title=f"Fairness audit and gate: {name} version {mv.version}",
+        subject=f"run {mv.run_id}; audited {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        outcome=outcome_text,
+        data=data,
+        performance=performance_table,
+    )
+
+
+def publish(
+    *,
+    policy: FairnessPolicy,
+    policy_text: str,
+    out_dir: Path | None = None,
+    version: str | None = None,
+    name: str = MODEL_NAME,
+    override: bool = False,
+    approver: str = "",
+    reason: str = "",
+    resamples: int | None = None,
+    charts: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> GateOutcome:
+    """Audit a registered version, record the verdict and move ``champion`` if it passes.
+
+    Raises
+    ------
+    ValueError
+        On a missing version, a missing run artifact, predictions without the
+        policy's attributes, or an incomplete override.
+    PromotionError
+        If every tag was written but the alias could not be moved.
+    """
+    import mlflow
+
+    tell = progress or (lambda _message: None)
+    if override and not (approver.strip() and reason.strip()):
+        raise ValueError(OVERRIDE_INCOMPLETE)
+    client = _client()
+    mv = resolve_version(client, name, version)
+    version_id = str(mv.version)
+    run = client.get_run(mv.run_id)
+    previous = current_champion(client, name)
+
+    with tempfile.TemporaryDirectory(prefix="svrisk-gate-") as tmp_name:
+        tmp = Path(tmp_name)
+        predictions = pd.read_parquet(_download(mv.run_id, PREDICTIONS_ARTIFACT, tmp, version_id))
+        metrics = json.loads(_download(mv.run_id, METRICS_ARTIFACT, tmp, version_id).read_text())
+        by_group = (
+            pd.read_csv(_download(mv.run_id, BY_GROUP_ARTIFACT, tmp, version_id))
+            if _has_artifact(client, mv.run_id, BY_GROUP_ARTIFACT)
+            else None
+        )
+    tell(f"read the test predictions of version {version_id} ({len(predictions):,} rows)")
+    attributes = policy.groups.audited_names
+    columns = {c for name_ in attributes for c in name_.split(" x ")}
+    missing = sorted(columns - set(predictions.columns))
+    if missing:
+        raise ValueError(ATTRIBUTE_MISSING.format(missing=missing, columns=list(predictions.columns)))
+
+    extract_path = run.data.params.get("extract_path")
+    truth_path = Path(extract_path) / TRUTH_FILE if extract_path else None
+    truth_audit: AuditResult | None = None
+    if truth_path is not None and truth_path.is_file():
+        predictions = attach_truth(predictions, truth_path)
+    audit = run_audit(predictions, score_col=SCORE_COL, label_col=LABEL_COL, group_cols=attributes,
+                      policy=policy, resamples=resamples)
+    tell(f"audited against recorded outcomes ({audit.elapsed_seconds:.1f} s)")
+    if TRUE_LABEL_COL in predictions.columns:
+        truth_audit = run_audit(predictions, score_col=SCORE_COL, label_col=TRUE_LABEL_COL,
+                                group_cols=attributes, policy=policy, resamples=resamples)
+        tell("audited against true outcomes")
+    floors, performance_table = performance_checks(predictions, score_col=SCORE_COL, label_col=LABEL_COL,
+                                                   policy=policy)
+    passed = audit.passed and all(p.passed for p in floors)
+    cleared = passed or override
+
+    verdict = Verdict(passed=passed, published=cleared, override=override, approver=approver, reason=reason,
+                      performance=floors,
+                      note=(f"Previous champion: version {previous}." if previous else "There was no champion before.")
+                      + ("" if cleared else " It keeps serving."))
+    card = _model_card(name, mv, run, predictions, metrics, performance_table, truth_audit is not None)
+    html, document = build_report(audit, card=card, verdict=verdict, truth=truth_audit,
+                                  explanations_by_group=by_group, charts=charts)
+    out_dir = out_dir or DEFAULT_REPORT_ROOT / f"fairness-{name}-v{version_id}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html_path, json_path = out_dir / "report.html", out_dir / "audit.json"
+    html_path.write_text(html, encoding="utf-8")
+    json_path.write_text(json.dumps(document, indent=2, allow_nan=False))
+
+    with mlflow.start_run(experiment_id=run.info.experiment_id,
+                          run_name=f"fairness-audit-{name}-v{version_id}") as audit_run:
+        mlflow.set_tags({"svrisk.kind": AUDIT_RUN_KIND, "svrisk.model_name": name,
+                         "svrisk.model_version": version_id, "svrisk.model_run_id": mv.run_id,
+                         "svrisk.previous_champion": previous or ""})
+        mlflow.log_params({"policy_version": policy.version, "resamples": audit.resamples,
+                           "override": str(override).lower()})
+        mlflow.log_metrics({"gate_passed": float(passed), "failed_checks": float(len(audit.failed)),
+                            "borderline_checks": float(len(audit.borderline))})
+        mlflow.log_artifact(str(html_path), REPORT_ARTIFACT_DIR)
+        mlflow.log_artifact(str(json_path), REPORT_ARTIFACT_DIR)
+        mlflow.log_text(policy_text, f"{REPORT_ARTIFACT_DIR}/policy.yaml")
+    report_uri = f"runs:/{audit_run.info.run_id}/{REPORT_ARTIFACT_DIR}/report.html"
+    tell(f"report logged in run {audit_run.info.run_id}")
+
+    failed_count = len(audit.failed) + sum(not p.passed for p in floors)
+    tags = {
+        TAG_POLICY_VERSION: policy.version,
+        TAG_REPORT: report_uri,
+        TAG_APPROVER: approver if override else "",
+        TAG_REASON: reason if override else "",
+        TAG_OVERRIDE: str(override).lower(),
+        TAG_FAILED: str(failed_count),
+        TAG_CHECKED_AT: datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    record_and_promote(client, name, version_id, tags, cleared)
+    return GateOutcome(
+        version=version_id, passed=passed, published=cleared, override=override, failed=audit.failed,
+        performance=floors, report_uri=report_uri, audit_run_id=audit_run.info.run_id, html_path=html_path,
+        json_path=json_path, previous_champion=previous, borderline=len(audit.borderline),
+        too_small=len(audit.too_small), tags={**tags, TAG_PASSED: str(cleared).lower()},
+    )
+
+
+def record_and_promote(client: Any, name: str, version: str, tags: dict[str, str], cleared: bool) -> None:
+    """Write the verdict tags in crash-safe order, then move ``champion`` if ``cleared``."""
+    client.set_model_version_tag(name, version, TAG_PASSED, "false")
+    client.set_model_version_tag(name, version, TAG_ERROR, "")
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+    client.set_model_version_tag(name, version, TAG_PASSED, str(cleared).lower())
+    if not cleared:
+        return
+    try:
+        client.set_registered_model_alias(name, CHAMPION_ALIAS, version)
+    except Exception as error:
+        # Not published: do not leave the version marked as cleared for service.
+        client.set_model_version_tag(name, version, TAG_PASSED, "false")
+        client.set_model_version_tag(name, version, TAG_ERROR, f"champion alias not moved: {error}")
+        raise PromotionError(PROMOTION_FAILED.format(version=version, alias=CHAMPION_ALIAS, error=error)) from error

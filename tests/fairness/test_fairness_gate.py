@@ -1,0 +1,224 @@
+"""The gate on a real MLflow registry: small pyfunc versions whose runs carry the evaluation artifacts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from fairness.gate import (
+    CHAMPION_ALIAS,
+    TAG_APPROVER,
+    TAG_ERROR,
+    TAG_OVERRIDE,
+    TAG_PASSED,
+    TAG_POLICY_VERSION,
+    TAG_REASON,
+    TAG_REPORT,
+    PromotionError,
+)
+from fairness.gate import publish as gate_publish
+from fairness.policy import DEFAULT_POLICY_PATH, load_policy
+from svrisk.cli import app
+
+pytestmark = pytest.mark.slow
+
+runner = CliRunner()
+NAME = "svrisk"
+
+
+@pytest.fixture(scope="module")
+def empty_store(tmp_path_factory):
+    """One migrated, empty SQLite store; each test gets its own copy (creating one costs seconds)."""
+    from mlflow import MlflowClient
+
+    folder = tmp_path_factory.mktemp("store")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    MlflowClient(tracking_uri=uri, registry_uri=uri).search_experiments()
+    return folder / "mlflow.db"
+
+
+@pytest.fixture(autouse=True)
+def own_store(empty_store, tmp_path, monkeypatch):
+    """A private copy of the empty store for this test, at the same env variables conftest sets."""
+    db = tmp_path / "store.db"
+    shutil.copyfile(empty_store, db)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{db}")
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", f"sqlite:///{db}")
+    return db
+
+
+def _predictions(n: int, seed: int, bias: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Test predictions of a calibrated model (bias=1) or one inflating one group's scores, and true outcomes."""
+    rng = np.random.default_rng(seed)
+    ethnicity = rng.choice(["white", "black", "asian"], n, p=[0.6, 0.2, 0.2])
+    sex = rng.choice(["female", "male"], n)
+    risk = rng.beta(1.5, 10, n)
+    true_outcome = (rng.random(n) < risk).astype(int)
+    probability = np.clip(risk * np.where(ethnicity == "black", bias, 1.0), 0, 1)
+    frame = pd.DataFrame({
+        "person_id": [f"p{i}" for i in range(n)],
+        "as_of": pd.Timestamp("2024-04-01"),
+        "label": true_outcome,
+        "probability": probability,
+        "baseline_logistic": np.clip(risk + rng.normal(0, 0.08, n), 0, 1),
+        "sex": sex,
+        "ethnicity": ethnicity,
+    })
+    truth = frame[["person_id", "as_of"]].assign(kind="snapshot", true_outcome=true_outcome)
+    return frame, truth
+
+
+def _register(tmp_path: Path, *, bias: float, seed: int) -> str:
+    """Log a run with the two evaluation artifacts and a pyfunc, register it as the candidate.
+
+    The gate never calls the model, only reads its run, so the pyfunc is a stand-in.
+    """
+    import mlflow
+    from mlflow import MlflowClient
+
+    class Model(mlflow.pyfunc.PythonModel):
+        def predict(self, model_input: list[str], params=None) -> list[float]:
+            return [0.0] * len(model_input)
+
+    predictions, truth = _predictions(20000, seed, bias)
+    extract = tmp_path / f"extract-{seed}"
+    (extract / "_truth").mkdir(parents=True)
+    truth.to_csv(extract / "_truth" / "outcomes.csv", index=False)
+    with mlflow.start_run() as run:
+        mlflow.log_param("extract_path", str(extract))
+        folder = tmp_path / f"evaluation-{seed}"
+        folder.mkdir()
+        predictions.to_parquet(folder / "test_predictions.parquet", index=False)
+        (folder / "metrics.json").write_text(json.dumps({"test": {}, "team_capacity": 50}))
+        mlflow.log_artifacts(str(folder), "evaluation")
+        info = mlflow.pyfunc.log_model(name="model", python_model=Model(), pip_requirements=["mlflow"])
+    version = mlflow.register_model(info.model_uri, NAME)
+    client = MlflowClient()
+    client.set_model_version_tag(NAME, version.version, "run_id", run.info.run_id)
+    client.set_registered_model_alias(NAME, "candidate", version.version)
+    return str(version.version)
+
+
+@pytest.fixture
+def policy_file(tmp_path):
+    data = yaml.safe_load(DEFAULT_POLICY_PATH.read_text())
+    data["groups"].update(attributes=["sex", "ethnicity"], intersections=[])
+    data["gate"]["checks"][0]["attributes"] = ["ethnicity"]
+    data["gate"]["checks"][1]["attributes"] = ["ethnicity"]
+    data["thresholds"] = [0.15, 0.25]
+    data["bootstrap"]["resamples"] = 60
+    data["performance"]["max_ece"] = 0.05
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _tags(version: str) -> dict[str, str]:
+    from mlflow import MlflowClient
+
+    return MlflowClient().get_model_version(NAME, version).tags
+
+
+def _champion() -> str | None:
+    from mlflow import MlflowClient
+
+    from fairness.gate import current_champion
+
+    return current_champion(MlflowClient(), NAME)
+
+
+def test_fairness_gate_publishes_fair_refuses_biased_and_records_overrides(tmp_path, policy_file):
+    fair = _register(tmp_path, bias=1.0, seed=11)
+    result = runner.invoke(app, ["publish", "--policy", str(policy_file), "--out", str(tmp_path / "r1")])
+    assert result.exit_code == 0, result.output
+    assert "published" in result.output
+    assert _champion() == fair
+    tags = _tags(fair)
+    assert tags[TAG_PASSED] == "true" and tags[TAG_OVERRIDE] == "false"
+    assert tags[TAG_POLICY_VERSION] == "1.0" and tags[TAG_APPROVER] == ""
+    assert tags[TAG_REPORT].startswith("runs:/") and tags[TAG_REPORT].endswith("/fairness/report.html")
+    document = json.loads((tmp_path / "r1" / "audit.json").read_text())
+    assert document["label_bias"], "the synthetic extract's true outcomes are audited too"
+    assert document["verdict"]["passed"] is True
+
+    # A candidate inflating one group's scores is refused; the fair champion keeps serving.
+    biased = _register(tmp_path, bias=1.7, seed=12)
+    result = runner.invoke(app, ["publish", "--policy", str(policy_file), "--out", str(tmp_path / "r2")])
+    assert result.exit_code == 1
+    assert "refused" in result.output and "false positive rate ratio, ethnicity = black vs white" in result.output
+    assert "outside" in result.output
+    assert _champion() == fair
+    assert _tags(biased)[TAG_PASSED] == "false"
+
+    # An override publishes it anyway, on the record.
+    result = runner.invoke(app, ["publish", "--version", biased, "--policy", str(policy_file), "--out",
+                                 str(tmp_path / "r3"), "--override", "--approver", "Panel chair",
+                                 "--reason", "minute 12: pilot only"])
+    assert result.exit_code == 0, result.output
+    assert _champion() == biased
+    tags = _tags(biased)
+    assert (tags[TAG_PASSED], tags[TAG_OVERRIDE], tags[TAG_APPROVER], tags[TAG_REASON]) == (
+        "true", "true", "Panel chair", "minute 12: pilot only")
+    assert int(tags["gate.failed_checks"]) > 0
+    html = (tmp_path / "r3" / "report.html").read_text()
+    assert "PUBLISHED BY OVERRIDE" in html and "Panel chair" in html
+
+
+def test_fairness_gate_crash_leaves_the_old_champion(tmp_path, policy_file, monkeypatch):
+    from mlflow import MlflowClient
+
+    old = _register(tmp_path, bias=1.0, seed=21)
+    policy = load_policy(policy_file)
+    gate_publish(policy=policy, policy_text=policy_file.read_text(), out_dir=tmp_path / "r1", charts=False)
+    assert _champion() == old
+    new = _register(tmp_path, bias=1.0, seed=22)
+
+    # Crash while the alias moves: the verdict is withdrawn and the old champion stays.
+    def alias_crash(self, name, alias, version):
+        raise ConnectionError("registry went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(MlflowClient, "set_registered_model_alias", alias_crash)
+        with pytest.raises(PromotionError, match="previous champion keeps serving"):
+            gate_publish(policy=policy, policy_text="", out_dir=tmp_path / "r2", charts=False)
+    assert _champion() == old
+    tags = _tags(new)
+    assert tags[TAG_PASSED] == "false" and "registry went away" in tags[TAG_ERROR]
+
+    # Crash half way through the tags: gate.passed was reset first, so no stale verdict survives.
+    original = MlflowClient.set_model_version_tag
+
+    def tag_crash(self, name, version, key, value):
+        if key == TAG_REPORT:
+            raise ConnectionError("registry went away")
+        return original(self, name, version, key, value)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(MlflowClient, "set_model_version_tag", tag_crash)
+        with pytest.raises(ConnectionError):
+            gate_publish(policy=policy, policy_text="", version=new, out_dir=tmp_path / "r3", charts=False)
+    assert _champion() == old
+    assert _tags(new)[TAG_PASSED] == "false"
+    assert _tags(old)[TAG_PASSED] == "true"  # the champion's own verdict is untouched
+
+    # A clean re-run completes the promotion of the new version.
+    outcome = gate_publish(policy=policy, policy_text="", version=new, out_dir=tmp_path / "r4", charts=False)
+    assert outcome.published and _champion() == new
+    assert _tags(new)[TAG_PASSED] == "true" and _tags(new)[TAG_ERROR] == ""
+
+
+def test_fairness_publish_usage_and_missing_candidate(tmp_path, policy_file):
+    result = runner.invoke(app, ["publish", "--override", "--approver", "x"])
+    assert result.exit_code == 2
+    result = runner.invoke(app, ["publish", "--reason", "x"])
+    assert result.exit_code == 2
+    result = runner.invoke(app, ["publish", "--policy", str(policy_file)])
+    assert result.exit_code == 1
+    assert "alias 'candidate'" in result.output and "Traceback" not in result.output
