@@ -237,7 +237,6 @@ class ProbabilityShapExplainer:
     ) -> list[CaseExplanation]:
         n_features = contrib.shape[1]
         k = min(k, n_features)
-        floor = 0.5 * 10.0**-CONTRIBUTION_DECIMALS
         # argpartition then a sort of only k columns: O(n * F) rather than a full sort.
         if k < n_features:
             up = np.argpartition(-contrib, k - 1, axis=1)[:, :k]
@@ -246,48 +245,47 @@ class ProbabilityShapExplainer:
             up = np.tile(np.arange(n_features), (len(contrib), 1))
             down = up
         rows = np.arange(len(contrib))[:, None]
-        up = np.take_along_axis(up, np.argsort(-contrib[rows, up], axis=1), axis=1)
-        down = np.take_along_axis(down, np.argsort(contrib[rows, down], axis=1), axis=1)
+        up = np.take_along_axis(up, np.argsort(-contrib[rows, up], axis=1), axis=1).tolist()
+        down = np.take_along_axis(down, np.argsort(contrib[rows, down], axis=1), axis=1).tolist()
+        # Rounded once, as Python floats; a factor that rounds to zero is not listed.
+        shown = np.round(contrib, CONTRIBUTION_DECIMALS).tolist()
+        bases = np.round(base, PROBABILITY_DECIMALS).tolist()
+        probabilities = np.round(probability, PROBABILITY_DECIMALS).tolist()
 
-        columns = [X[name] for name in self.feature_names_]
-        raw_values = [_raw_values(col) for col in columns]
+        raw_values = [_raw_values(X[name]) for name in self.feature_names_]
+        names, families = self.feature_names_, self.families_
+        # Values repeat (counts, flags, categories), so each (feature, value, direction)
+        # is put into words once per call.
+        described: dict[tuple[int, Any, str], tuple[Any, str]] = {}
+
+        def factor(j: int, raw: Any, contribution: float, direction: str) -> Factor:
+            key = (j, None if raw != raw else raw, direction)  # NaN != NaN: one key for missing
+            words = described.get(key)
+            if words is None:
+                words = described[key] = self._describe(j, raw, direction)
+            return Factor(
+                feature=names[j], family=families[j], value=words[0], sentence=words[1], contribution=contribution
+            )
+
         out: list[CaseExplanation] = []
-        for i in range(len(contrib)):
-            row = contrib[i]
-            raising = [
-                self._factor(j, raw_values[j][i], row[j], RAISED)
-                for j in up[i]
-                if row[j] >= floor
-            ]
-            lowering = [
-                self._factor(j, raw_values[j][i], row[j], LOWERED)
-                for j in down[i]
-                if row[j] <= -floor
-            ]
+        for i, row in enumerate(shown):
             out.append(
                 CaseExplanation(
-                    base_value=round(float(base[i]), PROBABILITY_DECIMALS),
-                    probability=round(float(probability[i]), PROBABILITY_DECIMALS),
-                    raising=raising,
-                    lowering=lowering,
+                    base_value=bases[i],
+                    probability=probabilities[i],
+                    raising=[factor(j, raw_values[j][i], row[j], RAISED) for j in up[i] if row[j] > 0.0],
+                    lowering=[factor(j, raw_values[j][i], row[j], LOWERED) for j in down[i] if row[j] < 0.0],
                 )
             )
         return out
 
-    def _factor(self, j: int, raw: Any, contribution: float, direction: str) -> Factor:
+    def _describe(self, j: int, raw: Any, direction: str) -> tuple[Any, str]:
+        """The JSON-safe value and the dictionary sentence of feature ``j`` at ``raw``."""
         name = self.feature_names_[j]
         value = json_safe(raw)
         if self.dictionary_ is None:
-            sentence = f"{name} = {'missing' if value is None else value}"
-        else:
-            sentence = self.dictionary_.sentence(name, raw, direction)
-        return Factor(
-            feature=name,
-            family=self.families_[j],
-            value=value,
-            sentence=sentence,
-            contribution=round(float(contribution), CONTRIBUTION_DECIMALS),
-        )
+            return value, f"{name} = {'missing' if value is None else value}"
+        return value, self.dictionary_.sentence(name, raw, direction)
 
     # -------------------------------------------------------------- helpers
     def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
