@@ -79,10 +79,34 @@ def write_synthetic_extract(
     written = write_extract(synthetic.frames, out, fmt=fmt, extracted_on=synthetic.extracted_on)
     truth_dir = out / TRUTH_DIR
     truth_dir.mkdir(parents=True, exist_ok=True)
-    truth = synthetic.truth.assign(as_of=synthetic.truth["as_of"].dt.strftime("%Y-%m-%d"))
     outcomes = truth_dir / OUTCOMES_FILE
-    # repr-exact floats so that the file carries the exact probabilities.
-    truth.to_csv(outcomes, index=False, lineterminator="\n")
+    _write_truth(synthetic.truth, outcomes)
     parameters = truth_dir / PARAMETERS_FILE
     parameters.write_text(json.dumps(synthetic.parameters, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return [*written, outcomes, parameters]
+
+
+def _write_truth(truth, path: Path) -> None:
+    """outcomes.csv with ISO dates and shortest round-trip floats (exact probabilities).
+
+    pyarrow's writer rather than ``DataFrame.to_csv``: about ten times faster on the
+    millions of rows a large extract has, and deterministic.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = pa.table(
+        {
+            "person_id": pa.array(truth["person_id"].to_numpy(dtype=object), type=pa.string()),
+            "as_of": pa.array(truth["as_of"].to_numpy()).cast(pa.date32()),
+            "kind": pa.array(truth["kind"].to_numpy(dtype=object), type=pa.string()),
+            "true_probability": pa.array(truth["true_probability"].to_numpy(), type=pa.float64()),
+            "true_outcome": pa.array(truth["true_outcome"].to_numpy(), type=pa.int64()),
+            "recorded_probability": pa.array(truth["recorded_probability"].to_numpy(), type=pa.float64()),
+            "recorded_outcome": pa.array(truth["recorded_outcome"].to_numpy(), type=pa.int64()),
+        }
+    )
+    with path.open("wb") as sink:
+        # Arrow quotes header names; snake_case names never need it.
+        sink.write((",".join(table.column_names) + "\n").encode("utf-8"))
+        pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none"))

@@ -172,8 +172,10 @@ def test_cli_same_seed_same_bytes(tmp_path, fmt):
     assert digests[0][f"attendance.{fmt}"] != digests[2][f"attendance.{fmt}"]
     manifest = (tmp_path / "a" / "manifest.json").read_text()
     assert '"extracted_on": "2025-04-01"' in manifest
-    truth = pd.read_csv(tmp_path / "a" / "_truth" / "outcomes.csv")
-    assert tuple(truth.columns) == TRUTH_COLUMNS
+    truth = pd.read_csv(tmp_path / "a" / "_truth" / "outcomes.csv", parse_dates=["as_of"])
+    expected = generate(400, 4, START, END).truth
+    # The file carries the exact probabilities (shortest round-trip floats).
+    pd.testing.assert_frame_equal(truth, expected, check_dtype=False)
 
 
 def test_cli_errors_exit_one_without_traceback(tmp_path):
