@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,6 +13,7 @@ app = typer.Typer()
 
 ASOF_OR_REFERRALS = "give --as-of DATE (a population snapshot) or --referrals, not both"
 ALIAS_OR_VERSION = "give --alias or --version, not both"
+BAD_DATE = "{value!r} is not a date YYYY-MM-DD"
 
 
 class Alias(str, Enum):
@@ -52,6 +54,11 @@ def score(
         raise typer.BadParameter(ASOF_OR_REFERRALS)
     if alias is not None and version is not None:
         raise typer.BadParameter(ALIAS_OR_VERSION)
+    for value in as_of or []:
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise typer.BadParameter(BAD_DATE.format(value=value), param_hint="--as-of") from None
     from explanations.scoring import check_output_path
 
     try:
@@ -72,7 +79,17 @@ def score(
     )
 
 
-def _run(extract_dir, out, as_of, referrals, alias, version, top_k, chunk_size, console):
+def _run(
+    extract_dir: Path,
+    out: Path,
+    as_of: list[str] | None,
+    referrals: bool,
+    alias: Alias | None,
+    version: int | None,
+    top_k: int,
+    chunk_size: int,
+    console: Any,
+) -> tuple[Path, int, Any]:
     """Load, resolve, score and write; every data or registry problem surfaces as a ValueError."""
     from mlflow import MlflowClient
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -163,7 +163,8 @@ def test_svrisk_score_usage_errors(tmp_path):
         app, ["score", str(tmp_path), "--as-of", AS_OF, "--alias", "candidate", "--version", "1", "--out", out]
     )
     bad_out = runner.invoke(app, ["score", str(tmp_path), "--as-of", AS_OF, "--out", str(tmp_path / "s.txt")])
-    for result in (both, neither, alias_and_version, bad_out):
+    bad_date = runner.invoke(app, ["score", str(tmp_path), "--as-of", "2024-13-01", "--out", out])
+    for result in (both, neither, alias_and_version, bad_out, bad_date):
         assert result.exit_code == 2, result.output
     missing_extract = runner.invoke(app, ["score", str(tmp_path / "nope"), "--as-of", AS_OF, "--out", out])
     assert missing_extract.exit_code == 1 and "Traceback" not in missing_extract.output
