@@ -34,8 +34,8 @@ def build_labels(
     codes = np.concatenate((police.codes[qualifying_police], health.codes[qualifying_health]))
     days = np.concatenate((police_days[qualifying_police], health_days[qualifying_health]))
     events = clock.events(codes, days)
-    label = (events.count_from(outcome.horizon_days) > 0).astype(np.float64)
-    end_day = clock.as_of_days + outcome.horizon_days
+    label = clock.restore((events.count_from(outcome.horizon_days) > 0).astype(np.float64))
+    end_day = day_numbers(cohort["as_of"]) + outcome.horizon_days
     extracted_day = day_numbers(pd.Series([extract.extracted_on]))[0]
     label[end_day > extracted_day] = np.nan
     return pd.Series(label, index=cohort.index, name=LABEL_COLUMN)

@@ -134,15 +134,21 @@ class FeatureBuilder:
             if progress is not None:
                 progress(family)
         people = person_rows(clock)
-        age = ages(clock, people)
+        age = ages(cohort["as_of"], people)
         context = context_features(people, age)
         if not config.include_deprivation:
             del context["imd_decile"]
-        columns.update(context)
+        names = [*columns, *context]
+        # One float64 block, features x rows, handed to pandas transposed (no copy):
+        # building 100+ separate columns costs more than the features themselves for
+        # a single case. Family outputs are in query order, context in cohort order.
+        block = np.empty((len(names), clock.n))
+        for i, values in enumerate(columns.values()):
+            block[i, clock.order] = values
+        for i, values in enumerate(context.values(), start=len(columns)):
+            block[i] = values
+        X = pd.DataFrame(block.T, columns=names, copy=False)
         audit = audit_columns(people, age)
-        # One float64 block: building 100+ separate columns costs more than the features
-        # themselves for a single case.
-        X = pd.DataFrame(np.column_stack(list(columns.values())), columns=list(columns))
         for name in config.include_protected:
             X[name] = audit[name]
         if progress is not None:

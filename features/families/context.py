@@ -13,13 +13,12 @@ AGE_BAND_CATEGORIES: tuple[str, ...] = tuple(label for label, _, _ in AGE_BANDS)
 
 def person_rows(clock: CohortClock) -> pd.DataFrame:
     """The people-table row of each cohort row, in cohort order (RangeIndex)."""
-    return clock.tables["people"].iloc[clock.codes].reset_index(drop=True)
+    return clock.tables["people"].iloc[clock.row_codes].reset_index(drop=True)
 
 
-def ages(clock: CohortClock, people: pd.DataFrame) -> pd.Series:
-    """Whole years at as_of (extract.contract.age_in_years)."""
-    as_of = pd.Series(clock.as_of_days.astype("datetime64[D]").astype("datetime64[ns]"))
-    return age_in_years(people["birth_month"], as_of)
+def ages(as_of: pd.Series, people: pd.DataFrame) -> pd.Series:
+    """Whole years at as_of (extract.contract.age_in_years), in cohort order."""
+    return age_in_years(people["birth_month"], as_of.reset_index(drop=True))
 
 
 def context_features(people: pd.DataFrame, age: pd.Series) -> dict[str, np.ndarray]:
