@@ -348,7 +348,9 @@ class _Simulation:
         delay = rng.integers(0, ap.record_delay_days_max + 1, len(person))
         abuse = np.isin(items, list(_ABUSE_ITEMS))
         source = np.where(
-            abuse, _sample(rng, ap.sources["abuse"], len(person)), _sample(rng, ap.sources["household"], len(person))
+            abuse,
+            _sample(rng, ap.sources["abuse"], len(person)),
+            _sample(rng, ap.sources["household"], len(person)),
         )
         self.rows.add(
             "adversity",
@@ -411,8 +413,9 @@ class _Simulation:
         if pending is not None:
             self._resolve(pending, None)
 
-    def _linear_predictor(self, year: int, s: int, age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Risk linear predictor without the previous window's outcome terms, and its U part."""
+    def _linear_predictor(self, s: int, age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Risk linear predictor at s, U included but without the previous window's outcome
+        terms (I_{k-1}, E_{k-1}), and the U part on its own."""
         rp = self.params.risk
         ace = (self.ace_onset < s).sum(axis=1)
         recent_ace = ((self.ace_onset < s) & (self.ace_onset >= s - 730)).any(axis=1)
@@ -470,7 +473,7 @@ class _Simulation:
             self.U = rho * self.U + np.sqrt(1.0 - rho * rho) * rng.standard_normal(n)
         age = year - self.birth_year - (4 < self.birth_month)
         cohort = (age >= COHORT_MIN_AGE) & (age <= COHORT_MAX_AGE)
-        base, u_part = self._linear_predictor(year, s, age)
+        base, u_part = self._linear_predictor(s, age)
         if pending is not None:
             nxt = self._next_window(pending.person, base, cohort)
         lp = base + rp.recorded_previous_window * self.e_prev + rp.true_previous_window * self.i_prev
@@ -740,7 +743,8 @@ class _Simulation:
             days=np.full(len(pidx), np.nan),
         )
         # Education status events.
-        move = pupil & (rng.random(n) < _sigmoid(np.log(sp.school_move_rate / (1 - sp.school_move_rate)) + sp.school_move_per_ace * ace))
+        move_logit = np.log(sp.school_move_rate / (1 - sp.school_move_rate)) + sp.school_move_per_ace * ace
+        move = pupil & (rng.random(n) < _sigmoid(move_logit))
         home = pupil & (rng.random(n) < sp.home_education_rate)
         missing = pupil & (
             rng.random(n) < sp.missing_education_rate * np.exp(sp.missing_education_ace4 * (ace >= 4))
@@ -756,11 +760,20 @@ class _Simulation:
         )
         neet = neet_age & (rng.random(n) < neet_p)
         status_parts = []
-        for mask, status in ((move, "school_move"), (home, "elective_home_education"), (missing, "child_missing_education"), (neet, "neet")):
+        for mask, status in (
+            (move, "school_move"),
+            (home, "elective_home_education"),
+            (missing, "child_missing_education"),
+            (neet, "neet"),
+        ):
             idx = np.nonzero(mask)[0]
             status_parts.append((idx, s + rng.integers(0, length, len(idx)), status))
         status_parts.append(
-            (pidx, np.minimum(pday + sp.alternative_provision_delay_days, s + length - 1), "alternative_provision")
+            (
+                pidx,
+                np.minimum(pday + sp.alternative_provision_delay_days, s + length - 1),
+                "alternative_provision",
+            )
         )
         for idx, days, status in status_parts:
             self.rows.add(
@@ -830,10 +843,19 @@ class _Simulation:
         female = ~self.male
         child = (age >= cp.camhs_ages[0]) & (age <= cp.camhs_ages[1])
         health_rates = {
-            "ed_self_harm": (active, cp.self_harm_intercept + cp.self_harm_female * female + cp.self_harm_per_ace * ace),
+            "ed_self_harm": (
+                active,
+                cp.self_harm_intercept + cp.self_harm_female * female + cp.self_harm_per_ace * ace,
+            ),
             "ed_substance_related": (active, cp.substance_ed_intercept + cp.substance_ed_u * self.U),
-            "substance_misuse_treatment": (active, cp.substance_treatment_intercept + cp.substance_treatment_u * self.U),
-            "camhs_referral": (child, cp.camhs_intercept + cp.camhs_per_ace * ace + cp.camhs_female * female),
+            "substance_misuse_treatment": (
+                active,
+                cp.substance_treatment_intercept + cp.substance_treatment_u * self.U,
+            ),
+            "camhs_referral": (
+                child,
+                cp.camhs_intercept + cp.camhs_per_ace * ace + cp.camhs_female * female,
+            ),
         }
         health_counts = {}
         for event, (mask, log_rate) in health_rates.items():
