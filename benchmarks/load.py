@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import tempfile
 import time
@@ -101,12 +102,12 @@ def main() -> None:
     rows = sum(len(f) for f in frames.values())
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "extract"
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         write_extract(frames, out, fmt=args.format, extracted_on="2025-04-01")
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         del frames
         extract = load_extract(out)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         size = sum(p.stat().st_size for p in out.iterdir())
     print(json.dumps({
         "people": args.people,
@@ -115,6 +116,10 @@ def main() -> None:
         "bytes_on_disk": size,
         "write_seconds": round(t1 - t0, 2),
         "load_and_validate_seconds": round(t2 - t1, 2),
+        # CPU seconds of all threads: comparable when other work shares the machine.
+        "write_cpu_seconds": round(c1 - c0, 2),
+        "load_and_validate_cpu_seconds": round(c2 - c1, 2),
+        "load_average_1min": round(os.getloadavg()[0], 1),
         "loaded_rows": sum(len(t) for t in extract.tables.values()),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }))

@@ -70,14 +70,39 @@ def _sort_order(frame: pd.DataFrame, result: pd.DataFrame, date_column: str | No
         person = source.cat.codes.to_numpy(dtype=np.int64)
     if person is None or (person < 0).any():  # missing ids sort as the text "nan" does
         person, _ = pd.factorize(result["person_id"], sort=True, use_na_sentinel=True)
-    person = np.where(person < 0, np.iinfo(np.int64).max, person)
-    order = np.arange(len(result))
-    if date_column is not None:
-        dates = result[date_column]
-        key = dates.to_numpy().view("int64")
-        key = np.where(dates.isna().to_numpy(), np.iinfo(np.int64).max, key)
-        order = np.argsort(key, kind="stable")
-    return order[np.argsort(person[order], kind="stable")]
+    last = int(person.max()) + 1 if len(person) else 0
+    person = np.where(person < 0, last, person)  # missing ids sort last
+    if date_column is None:
+        key = person
+    else:
+        key = _day_key(person, result[date_column], last + 1)
+        if key is None:  # times of day or a huge span: two keys
+            dates = result[date_column]
+            when = np.where(dates.isna().to_numpy(), np.iinfo(np.int64).max,
+                            dates.to_numpy().view("int64"))
+            return np.lexsort((when, person))
+    if not len(key) or bool((key[1:] >= key[:-1]).all()):
+        return np.arange(len(key))  # already in order, as extracts usually are
+    return np.argsort(key, kind="stable")
+
+
+_DAY_NS = 86_400 * 10**9
+
+
+def _day_key(person: np.ndarray, dates: pd.Series, people: int) -> np.ndarray | None:
+    """One int64 key ``person * span + day`` (NaT last within a person), or None when the
+    dates carry a time of day or the product would not fit."""
+    ns = dates.to_numpy().view("int64")
+    missing = dates.isna().to_numpy()
+    valid = ns[~missing]
+    if len(valid) and (valid % _DAY_NS != 0).any():
+        return None
+    days = np.where(missing, 0, ns // _DAY_NS)
+    first = int(days[~missing].min()) if len(valid) else 0
+    span = (int(days[~missing].max()) - first + 2) if len(valid) else 1
+    if people * span >= 2**62:
+        return None
+    return person * span + np.where(missing, span - 1, days - first)
 
 
 def _convert(values: pd.Series, col: ColumnSpec) -> pd.Series:

@@ -93,6 +93,9 @@ _NUMBER_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _NHS_RE = re.compile(r"[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}")
 # Years a datetime64[ns] holds whole (its range is 1677-09-21 to 2262-04-11).
 _FIRST_YEAR, _LAST_YEAR = 1678, 2261
+# From this many distinct values on, text screening runs vectorised in Arrow; below it,
+# plain Python avoids pandas' per-call overhead on small (single-case) frames.
+_VECTORISE_FROM = 2000
 _IDENTIFYING_TOKENS = {
     "name": "a name",
     "names": "a name",
@@ -319,11 +322,15 @@ def _read_parquet(name: str, path: Path) -> tuple[pd.DataFrame | None, np.ndarra
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
-        # Dates travel as ISO text, so Parquet and CSV share one parsing path.
+        schema = pq.read_schema(path)
+        text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+        # Text as dictionaries (categoricals in pandas), as from the CSV reader; dates travel
+        # as ISO text, so Parquet and CSV share one parsing path.
+        table = pq.read_table(path, read_dictionary=text)
         table = pa.table(
             [
-                column.cast(pa.string()) if pa.types.is_date(column.type) else column
+                column.cast(pa.string()).dictionary_encode()
+                if pa.types.is_date(column.type) else column
                 for column in table.columns
             ],
             names=table.column_names,
@@ -474,13 +481,16 @@ def _parse_column(
     index = values.index
     if col.kind in ("int", "number") and _is_plain_numeric(values):
         floats = values.to_numpy(dtype="float64", na_value=np.nan)
-        bad_unique = np.where(np.isinf(floats), NOT_NUMERIC, None)
+        infinite = np.isinf(floats)
+        fraction = np.zeros(len(floats), dtype=bool)
         if col.kind == "int":
-            whole = np.isnan(floats) | np.isinf(floats) | (np.floor(floats) == floats)
-            bad_unique = np.where(~whole, NOT_WHOLE, bad_unique)
-        bad = bad_unique != None  # noqa: E711 - elementwise on an object array
+            finite = np.isfinite(floats)
+            fraction[finite] = np.floor(floats[finite]) != floats[finite]
+        bad = infinite | fraction
+        positions = np.flatnonzero(bad)
+        _report(table, col.name, values, numbers, positions,
+                [NOT_NUMERIC if infinite[p] else NOT_WHOLE for p in positions], violations)
         floats = np.where(bad, np.nan, floats)
-        _report(table, col.name, values, numbers, bad, bad_unique, violations)
         return pd.Series(floats, index=index), bad
     if col.kind == "date" and pd.api.types.is_datetime64_any_dtype(values):
         dates = values.dt.tz_localize(None) if values.dt.tz is not None else values
@@ -502,7 +512,7 @@ def _parse_column(
         text = uniques.tolist()
     else:
         text = [_as_text(u) for u in uniques]
-    empty = np.array([not t.strip() for t in text], dtype=bool)
+    empty = _blank(text)
     problem = np.full(len(text), None, dtype=object)
     if col.kind == "date":
         out_u, problem[:] = _parse_dates(text, empty)
@@ -511,13 +521,13 @@ def _parse_column(
         out_u, problem[:] = _parse_numbers(text, empty, whole=col.kind == "int")
         fill = np.nan
     else:
-        problem[:] = [IDENTIFYING_VALUE if _nhs_like(t) else None for t in text]
+        problem[_nhs_like(text)] = IDENTIFYING_VALUE
         out_u = None
         fill = None
-    bad_unique = problem != None  # noqa: E711 - elementwise on an object array
-    row_problem = np.append(problem, None)[codes]  # code -1 (missing) -> None
-    bad = row_problem != None  # noqa: E711
-    _report(table, col.name, values, numbers, bad, row_problem, violations)
+    bad_unique = np.array([p is not None for p in problem], dtype=bool)
+    bad = np.append(bad_unique, False)[codes]  # code -1 (missing) is never bad here
+    positions = np.flatnonzero(bad)
+    _report(table, col.name, values, numbers, positions, problem[codes[positions]], violations)
 
     drop = bad_unique | empty | unused
     if out_u is None:  # text: categorical over the distinct good values
@@ -601,14 +611,27 @@ def _parse_numbers(
     return out, problems
 
 
-def _nhs_like(value: str) -> bool:
-    """Whether a value looks like an NHS number: 10 digits with a valid modulus-11 check digit."""
-    if not _NHS_RE.fullmatch(value):
-        return False
-    digits = [int(ch) for ch in value if ch.isdigit()]
-    check = 11 - sum(d * w for d, w in zip(digits[:9], range(10, 1, -1))) % 11
-    check = 0 if check == 11 else check
-    return check != 10 and check == digits[9]
+def _blank(text: list[str]) -> np.ndarray:
+    """Which values are empty or only whitespace."""
+    if len(text) >= _VECTORISE_FROM:
+        return pd.Series(text, dtype="str").str.strip().eq("").to_numpy(dtype=bool)
+    return np.array([not t.strip() for t in text], dtype=bool)
+
+
+def _nhs_like(text: list[str]) -> np.ndarray:
+    """Which values look like NHS numbers: 10 digits with a valid modulus-11 check digit."""
+    if len(text) >= _VECTORISE_FROM:  # one id per person: screen the shape in Arrow
+        shaped = pd.Series(text, dtype="str").str.fullmatch(_NHS_RE.pattern).to_numpy(dtype=bool)
+        candidates = np.flatnonzero(shaped)
+    else:
+        candidates = [i for i, t in enumerate(text) if _NHS_RE.fullmatch(t)]
+    out = np.zeros(len(text), dtype=bool)
+    for i in candidates:
+        digits = [int(ch) for ch in text[i] if ch.isdigit()]
+        check = 11 - sum(d * w for d, w in zip(digits[:9], range(10, 1, -1))) % 11
+        check = 0 if check == 11 else check
+        out[i] = check != 10 and check == digits[9]
+    return out
 
 
 def _report(
@@ -616,16 +639,15 @@ def _report(
     column: str,
     values: pd.Series,
     numbers: np.ndarray,
-    bad: np.ndarray,
-    problems: np.ndarray,
+    positions: np.ndarray,
+    problems,
     violations: list[Violation],
 ) -> None:
-    positions = np.flatnonzero(bad)
+    """Add one Violation per bad cell (``problems`` aligned with ``positions``)."""
     if not len(positions):
         return
     raw = values.to_numpy(dtype=object)
-    for pos in positions:
-        problem = problems[pos]
+    for pos, problem in zip(positions, problems, strict=True):
         value = WITHHELD if problem == IDENTIFYING_VALUE else _display(raw[pos])
         violations.append(Violation(table, column, int(numbers[pos]), value, problem))
 
