@@ -39,10 +39,13 @@ def validate(
 
     from extract.loader import ExtractValidationError, load_extract
 
+    errors = Console(stderr=True, soft_wrap=True)
     try:
-        extract = load_extract(path)
+        # A spinner on a terminal while a large extract loads (silent when piped).
+        with errors.status(f"loading and validating {path}"):
+            extract = load_extract(path)
     except ExtractValidationError as err:
-        _print_problems(Console(stderr=True, soft_wrap=True), path, err.violations, show)
+        _print_problems(errors, path, err.violations, show)
         raise typer.Exit(code=1) from None
     _print_summary(Console(soft_wrap=True), path, extract)
 

@@ -115,6 +115,13 @@ def test_parquet_tables_are_detected_per_file(written, contract_frames):
     assert len(load_extract(written)["attendance"]) == 4
 
 
+def test_spreadsheet_style_csv_with_bom_and_crlf_loads(written):
+    path = written / "people.csv"
+    text = path.read_text()
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    assert load_extract(written)["people"]["person_id"].tolist() == ["p01", "p02", "p03", "p04", "p05"]
+
+
 def test_missing_table_in_a_folder(written):
     (written / "people.csv").unlink()
     assert load_violations(written) == [
