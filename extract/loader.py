@@ -44,6 +44,7 @@ NOT_A_FOLDER = "not a folder: an extract is a folder with one file per contract 
 MISSING_TABLE = "required table is missing (expected {table}.csv or {table}.parquet)"
 UNKNOWN_TABLE = "not a contract table; contract tables: {allowed}"
 NOT_A_FRAME = "expected a table (pandas DataFrame), got {kind}"
+NOT_A_MAPPING = "expected a mapping of table name to DataFrame, got {kind}"
 BOTH_FORMATS = "table is present as both CSV and Parquet; keep exactly one file per table"
 UNKNOWN_FILE = (
     "file is not part of the contract; an extract holds only <table>.csv or <table>.parquet "
@@ -230,6 +231,9 @@ def extract_from_frames(
     ExtractValidationError
         Listing every violation found.
     """
+    if not isinstance(frames, Mapping):
+        raise ExtractValidationError([Violation(EXTRACT, None, None, None, NOT_A_MAPPING.format(
+            kind=type(frames).__name__))])
     violations: list[Violation] = []
     raw: dict[str, pd.DataFrame] = {}
     for name, frame in frames.items():
@@ -709,10 +713,6 @@ def _run_schema(
             failed.setdefault(column, []).append(position)
         violations.append(Violation(name, column, row, value, problem))
     return failed
-
-
-def _rows(numbers: np.ndarray, mask: np.ndarray | pd.Series) -> np.ndarray:
-    return numbers[np.flatnonzero(np.asarray(mask, dtype=bool))]
 
 
 def _cross_table_checks(

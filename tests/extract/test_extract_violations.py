@@ -239,6 +239,12 @@ def test_not_a_frame(contract_frames):
     ]
 
 
+def test_not_a_mapping():
+    assert violations_of([pd.DataFrame()]) == [
+        Violation("extract", None, None, None, L.NOT_A_MAPPING.format(kind="list"))
+    ]
+
+
 def test_all_violations_reported_together_and_listed_one_per_line(contract_frames):
     frames = contract_frames()
     set_cell(frames, "people", "sex", 3, "m")
