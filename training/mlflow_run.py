@@ -79,6 +79,7 @@ def _log(result: TrainingResult, data: Dataset, config: TrainingConfig, uri: str
             **{f"test_{model}_{_metric_key(k)}": v for model, values in result.metrics.items()
                for k, v in values.items()},
             **{f"validation_{k}": v for k, v in result.validation.items()},
+            **result.timings,
         })
 
         evaluation = tmp / "evaluation"

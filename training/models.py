@@ -56,14 +56,22 @@ def search_lightgbm(
     """Train every grid point with early stopping and keep the best by validation log loss."""
     import lightgbm as lgb
 
+    y_train = np.asarray(y_train, dtype=float)
+    weight = None
+    if search.negative_sample_rate < 1.0:
+        keep = (y_train == 1) | (np.random.default_rng(seed).random(len(y_train)) < search.negative_sample_rate)
+        X_train, y_train = X_train[keep], y_train[keep]
+        weight = np.where(y_train == 1, 1.0, 1.0 / search.negative_sample_rate)
     best: SearchResult | None = None
     best_loss = np.inf
     trials: list[dict[str, float | int]] = []
     for params in search.grid:
-        estimator = lgb.LGBMClassifier(**base_params(search, seed, n_jobs), **params)
+        estimator = lgb.LGBMClassifier(**{**base_params(search, seed, n_jobs), **search.extra_params,
+                                          **params})
         estimator.fit(
             X_train,
             y_train,
+            sample_weight=weight,
             eval_X=(X_val,),
             eval_y=(y_val,),
             eval_metric="binary_logloss",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,14 +97,18 @@ def run_training(
             progress.update(task, description=message[:90])
 
         tell("loading data")
+        started = time.perf_counter()
         if extract is not None:
             data = dataset_from_extract(extract, config, progress=tell)
         else:
             data = dataset_from_table(table, id_column=id_column, label_column=label_column,
                                       protected=protected or [], time_column=time_column, config=config)
         progress.advance(task)
+        data_seconds = time.perf_counter() - started
         tell("searching LightGBM on the validation period")
         result = fit_dataset(data, config, progress=tell)
+        result.timings = {"time_data_s": data_seconds,
+                          "time_fit_s": time.perf_counter() - started - data_seconds}
         progress.advance(task)
         tell("logging to MLflow")
         logged = log_and_register(result, data, config, progress=tell)

@@ -72,6 +72,7 @@ class TrainingResult:
     params: dict[str, str | int | float]
     X_test: pd.DataFrame
     audit_test: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step (not reproducible)
 
 
 # -- datasets --------------------------------------------------------------------------------
