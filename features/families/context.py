@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from extract.contract import AGE_BANDS, age_band, age_in_years
+from extract.contract import AGE_BANDS, AUDITED_ATTRIBUTES, age_band, age_in_years
 from features.point_in_time import CohortClock
 
 AGE_BAND_CATEGORIES: tuple[str, ...] = tuple(label for label, _, _ in AGE_BANDS) + ("out_of_range",)
@@ -31,14 +31,7 @@ def context_features(people: pd.DataFrame, age: pd.Series) -> dict[str, np.ndarr
 
 def audit_columns(people: pd.DataFrame, age: pd.Series) -> pd.DataFrame:
     """sex, ethnicity, age_band, sen, imd_decile, local_authority per cohort row."""
-    band = age_band(age)
-    return pd.DataFrame(
-        {
-            "sex": people["sex"],
-            "ethnicity": people["ethnicity"],
-            "age_band": pd.Categorical(band, categories=AGE_BAND_CATEGORIES),
-            "sen": people["sen"],
-            "imd_decile": people["imd_decile"],
-            "local_authority": people["local_authority"],
-        }
-    )
+    audit = people[[name for name in AUDITED_ATTRIBUTES if name != "age_band"]]
+    band = pd.Categorical(age_band(age), categories=AGE_BAND_CATEGORIES)
+    audit.insert(AUDITED_ATTRIBUTES.index("age_band"), "age_band", band)
+    return audit
