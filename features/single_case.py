@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -65,7 +65,7 @@ def _field(table: TableSpec, col: ColumnSpec) -> tuple[Any, Any]:
         bounds["le"] = col.maximum
     description = f"{table.name}.{col.name} ({text})"
     if col.nullable:
-        return Optional[annotation], Field(None, description=description + "; null when not recorded", **bounds)
+        return annotation | None, Field(None, description=description + "; null when not recorded", **bounds)
     if col.kind in ("id", "string"):
         bounds["min_length"] = 1
     return annotation, Field(..., description=description, **bounds)
