@@ -80,6 +80,7 @@ def _args(path, out, *extra):
     ]
 
 
+@pytest.mark.slow
 def test_fairness_cli_audit_writes_rows_and_report(scores_csv, tmp_path):
     out = tmp_path / "out"
     result = runner.invoke(app, _args(scores_csv, out))
