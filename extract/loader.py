@@ -537,7 +537,14 @@ def _parse_column(
     if out_u is None:  # text: categorical over the distinct good values
         keep = np.flatnonzero(~drop)
         # Sorted categories: their codes then order rows as the strings do (to_canonical).
-        inverse, categories = pd.factorize(np.array(text, dtype=object)[keep], sort=True)
+        if isinstance(uniques.dtype, pd.StringDtype):  # distinct already: an Arrow sort will do
+            kept = pd.Index(uniques[keep])
+            order = np.asarray(kept.argsort())
+            categories = kept[order].astype(object)
+            inverse = np.empty(len(keep), dtype=np.int64)
+            inverse[order] = np.arange(len(keep))
+        else:  # text made from other values may repeat (1 and "1")
+            inverse, categories = pd.factorize(np.array(text, dtype=object)[keep], sort=True)
         remap = np.full(len(text) + 1, -1, dtype=np.int64)
         remap[keep] = inverse
         series = pd.Series(
