@@ -65,3 +65,11 @@ def test_usage_errors_exit_2(args):
 
 def test_a_file_instead_of_a_folder_exits_2(folder):
     assert runner.invoke(app, [str(folder / "people.csv")]).exit_code == 2
+
+
+def test_registered_as_svrisk_validate(folder):
+    from svrisk.cli import app as svrisk_app
+
+    result = runner.invoke(svrisk_app, ["validate", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "valid extract" in result.stdout
