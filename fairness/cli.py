@@ -163,8 +163,10 @@ def publish(
         how = "by override of " + (approver or "") if outcome.override and not outcome.passed else "every gated check passed"
         console.print(f"[green]published[/green]: version {outcome.version} is now 'champion' ({how})", highlight=False)
         return
+    keeps = (f"the previous champion (version {outcome.previous_champion}) keeps serving"
+             if outcome.previous_champion else "there is no champion to serve")
     console.print(f"[red]refused[/red]: version {outcome.version} failed {len(outcome.failure_lines())} check(s); "
-                  f"the previous champion ({outcome.previous_champion or 'none'}) keeps serving:", highlight=False)
+                  f"{keeps}:", highlight=False)
     for line in outcome.failure_lines():
         console.print(f"  - {line}", highlight=False, markup=False)
     raise typer.Exit(1)

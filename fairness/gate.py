@@ -174,17 +174,19 @@ def attach_truth(predictions: pd.DataFrame, truth_path: Path) -> pd.DataFrame:
     return merged
 
 
+def outcome_description(tag: str) -> str:
+    """The plain-English outcome definition recorded by training (JSON with a ``description``)."""
+    try:
+        recorded = json.loads(tag) if tag else {}
+    except json.JSONDecodeError:
+        return tag  # recorded as plain text
+    return str(recorded.get("description", tag)) if isinstance(recorded, dict) else tag
+
+
 def _model_card(name: str, mv: Any, run: Any, predictions: pd.DataFrame, metrics: dict[str, Any],
                 performance_table: list[dict[str, Any]], truth_used: bool) -> ModelCard:
     params = run.data.params
-    outcome = mv.tags.get("outcome_definition", "")
-    try:
-        from extract.contract import OutcomeDefinition
-
-        outcome_text = OutcomeDefinition.model_validate_json(outcome).describe() if outcome else ""
-    except ValueError:
-        # A table-trained model records its own outcome description, not the contract's definition.
-        outcome_text = outcome
+    outcome_text = outcome_description(mv.tags.get("outcome_definition", ""))
     data = [
         ("model", f"{name} version {mv.version} (run {mv.run_id})"),
         ("source", params.get("extract_path") or params.get("table_path") or "not recorded"),
@@ -277,8 +279,8 @@ def publish(
 
     verdict = Verdict(passed=passed, published=cleared, override=override, approver=approver, reason=reason,
                       performance=floors,
-                      note=(f"Previous champion: version {previous}." if previous else "There was no champion before.")
-                      + ("" if cleared else " It keeps serving."))
+                      note=(f"Previous champion: version {previous}" + ("." if cleared else "; it keeps serving."))
+                      if previous else "There was no champion before.")
     card = _model_card(name, mv, run, predictions, metrics, performance_table, truth_audit is not None)
     html, document = build_report(audit, card=card, verdict=verdict, truth=truth_audit,
                                   explanations_by_group=by_group, charts=charts)

@@ -222,3 +222,12 @@ def test_fairness_publish_usage_and_missing_candidate(tmp_path, policy_file):
     result = runner.invoke(app, ["publish", "--policy", str(policy_file)])
     assert result.exit_code == 1
     assert "alias 'candidate'" in result.output and "Traceback" not in result.output
+
+
+def test_fairness_outcome_description_reads_training_tag():
+    from fairness.gate import outcome_description
+
+    assert outcome_description('{"description": "Serious violence in 365 days.", "horizon_days": 365}') == (
+        "Serious violence in 365 days.")
+    assert outcome_description("suspects only") == "suspects only"
+    assert outcome_description("") == ""
