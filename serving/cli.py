@@ -171,7 +171,8 @@ def serve_package(
     except (ValueError, ModelRefused) as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"model {model.tag} imported into the BentoML model store")
+    # BentoML only reads a bentofile below its working directory.
     completed = subprocess.run(  # noqa: S603
-        [bentoml_executable(), "build", str(project_root())], check=False
+        [bentoml_executable(), "build", "."], cwd=project_root(), check=False
     )
     raise typer.Exit(completed.returncode)

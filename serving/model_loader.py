@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fairness.gate import TAG_PASSED, TAG_REPORT
 from serving.errors import ModelRefused
 from serving.risk_bands import RiskBands
 from serving.settings import REGISTERED_MODEL, ServingSettings
@@ -27,12 +28,12 @@ from training.model_checksum import CHECKSUM_TAG, artifact_sha256
 from training.pyfunc_model import CASE_COLUMN
 from training.tracking import tracking_store
 
-GATE_PASSED_TAG = "gate.passed"
 GATE_TAG_PREFIX = "gate."
 OUTCOME_TAG = "outcome_definition"
 BENTO_MODEL_NAME = "svrisk-champion"
 BENTO_META_KEY = "svrisk_model"
 
+_MISSING_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
 ERR_NO_ALIAS = (
     "registered model '{name}' has no version behind alias '{alias}': "
     "publish one with `svrisk publish` first"
@@ -86,7 +87,7 @@ def describe_version(client: Any, version: Any, alias: str | None) -> dict[str, 
         "trained_at": trained_at,
         "outcome_definition": tags.get(OUTCOME_TAG),
         "gate": {k[len(GATE_TAG_PREFIX):]: v for k, v in tags.items() if k.startswith(GATE_TAG_PREFIX)},
-        "fairness_report": tags.get("gate.report"),
+        "fairness_report": tags.get(TAG_REPORT),
         "metrics": dict(run.data.metrics) if run is not None else {},
         "tags": tags,
     }
@@ -110,7 +111,8 @@ def resolve_version(settings: ServingSettings) -> tuple[Any, Any, str | None]:
         alias = settings.model_alias
         return client, client.get_model_version_by_alias(REGISTERED_MODEL, alias), alias
     except MlflowException as exc:
-        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+        # A missing version is RESOURCE_DOES_NOT_EXIST; a missing alias INVALID_PARAMETER_VALUE.
+        if exc.error_code not in _MISSING_CODES:
             raise
         if settings.model_version is not None:
             message = ERR_NO_VERSION.format(name=REGISTERED_MODEL, version=settings.model_version)
@@ -121,7 +123,7 @@ def resolve_version(settings: ServingSettings) -> tuple[Any, Any, str | None]:
 
 def verify_tags(tags: dict[str, str], version: str) -> str:
     """Check the gate tag; return the expected checksum. Raises :class:`ModelRefused`."""
-    passed = tags.get(GATE_PASSED_TAG)
+    passed = tags.get(TAG_PASSED)
     if passed != "true":
         raise ModelRefused(
             ERR_NOT_GATED.format(name=REGISTERED_MODEL, version=version, value=passed)

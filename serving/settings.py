@@ -26,11 +26,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from fairness.gate import CHAMPION_ALIAS, MODEL_NAME
 from training.tracking import HOME_ENV, project_home
 
-REGISTERED_MODEL = "svrisk"
+REGISTERED_MODEL = MODEL_NAME
 AUDIT_DB_NAME = "svrisk_audit.db"
-DEFAULT_ALIAS = "champion"
 ERR_BAD_SETTING = "invalid service setting {name}: {problem}"
 
 _ENV = {
@@ -52,7 +52,7 @@ class ServingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
 
     model_version: int | None = Field(None, ge=1, description="Pinned registry version.")
-    model_alias: str = Field(DEFAULT_ALIAS, min_length=1, description="Registry alias served.")
+    model_alias: str = Field(CHAMPION_ALIAS, min_length=1, description="Registry alias served.")
     model_source: Literal["registry", "bento"] = Field(
         "registry", description="Where the served model comes from."
     )

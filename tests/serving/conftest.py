@@ -75,7 +75,7 @@ def champion(tmp_path_factory: pytest.TempPathFactory, project_root: Path) -> Ch
     # A tiny model may miss the fairness policy; the override is recorded as such on the version.
     _run(
         ["publish", "--override", "--approver", "svrisk serving tests",
-         "--reason", "tiny test model for the service tests"],
+         "--reason", "tiny test model for the service tests", "--resamples", "0"],
         env, root,
     )  # fmt: skip
     return Champion(store_env=env, extract=extract, version="1")
@@ -105,11 +105,8 @@ def cases(champion: Champion) -> list[dict]:
     """Real single cases from the extract: distinct people at the test-period snapshot."""
     from extract.loader import load_extract
     from features.cohort import snapshot_cohort
-    from features.single_case import case_from_extract
+    from features.single_case import cases_from_extract
 
     extract = load_extract(champion.extract)
-    cohort = snapshot_cohort(extract, ["2023-04-01"]).head(400)
-    return [
-        json.loads(case_from_extract(extract, row.person_id, row.as_of).model_dump_json())
-        for row in cohort.itertuples(index=False)
-    ]
+    cohort = snapshot_cohort(extract, ["2023-04-01"]).head(150)
+    return [json.loads(case.model_dump_json()) for case in cases_from_extract(extract, cohort)]

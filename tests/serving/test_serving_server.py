@@ -193,7 +193,7 @@ def test_serving_bad_input_is_a_clear_4xx(served, cases) -> None:
 def test_serving_concurrent_scoring_loses_no_audit_row(served, cases) -> None:
     trail = AuditTrail(served.audit_db)
     before = trail.count_scores()
-    n_requests = 300
+    n_requests = 200
     with httpx.Client(timeout=120) as client, ThreadPoolExecutor(max_workers=32) as pool:
         statuses = list(
             pool.map(
