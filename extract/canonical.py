@@ -53,11 +53,15 @@ def to_canonical(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         out[col.name] = _convert(values, col)
     result = pd.DataFrame(out, index=frame.index)
     order = _sort_order(frame, result, spec.date_column)
-    return result.take(order).reset_index(drop=True)
+    if order is not None:
+        result = result.take(order)
+    return result.reset_index(drop=True)
 
 
-def _sort_order(frame: pd.DataFrame, result: pd.DataFrame, date_column: str | None) -> np.ndarray:
-    """Stable row order by person_id then date (missing values last), as
+def _sort_order(
+    frame: pd.DataFrame, result: pd.DataFrame, date_column: str | None
+) -> np.ndarray | None:
+    """Stable row order (None when already in order) by person_id then date (missing last), as
     ``sort_values(kind="mergesort")`` would give, computed on integer keys: the loader hands
     person_id over as a categorical with sorted categories, whose codes are the order."""
     source = frame["person_id"] if "person_id" in frame.columns else None
@@ -82,7 +86,7 @@ def _sort_order(frame: pd.DataFrame, result: pd.DataFrame, date_column: str | No
                             dates.to_numpy().view("int64"))
             return np.lexsort((when, person))
     if not len(key) or bool((key[1:] >= key[:-1]).all()):
-        return np.arange(len(key))  # already in order, as extracts usually are
+        return None  # already in order, as extracts usually are: no copy
     return np.argsort(key, kind="stable")
 
 
