@@ -36,7 +36,7 @@ listed. Additivity is a property of :meth:`ProbabilityShapExplainer.contribution
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any, TypedDict
 
 import numpy as np
@@ -49,6 +49,7 @@ SUM_TOLERANCE = 1e-9
 CONTRIBUTION_DECIMALS = 5
 PROBABILITY_DECIMALS = 6
 VALUE_DECIMALS = 4
+SMALL_BATCH = 64
 
 ERR_TOP_K = "top_k must be a positive integer, got {!r}"
 ERR_NOT_FITTED = "ProbabilityShapExplainer is not fitted: call fit(estimator, calibrator, X_reference, dictionary) first"
@@ -154,8 +155,15 @@ class ProbabilityShapExplainer:
     # ------------------------------------------------------- contributions
     def log_odds_contributions(self, X: pd.DataFrame) -> np.ndarray:
         """TreeSHAP values in log-odds, shape ``(n, n_features + 1)``; the last column is the bias."""
-        self._check_fitted()
-        return np.asarray(self.booster_.predict(self.prepare(X), pred_contrib=True), dtype=float)
+        return self._tree_shap(self.prepare(X))
+
+    def _tree_shap(self, prepared: pd.DataFrame) -> np.ndarray:
+        # One thread for a few rows: starting OpenMP workers costs more than the work
+        # (about 2x on one case on a busy 2-core machine); LightGBM's default for batches.
+        threads = 1 if len(prepared) < SMALL_BATCH else 0
+        return np.asarray(
+            self.booster_.predict(prepared, pred_contrib=True, num_threads=threads), dtype=float
+        )
 
     def contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
         """Base values and per-feature contributions in probability points.
@@ -223,7 +231,7 @@ class ProbabilityShapExplainer:
         k = self.top_k if top_k is None else top_k
         _check_top_k(k)
         prepared = self.prepare(X)
-        phi = np.asarray(self.booster_.predict(prepared, pred_contrib=True), dtype=float)
+        phi = self._tree_shap(prepared)
         base, contrib, probability = self.to_probability(phi)
         return self._explanations(prepared, base, contrib, probability, k)
 
@@ -252,7 +260,7 @@ class ProbabilityShapExplainer:
         bases = np.round(base, PROBABILITY_DECIMALS).tolist()
         probabilities = np.round(probability, PROBABILITY_DECIMALS).tolist()
 
-        raw_values = [_raw_values(X[name]) for name in self.feature_names_]
+        value_of = _value_lookup(X)
         names, families = self.feature_names_, self.families_
         # Values repeat (counts, flags, categories), so each (feature, value, direction)
         # is put into words once per call.
@@ -273,8 +281,8 @@ class ProbabilityShapExplainer:
                 CaseExplanation(
                     base_value=bases[i],
                     probability=probabilities[i],
-                    raising=[factor(j, raw_values[j][i], row[j], RAISED) for j in up[i] if row[j] > 0.0],
-                    lowering=[factor(j, raw_values[j][i], row[j], LOWERED) for j in down[i] if row[j] < 0.0],
+                    raising=[factor(j, value_of(i, j), row[j], RAISED) for j in up[i] if row[j] > 0.0],
+                    lowering=[factor(j, value_of(i, j), row[j], LOWERED) for j in down[i] if row[j] < 0.0],
                 )
             )
         return out
@@ -301,11 +309,16 @@ class ProbabilityShapExplainer:
         if missing:
             raise ValueError(ERR_MISSING_COLUMNS.format(missing))
         frame = X[self.feature_names_]
+        # Compare dtypes in one pass: touching each column costs more than the
+        # TreeSHAP of a single case.
+        wrong = [
+            name for name, dtype in zip(self.feature_names_, frame.dtypes, strict=True)
+            if dtype != self.dtypes_[name]
+        ]
         fixes: dict[str, pd.Series] = {}
-        for name, dtype in self.dtypes_.items():
+        for name in wrong:
+            dtype = self.dtypes_[name]
             col = frame[name]
-            if col.dtype == dtype:
-                continue
             if isinstance(dtype, pd.CategoricalDtype):
                 values = col.astype(object)
                 known = values.isin(dtype.categories)
@@ -350,13 +363,29 @@ def json_safe(value: Any) -> float | int | str | None:
     return str(value)
 
 
-def _raw_values(col: pd.Series) -> Sequence[Any]:
-    """Per-row values handed to the dictionary: floats with NaN, or category labels with NaN."""
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        labels = np.asarray(col.cat.categories.astype(object), dtype=object)
-        codes = col.cat.codes.to_numpy()
-        return [labels[c] if c >= 0 else math.nan for c in codes]
-    return col.to_numpy(dtype=float, na_value=np.nan).tolist()
+def _value_lookup(X: pd.DataFrame) -> Callable[[int, int], Any]:
+    """``value_of(i, j)``: row ``i``'s value of column ``j`` as handed to the dictionary.
+
+    Numbers as Python floats (NaN when missing), categories as their label
+    (NaN when missing). Numeric columns are read as one block, so only the
+    cells a case lists are converted, whatever the number of features.
+    """
+    categorical = {
+        j: (np.asarray(dtype.categories.astype(object), dtype=object), X.iloc[:, j].cat.codes.to_numpy())
+        for j, dtype in enumerate(X.dtypes)
+        if isinstance(dtype, pd.CategoricalDtype)
+    }
+    numeric = [j for j in range(X.shape[1]) if j not in categorical]
+    block = X.iloc[:, numeric].to_numpy(dtype=float, na_value=np.nan)
+    position = {j: k for k, j in enumerate(numeric)}
+
+    def value_of(i: int, j: int) -> Any:
+        if j in categorical:
+            labels, codes = categorical[j]
+            return labels[codes[i]] if codes[i] >= 0 else math.nan
+        return float(block[i, position[j]])
+
+    return value_of
 
 
 def _sigmoid(margin: np.ndarray) -> np.ndarray:
