@@ -161,3 +161,16 @@ def test_cohort_person_not_in_people_is_refused(tiny, make_extract):
     cohort = pd.DataFrame({"person_id": ["zz"], "as_of": [AS_OF]})
     with pytest.raises(ValueError, match="not in the people table"):
         FeatureBuilder().transform(make_extract(tiny), cohort)
+
+
+def test_rows_come_back_in_cohort_order_whatever_the_order_and_index(tiny, make_extract):
+    extract = make_extract(tiny)
+    as_of = pd.to_datetime(["2024-04-01", "2023-04-01", "2024-04-01", "2022-01-01"])
+    cohort = pd.DataFrame({"person_id": ["b", "a", "a", "a"], "as_of": as_of}, index=[10, 3, 7, 1])
+    table = FeatureBuilder().transform(extract, cohort)
+    assert table.keys["person_id"].tolist() == ["b", "a", "a", "a"]
+    for i in range(len(cohort)):
+        alone = FeatureBuilder().transform(extract, cohort.iloc[[i]])
+        pd.testing.assert_frame_equal(alone.X, table.X.iloc[[i]].reset_index(drop=True), check_exact=True)
+    empty = FeatureBuilder().transform(extract, cohort.iloc[:0])
+    assert empty.X.shape == (0, len(table.feature_names))
