@@ -36,6 +36,7 @@ UNKNOWN_REFERENCE = "reference group {group!r} for {attribute!r} is not in the d
 NO_THRESHOLDS = "at least one threshold is needed"
 
 MISSING_GROUP = "missing"
+BASELINE_PREFIX = "baseline_"
 GROUP_SEPARATOR = " / "
 RATE_METRICS: tuple[str, ...] = ("selection_rate", "tpr", "fpr", "fnr", "precision")
 THRESHOLD_FREE_METRICS: tuple[str, ...] = ("base_rate", "mean_predicted", "calibration_gap")
@@ -594,13 +595,17 @@ def performance_checks(
             ))
             continue
         base_auc = float(roc_auc_score(y, values.to_numpy(dtype=float)))
-        table.append({"score": baseline, "auc": base_auc, "ece": None})
         limit = base_auc + policy.performance.auc_margin
         checks.append(PerformanceCheck(
             f"AUC beats {baseline}", model_auc, limit, model_auc > limit,
             f"model AUC {model_auc:.3f} against {baseline} {base_auc:.3f}"
             + (f" + margin {policy.performance.auc_margin:g}" if policy.performance.auc_margin else ""),
         ))
+    # Every baseline the predictions carry goes in the model card's table, gated or not.
+    for column in frame.columns:
+        if column.startswith(BASELINE_PREFIX) and frame[column].notna().all():
+            table.append({"score": column, "auc": float(roc_auc_score(y, frame[column].to_numpy(dtype=float))),
+                          "ece": None})
     checks.append(PerformanceCheck(
         "calibration error under ceiling", ece, policy.performance.max_ece, ece <= policy.performance.max_ece,
         f"expected calibration error {ece:.4f} ({policy.performance.ece_bins} equal-count bins), "

@@ -19,7 +19,7 @@ OVERRIDE_ONLY = "--approver and --reason are only for --override"
 def _error(message: str) -> None:
     from rich.console import Console
 
-    Console(stderr=True).print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {message}", markup=True, highlight=False)
 
 
 @app.command()
@@ -141,7 +141,7 @@ def publish(
     from fairness.policy import DEFAULT_POLICY_PATH, load_policy
     from training.tracking import tracking_store
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     try:
         chosen = load_policy(policy)
         policy_text = (policy or DEFAULT_POLICY_PATH).read_text()
