@@ -6,12 +6,13 @@ report). The target is under 60 seconds. Writes a JSON result.
 
     .venv/bin/python benchmarks/audit.py --rows 200000 --resamples 1000 --out benchmarks/audit.json
 
-Measured 2026-11-27 on the shared 2-core machine while other helpers' jobs
-held the load average at about 9: the full audit (8 attributes and
-intersections, 79 groups, 3 thresholds, 1,000 resamples) took 24.1 s of CPU
-(single-threaded numpy) and 115 s of wall time; on an idle core the wall time
-is the CPU time, well under the 60 s target. The bootstrap is one bincount per
-attribute per replicate; Fairlearn's MetricFrame point estimates are about half.
+Measured 2026-11-27 on the shared 2-core machine (other helpers' jobs
+running): the full audit (8 attributes and intersections, 79 groups, 3
+thresholds, 1,000 resamples) took 46.5 s wall / 20.7 s CPU at load average
+5.8, and 115 s wall / 24.1 s CPU at load average 9.3. Of the CPU, about 17 s
+are the point estimates (Fairlearn's MetricFrame, which re-stacks the columns
+per group in Python) and about 4 s the bootstrap (one weighted bincount per
+attribute per replicate). On an idle core, wall time is the CPU time.
 """
 
 from __future__ import annotations
