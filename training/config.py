@@ -35,26 +35,29 @@ class SearchConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    learning_rate: float = Field(0.08, gt=0, le=1)
-    max_estimators: int = Field(600, ge=1, description="Upper bound; early stopping picks the count.")
-    early_stopping_rounds: int = Field(40, ge=1)
+    learning_rate: float = Field(0.03, gt=0, le=1)
+    max_estimators: int = Field(800, ge=1, description="Upper bound; early stopping picks the count.")
+    early_stopping_rounds: int = Field(100, ge=1)
     subsample_for_bin: int = Field(200_000, ge=1_000)
     negative_sample_rate: float = Field(
-        1.0, gt=0, le=1,
+        0.25, gt=0, le=1,
         description=(
             "Share of training negatives kept (seeded), re-weighted by its inverse so that "
-            "probabilities stay unbiased; below 1 it trades a little accuracy for speed."
+            "probabilities stay unbiased; with about 0.3% positives, keeping a quarter of the "
+            "negatives makes the search about 4x faster for a negligible loss of AUC."
         ),
     )
     extra_params: dict[str, float | int] = Field(
-        default_factory=dict, description="LightGBM arguments shared by every grid point."
+        default_factory=lambda: {"colsample_bytree": 0.5},
+        description="LightGBM arguments shared by every grid point.",
     )
+    # min_child_samples counts subsampled rows (x4 for negatives at the default rate).
     grid: list[dict[str, float | int]] = Field(
         default_factory=lambda: [
-            {"num_leaves": 15, "min_child_samples": 100, "reg_lambda": 1.0},
-            {"num_leaves": 31, "min_child_samples": 100, "reg_lambda": 1.0},
-            {"num_leaves": 15, "min_child_samples": 400, "reg_lambda": 5.0},
-            {"num_leaves": 31, "min_child_samples": 400, "reg_lambda": 5.0},
+            {"num_leaves": 7, "min_child_samples": 250, "reg_lambda": 10.0},
+            {"num_leaves": 15, "min_child_samples": 250, "reg_lambda": 10.0},
+            {"num_leaves": 7, "min_child_samples": 100, "reg_lambda": 5.0},
+            {"num_leaves": 15, "min_child_samples": 100, "reg_lambda": 5.0},
         ],
         description="LightGBM parameter sets tried; the lowest validation log loss wins.",
     )
