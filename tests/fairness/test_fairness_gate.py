@@ -87,7 +87,7 @@ def _register(tmp_path: Path, *, bias: float, seed: int) -> str:
         def predict(self, model_input: list[str], params=None) -> list[float]:
             return [0.0] * len(model_input)
 
-    predictions, truth = _predictions(20000, seed, bias)
+    predictions, truth = _predictions(6000, seed, bias)
     extract = tmp_path / f"extract-{seed}"
     (extract / "_truth").mkdir(parents=True)
     truth.to_csv(extract / "_truth" / "outcomes.csv", index=False)
