@@ -19,7 +19,7 @@ def ace_features(clock: CohortClock) -> dict[str, np.ndarray]:
     """
     table = clock.table("adversity")
     days, _ = table.days("recorded_on")
-    types = table.category_codes("ace_type")[0].astype(np.int64)
+    types, lookup = table.category_codes("ace_type")
     codes = table.codes
     # First record of each (person, type): sort by person, type, day and keep the first row.
     order = np.lexsort((days, types, codes))
@@ -30,7 +30,6 @@ def ace_features(clock: CohortClock) -> dict[str, np.ndarray]:
 
     out: dict[str, np.ndarray] = {}
     count = np.zeros(clock.n)
-    lookup = table.category_codes("ace_type")[1]
     for ace_type in ACE_TYPES:
         keep = types == lookup[ace_type]
         ever = flag(clock.events(codes[keep], days[keep]).count())
