@@ -164,9 +164,9 @@ def render_scored_case(scored: dict[str, Any], console: Any) -> None:
     ):
         table = Table(title=f"Factors {title}", title_justify="left")
         table.add_column("factor")
-        table.add_column("points", justify="right", style=style)
+        table.add_column("percentage points", justify="right", style=style)
         for factor in explanation[key]:
-            table.add_row(factor["sentence"], f"{100 * factor['contribution']:+.1f}")
+            table.add_row(factor["sentence"], f"{100 * factor['contribution']:+.2f}")
         console.print(table)
     console.print(f"Typical case: {explanation['base_value']:.1%}")
     console.print(f"[bold]{scored['notice']}[/]")
