@@ -8,6 +8,8 @@ only on frames that already passed validation: it converts, it does not check.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
@@ -16,8 +18,10 @@ from extract.contract import TABLES, ColumnSpec
 DATE_DTYPE = "datetime64[ns]"
 
 
+@lru_cache(maxsize=None)
 def canonical_dtype(col: ColumnSpec) -> object:
-    """The in-memory dtype of one contract column."""
+    """The in-memory dtype of one contract column (built once per process: a categorical
+    dtype validates its categories each time it is made)."""
     if col.kind == "date":
         return DATE_DTYPE
     if col.kind == "category":
@@ -31,6 +35,12 @@ def canonical_dtype(col: ColumnSpec) -> object:
 
 def empty_table(name: str) -> pd.DataFrame:
     """A zero-row frame with the table's canonical columns and dtypes."""
+    # A shallow copy of one frame per table: copy-on-write keeps callers' changes apart.
+    return _empty_table(name).copy(deep=False)
+
+
+@lru_cache(maxsize=None)
+def _empty_table(name: str) -> pd.DataFrame:
     spec = TABLES[name]
     return pd.DataFrame(
         {c.name: pd.Series([], dtype=canonical_dtype(c)) for c in spec.columns}
@@ -44,6 +54,8 @@ def to_canonical(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     the index is reset, so identical records give identical frames whatever
     their original order.
     """
+    if not len(frame):  # every conversion ends in the canonical dtype: nothing to convert
+        return empty_table(name)
     spec = TABLES[name]
     out = {}
     for col in spec.columns:
@@ -119,8 +131,10 @@ def _convert(values: pd.Series, col: ColumnSpec) -> pd.Series:
         if isinstance(values.dtype, pd.CategoricalDtype):
             # Recode on the categories, not the rows: values outside the contract become NaN,
             # exactly as building the categorical from the values would.
-            recoded = values.cat.set_categories(list(col.categories))
-            return pd.Series(recoded.array, index=values.index).astype(dtype)
+            where = np.append(dtype.categories.get_indexer(values.cat.categories), -1)
+            codes = where[values.cat.codes.to_numpy()]
+            return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False),
+                             index=values.index)
         return pd.Series(pd.Categorical(values.astype(object), dtype=dtype), index=values.index)
     if col.kind in ("int", "number"):
         numeric = pd.to_numeric(values, errors="raise")

@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,8 @@ _FIRST_YEAR, _LAST_YEAR = 1678, 2261
 # From this many distinct values on, text screening runs vectorised in Arrow; below it,
 # plain Python avoids pandas' per-call overhead on small (single-case) frames.
 _VECTORISE_FROM = 2000
+# Up to this many cells, a text column is factorised in plain Python (see _small_text_codes).
+_SMALL_COLUMN = 256
 _IDENTIFYING_TOKENS = {
     "name": "a name",
     "names": "a name",
@@ -432,12 +435,35 @@ def _validate_table(
     The parsed frame has dates as datetime64[ns], numbers as float64 and text as
     categoricals; cells that failed parsing are left empty (and already reported).
     """
+    if not len(frame) and tuple(frame.columns) == TABLES[name].column_names:
+        # No cells, exactly the contract's columns: nothing to report, and parsing gives the
+        # same typed frame whatever the input dtypes.
+        return _empty_parsed(name).copy(deep=False)
+    return _parse_table(name, frame, numbers, violations)
+
+
+@lru_cache(maxsize=None)
+def _empty_parsed(name: str) -> pd.DataFrame:
+    """The parsed frame of a zero-row table with the contract's columns (built once)."""
+    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in TABLES[name].column_names})
+    violations: list[Violation] = []
+    typed = _parse_table(name, frame, np.empty(0, dtype=np.int64), violations)
+    if violations:  # cannot happen with the contract's own columns; never hide it if it does
+        raise ExtractValidationError(violations)
+    return typed
+
+
+def _parse_table(
+    name: str, frame: pd.DataFrame, numbers: np.ndarray, violations: list[Violation]
+) -> pd.DataFrame:
+    """:func:`_validate_table` for any frame."""
     spec = TABLES[name]
     frame.columns = [str(c) for c in frame.columns]
-    duplicated = sorted(set(frame.columns[frame.columns.duplicated()]))
-    for col in duplicated:
-        violations.append(Violation(name, col, None, None, DUPLICATE_COLUMN))
-    frame = frame.loc[:, ~frame.columns.duplicated()]
+    if not frame.columns.is_unique:
+        duplicated = sorted(set(frame.columns[frame.columns.duplicated()]))
+        for col in duplicated:
+            violations.append(Violation(name, col, None, None, DUPLICATE_COLUMN))
+        frame = frame.loc[:, ~frame.columns.duplicated()]
     parsed: dict[str, pd.Series] = {}
     reported: dict[str, np.ndarray] = {}
     for col in frame.columns:
@@ -503,7 +529,12 @@ def _parse_column(
             return dates.astype(DATE_DTYPE), np.zeros(len(values), dtype=bool)
         values = dates.dt.strftime("%Y-%m-%d")  # beyond the ns range: judged as text below
 
-    if isinstance(values.dtype, pd.CategoricalDtype):  # as read from CSV: codes are ready
+    small = _small_text_codes(values)
+    if small is not None:  # a few cells of text (one JSON case): factorised in plain Python
+        codes, text = small
+        uniques = None
+        unused = np.zeros(len(text), dtype=bool)
+    elif isinstance(values.dtype, pd.CategoricalDtype):  # as read from CSV: codes are ready
         codes = values.cat.codes.to_numpy(dtype=np.int64)
         uniques = values.cat.categories
         unused = np.bincount(codes + 1, minlength=len(uniques) + 1)[1:] == 0
@@ -512,7 +543,9 @@ def _parse_column(
         unused = np.zeros(len(uniques), dtype=bool)
     # The distinct values are few (dates, categories) or one per person (ids): plain Python
     # over them is cheap and costs no per-call pandas overhead on tiny single-case frames.
-    if isinstance(uniques.dtype, pd.StringDtype):
+    if uniques is None:
+        pass
+    elif isinstance(uniques.dtype, pd.StringDtype):
         text = uniques.tolist()
     else:
         text = [_as_text(u) for u in uniques]
@@ -537,7 +570,13 @@ def _parse_column(
     if out_u is None:  # text: categorical over the distinct good values
         keep = np.flatnonzero(~drop)
         # Sorted categories: their codes then order rows as the strings do (to_canonical).
-        if isinstance(uniques.dtype, pd.StringDtype):  # distinct already: an Arrow sort will do
+        if uniques is None:  # distinct Python strings: sorted as Arrow and pandas sort them
+            kept = [text[i] for i in keep]
+            order = sorted(range(len(kept)), key=kept.__getitem__)
+            categories = [kept[i] for i in order]
+            inverse = np.empty(len(keep), dtype=np.int64)
+            inverse[order] = np.arange(len(keep))
+        elif isinstance(uniques.dtype, pd.StringDtype):  # distinct already: an Arrow sort will do
             kept = pd.Index(uniques[keep])
             order = np.asarray(kept.argsort())
             categories = kept[order].astype(object)
@@ -555,6 +594,26 @@ def _parse_column(
     out_u = np.append(out_u, fill)
     out_u[np.flatnonzero(drop)] = fill
     return pd.Series(out_u[codes], index=index), bad
+
+
+def _small_text_codes(values: pd.Series) -> tuple[np.ndarray, list[str]] | None:
+    """``pd.factorize`` of a short column of text and missing values, in plain Python:
+    codes (-1 for missing) and the distinct strings in order of appearance. None for
+    long columns or any other kind of value (pandas factorises those)."""
+    if len(values) > _SMALL_COLUMN or not (
+        values.dtype == object or isinstance(values.dtype, pd.StringDtype)
+    ):
+        return None
+    lookup: dict[str, int] = {}
+    codes = []
+    for value in values.tolist():
+        if type(value) is str:
+            codes.append(lookup.setdefault(value, len(lookup)))
+        elif value is None or (type(value) is float and math.isnan(value)):
+            codes.append(-1)
+        else:
+            return None
+    return np.array(codes, dtype=np.int64), list(lookup)
 
 
 def _is_plain_numeric(values: pd.Series) -> bool:
@@ -686,8 +745,10 @@ def _run_schema(
     """
     import pandera.errors
 
-    from extract.schemas import check_message, table_schema
+    from extract.schemas import check_message, schema_may_fail, table_schema
 
+    if not schema_may_fail(name, typed):
+        return {}
     try:
         table_schema(name).validate(typed, lazy=True)
     except pandera.errors.SchemaErrors as exc:
@@ -801,8 +862,10 @@ def _future_checks(
     violations: list[Violation],
 ) -> None:
     label = extracted_on.strftime("%Y-%m-%d")
+    limit = extracted_on.to_datetime64()
     for name, column, series in _date_columns(parsed):
-        for pos in np.flatnonzero((series >= extracted_on).to_numpy()):
+        # numpy on the datetime64[ns] values: NaT compares False, as in pandas.
+        for pos in np.flatnonzero(series.to_numpy() >= limit):
             violations.append(Violation(name, column, int(numbers[name][pos]),
                                         _as_text(series.iloc[pos]),
                                         FUTURE_RECORD.format(extracted_on=label)))
