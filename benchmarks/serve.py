@@ -32,6 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+# benchmarks/features.py would shadow the `features` package: drop this script's folder.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 TARGETS = {"score_p50_ms": 15.0, "score_p99_ms": 50.0, "batch_cases_per_s": 300.0, "cost_ratio": 2.0}
 
 
@@ -157,14 +160,19 @@ def main() -> None:
         "SVRISK_MAX_BATCH": str(max(args.batch_size, 500)),
         "SVRISK_MAX_REQUEST_BYTES": str(64 * 1024 * 1024),
     }
+    print(json.dumps({"in_process": result["in_process"]}), file=sys.stderr, flush=True)
     with ServerProcess(server_env, workers=args.workers, log_path=tmp / "bentoml.log") as server:
         result["service"] = over_http(
             server.url, "/score", "/score_batch", {"X-API-Key": key}, cases, args.batch_size,
             single_n, args.workers, lambda c: c, lambda b: {"cases": b},
         )  # fmt: skip
 
+    print(json.dumps({"service": result["service"]}), file=sys.stderr, flush=True)
     port = free_port()
-    process = mlflow_serve(served.version, {**os.environ, **env, "BENCH_WORKERS": str(args.workers)},
+    # mlflow models serve runs `uvicorn` by name: it must be found on PATH in this environment.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    process = mlflow_serve(served.version,
+                           {**os.environ, **env, "PATH": path, "BENCH_WORKERS": str(args.workers)},
                            port, tmp / "mlflow.log")  # fmt: skip
 
     def frame(batch: list[dict]) -> dict:

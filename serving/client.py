@@ -167,6 +167,8 @@ def render_scored_case(scored: dict[str, Any], console: Any) -> None:
         table.add_column("percentage points", justify="right", style=style)
         for factor in explanation[key]:
             table.add_row(factor["sentence"], f"{100 * factor['contribution']:+.2f}")
+        if not explanation[key]:
+            table.add_row("(none)", "")
         console.print(table)
     console.print(f"Typical case: {explanation['base_value']:.1%}")
     console.print(f"[bold]{scored['notice']}[/]")

@@ -85,12 +85,20 @@ def describe_version(client: Any, version: Any, alias: str | None) -> dict[str, 
         "alias": alias,
         "run_id": version.run_id,
         "trained_at": trained_at,
-        "outcome_definition": tags.get(OUTCOME_TAG),
+        "outcome_definition": _json_or_text(tags.get(OUTCOME_TAG)),
         "gate": {k[len(GATE_TAG_PREFIX):]: v for k, v in tags.items() if k.startswith(GATE_TAG_PREFIX)},
         "fairness_report": tags.get(TAG_REPORT),
         "metrics": dict(run.data.metrics) if run is not None else {},
         "tags": tags,
     }
+
+
+def _json_or_text(value: str | None) -> Any:
+    # Training writes the outcome definition as JSON text; show it structured when it is.
+    try:
+        return json.loads(value) if value else value
+    except json.JSONDecodeError:
+        return value
 
 
 def resolve_version(settings: ServingSettings) -> tuple[Any, Any, str | None]:

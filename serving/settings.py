@@ -10,7 +10,6 @@
 | ``SVRISK_API_KEYS`` | the same entries as JSON text | unset |
 | ``SVRISK_MAX_BATCH`` | most cases in one ``/score_batch`` call | ``500`` |
 | ``SVRISK_MAX_REQUEST_BYTES`` | largest request body accepted | ``4194304`` (4 MiB) |
-| ``SVRISK_TOP_K`` | factors raising and lowering shown per case | ``5`` |
 
 ``<home>`` is ``SVRISK_HOME`` or the current working directory. The model
 registry is the one training uses (:mod:`training.tracking`):
@@ -42,7 +41,6 @@ _ENV = {
     "api_keys_json": "SVRISK_API_KEYS",
     "max_batch": "SVRISK_MAX_BATCH",
     "max_request_bytes": "SVRISK_MAX_REQUEST_BYTES",
-    "top_k": "SVRISK_TOP_K",
 }
 
 
@@ -61,7 +59,6 @@ class ServingSettings(BaseModel):
     api_keys_json: str | None = Field(None, description="Hashed API keys as JSON text.")
     max_batch: int = Field(500, ge=1, le=100_000, description="Most cases per batch call.")
     max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="Largest body accepted.")
-    top_k: int = Field(5, ge=1, le=20, description="Factors shown in each direction.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServingSettings:

@@ -96,7 +96,8 @@ def test_serving_model_information(served) -> None:
     info = httpx.get(served.url + "/model", headers=served.headers("data_scientist")).json()
     assert info["version"] == "1" and info["alias"] == "champion"
     assert info["trained_at"] and info["run_id"]
-    assert "365 days" in info["outcome_definition"]
+    assert info["outcome_definition"]["horizon_days"] == 365
+    assert "365 days" in info["outcome_definition"]["description"]
     assert info["gate"]["passed"] == "true" and info["gate"]["approver"] == "svrisk serving tests"
     assert info["fairness_report"]
     assert info["metrics"]
