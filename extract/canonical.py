@@ -33,6 +33,12 @@ def canonical_dtype(col: ColumnSpec) -> object:
     return object
 
 
+@lru_cache(maxsize=None)
+def _category_codes(col: ColumnSpec) -> dict[str, int]:
+    """Position of each of a category column's values in its canonical dtype."""
+    return {label: i for i, label in enumerate(canonical_dtype(col).categories)}
+
+
 def empty_table(name: str) -> pd.DataFrame:
     """A zero-row frame with the table's canonical columns and dtypes."""
     # A shallow copy of one frame per table: copy-on-write keeps callers' changes apart.
@@ -57,26 +63,41 @@ def to_canonical(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     if not len(frame):  # every conversion ends in the canonical dtype: nothing to convert
         return empty_table(name)
     spec = TABLES[name]
+    present = set(frame.columns)
+    source = frame["person_id"] if "person_id" in present else None
     out = {}
     for col in spec.columns:
-        values = frame[col.name] if col.name in frame.columns else pd.Series(
-            [None] * len(frame), index=frame.index
-        )
+        if col.name == "person_id" and source is not None:
+            values = source
+        elif col.name in present:
+            values = frame[col.name]
+        else:
+            values = pd.Series([None] * len(frame), index=frame.index)
         out[col.name] = _convert(values, col)
+    order = _sort_order(source, out, spec.date_column)
     result = pd.DataFrame(out, index=frame.index)
-    order = _sort_order(frame, result, spec.date_column)
     if order is not None:
         result = result.take(order)
+    elif _is_default_index(result.index):
+        return result  # already in order and numbered 0..n-1: reset_index would only copy
     return result.reset_index(drop=True)
 
 
+def _is_default_index(index: pd.Index) -> bool:
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+
+
 def _sort_order(
-    frame: pd.DataFrame, result: pd.DataFrame, date_column: str | None
+    source: pd.Series | None, result: dict[str, pd.Series], date_column: str | None
 ) -> np.ndarray | None:
     """Stable row order (None when already in order) by person_id then date (missing last), as
     ``sort_values(kind="mergesort")`` would give, computed on integer keys: the loader hands
-    person_id over as a categorical with sorted categories, whose codes are the order."""
-    source = frame["person_id"] if "person_id" in frame.columns else None
+    person_id over as a categorical with sorted categories, whose codes are the order.
+
+    ``source`` is the person_id column before conversion, ``result`` the converted columns.
+    """
+    if len(result["person_id"]) < 2:
+        return None  # one row is always in order
     person = None
     if (
         source is not None
@@ -124,6 +145,8 @@ def _day_key(person: np.ndarray, dates: pd.Series, people: int) -> np.ndarray | 
 def _convert(values: pd.Series, col: ColumnSpec) -> pd.Series:
     dtype = canonical_dtype(col)
     if col.kind == "date":
+        if values.dtype == DATE_DTYPE:
+            return values
         if pd.api.types.is_datetime64_any_dtype(values):
             return values.astype(DATE_DTYPE)
         return pd.to_datetime(values, format="%Y-%m-%d").astype(DATE_DTYPE)
@@ -131,13 +154,15 @@ def _convert(values: pd.Series, col: ColumnSpec) -> pd.Series:
         if isinstance(values.dtype, pd.CategoricalDtype):
             # Recode on the categories, not the rows: values outside the contract become NaN,
             # exactly as building the categorical from the values would.
-            where = np.append(dtype.categories.get_indexer(values.cat.categories), -1)
+            lookup = _category_codes(col)
+            where = np.array([lookup.get(c, -1) for c in values.cat.categories.tolist()] + [-1])
             codes = where[values.cat.codes.to_numpy()]
             return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False),
                              index=values.index)
         return pd.Series(pd.Categorical(values.astype(object), dtype=dtype), index=values.index)
     if col.kind in ("int", "number"):
-        numeric = pd.to_numeric(values, errors="raise")
+        plain = values.dtype.kind in "iuf"  # already numbers: to_numeric would return them
+        numeric = values if plain else pd.to_numeric(values, errors="raise")
         return numeric.astype(dtype)
     # id and string columns: plain Python str objects, never the pyarrow string dtype,
     # so that equality and hashing behave the same on every path.

@@ -478,7 +478,7 @@ def _parse_table(
         else:
             parsed[col] = frame[col]  # extra column: the schema reports it
     typed = pd.DataFrame(parsed, index=frame.index)
-    failed = _run_schema(name, typed, frame, numbers, reported, violations)
+    failed = _run_schema(name, typed, parsed, frame, numbers, reported, violations)
     for column, positions in failed.items():
         # A cell already reported takes no part in cross-column checks: one fault, one message.
         typed.loc[positions, column] = None
@@ -734,6 +734,7 @@ def _display(value: object) -> object:
 def _run_schema(
     name: str,
     typed: pd.DataFrame,
+    columns: dict[str, pd.Series],
     raw: pd.DataFrame,
     numbers: np.ndarray,
     reported: dict[str, np.ndarray],
@@ -741,13 +742,14 @@ def _run_schema(
 ) -> dict[str, list[int]]:
     """Run the contract's pandera schema lazily and map every failure case to a Violation.
 
-    Returns the positions of the failing cells per column.
+    Returns the positions of the failing cells per column. ``columns`` holds the
+    columns of ``typed`` (read once, not through the frame again).
     """
     import pandera.errors
 
     from extract.schemas import check_message, schema_may_fail, table_schema
 
-    if not schema_may_fail(name, typed):
+    if not schema_may_fail(name, columns):
         return {}
     try:
         table_schema(name).validate(typed, lazy=True)

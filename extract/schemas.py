@@ -12,7 +12,7 @@ the message the loader reports when it fails; see :func:`check_message`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -136,15 +136,18 @@ def _screens(name: str) -> dict[str, _Screen]:
     return screens
 
 
-def schema_may_fail(name: str, frame: pd.DataFrame) -> bool:
+def schema_may_fail(name: str, frame: Mapping[str, pd.Series]) -> bool:
     """False only when :func:`table_schema` (``name``) certainly accepts ``frame``.
+
+    ``frame`` maps each column name to its values, in the frame's column order
+    (a dict of the parsed columns, or the DataFrame's ``dict(frame.items())``).
 
     True when a column is missing or not in the schema, a dtype differs, a
     non-nullable column holds a missing value, or any check fails on the present
     values (categoricals are checked on the categories in use).
     """
     screens = _screens(name)
-    if len(frame.columns) != len(screens) or any(c not in screens for c in frame.columns):
+    if len(frame) != len(screens) or any(c not in screens for c in frame):
         return True
     if schema_frame_unchecked(name):
         return True

@@ -162,8 +162,7 @@ def cases_to_extract(
     repeated = sorted(pid for pid, n in Counter(cohort_ids).items() if n > 1)
     if repeated:
         raise ValueError(SAME_PERSON_TWICE.format(ids=repeated[:5]))
-    frames = {name: pd.DataFrame(table_rows, columns=list(TABLES[name].column_names))
-              for name, table_rows in rows.items()}
+    frames = {name: _frame(TABLES[name], table_rows) for name, table_rows in rows.items()}
     extract = extract_from_frames(frames, extracted_on=pd.Timestamp(today), source=CASE_KIND)
     cohort = pd.DataFrame(
         {
@@ -173,6 +172,22 @@ def cases_to_extract(
         }
     )
     return extract, cohort
+
+
+def _frame(table: TableSpec, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Contract columns of JSON records: numbers as float64 (None as NaN), the rest as text.
+
+    Built column by column from arrays: a frame made from a list of dicts infers each
+    column's type row by row, which costs more than validating the case.
+    """
+    columns = {}
+    for col in table.columns:
+        values = [row[col.name] for row in rows]
+        if col.kind in ("int", "number"):
+            columns[col.name] = np.array(values, dtype=np.float64)
+        else:
+            columns[col.name] = np.array(values, dtype=object)
+    return pd.DataFrame(columns, copy=False)
 
 
 def case_from_extract(extract: Extract, person_id: str, as_of: str | pd.Timestamp) -> BaseModel:
