@@ -406,7 +406,10 @@ def _validate(
     for name in TABLES:
         if name not in raw:
             continue
-        frame = raw[name].reset_index(drop=True)
+        frame = raw[name]
+        if not (isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0
+                and frame.index.step == 1):
+            frame = frame.reset_index(drop=True)
         numbers = rows.get(name)
         if numbers is None:
             numbers = np.arange(1, len(frame) + 1, dtype=np.int64)
@@ -458,7 +461,8 @@ def _parse_table(
 ) -> pd.DataFrame:
     """:func:`_validate_table` for any frame."""
     spec = TABLES[name]
-    frame.columns = [str(c) for c in frame.columns]
+    if any(type(c) is not str for c in frame.columns):  # a new frame: the caller's is not ours
+        frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
     if not frame.columns.is_unique:
         duplicated = sorted(set(frame.columns[frame.columns.duplicated()]))
         for col in duplicated:

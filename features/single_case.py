@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -180,14 +181,23 @@ def _frame(table: TableSpec, rows: list[dict[str, Any]]) -> pd.DataFrame:
     Built column by column from arrays: a frame made from a list of dicts infers each
     column's type row by row, which costs more than validating the case.
     """
+    if not rows:
+        return _empty_frame(table.name).copy(deep=False)
     columns = {}
     for col in table.columns:
         values = [row[col.name] for row in rows]
         if col.kind in ("int", "number"):
             columns[col.name] = np.array(values, dtype=np.float64)
         else:
-            columns[col.name] = np.array(values, dtype=object)
-    return pd.DataFrame(columns, copy=False)
+            # Kept as Python objects: inferring pandas' Arrow string dtype costs more than
+            # the loader's own reading of a few cells.
+            columns[col.name] = pd.Series(values, dtype=object)
+    return pd.DataFrame(columns)
+
+
+@lru_cache(maxsize=None)
+def _empty_frame(name: str) -> pd.DataFrame:
+    return pd.DataFrame({c: np.empty(0, dtype=object) for c in TABLES[name].column_names})
 
 
 def case_from_extract(extract: Extract, person_id: str, as_of: str | pd.Timestamp) -> BaseModel:
