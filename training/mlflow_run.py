@@ -4,7 +4,8 @@ Artifacts (docs/architecture.md): ``evaluation/test_predictions.parquet``,
 ``evaluation/metrics.json``, ``evaluation/calibration_curve.csv``,
 ``evaluation/search_trials.csv``, ``plots/*.png``, ``config/training.yaml``,
 ``features/dictionary.yaml`` (extract models), ``outcome/definition.json``,
-``explanations/`` (global SHAP plots and ``by_group.csv``) and the model
+``explanations/`` (global SHAP plots and ``by_group.csv``), ``model_card.md``
+(docs/model-card-template.md filled in, training/model_card.py) and the model
 ``model`` (one pyfunc), registered with alias ``candidate``.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from training.config import TrainingConfig
+from training.model_card import ARTIFACT_FILE as MODEL_CARD_FILE
 from training.plots import write_plots
 from training.registry import register_candidate
 from training.train import MODEL_KEY, Dataset, TrainingResult
@@ -44,6 +46,17 @@ def pip_requirements() -> list[str]:
 
 def _metric_key(text: str) -> str:
     return text.replace("@", "_at_")
+
+
+def model_card_text(run_id: str, result: TrainingResult, data: Dataset, config: TrainingConfig) -> str:
+    """This run's model card (docs/model-card-template.md filled in), logged as ``model_card.md``."""
+    from training.model_card import card_fields, render_model_card
+    from training.tracking import git_commit
+
+    return render_model_card(card_fields(
+        run_id=run_id, config=config, params={**result.params}, outcome=data.outcome,
+        metrics=result.metrics, n_trials=len(result.trials), git_commit=git_commit(),
+    ))
 
 
 def log_and_register(result: TrainingResult, data: Dataset, config: TrainingConfig,
@@ -105,6 +118,7 @@ def _log(result: TrainingResult, data: Dataset, config: TrainingConfig, uri: str
             from features.dictionary import DICTIONARY_PATH
 
             mlflow.log_artifact(str(DICTIONARY_PATH), "features")
+        mlflow.log_text(model_card_text(run.info.run_id, result, data, config), MODEL_CARD_FILE)
         tell("evaluation logged")
 
         rows = min(config.explanation_rows, len(result.X_test))
