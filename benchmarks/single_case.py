@@ -7,6 +7,11 @@ Generates a small synthetic extract, turns a few hundred snapshot-cohort rows in
 on all the cases at once (a batch of requests). Medians and 95th percentiles in
 milliseconds. Usage: ``python -m benchmarks.single_case --people 300 --cases 300`` (as a module:
 ``benchmarks/features.py`` would shadow the ``features`` package if run as a script).
+
+Measured 2026-11-27 on the shared 2-core machine (1-minute load average 3-4, other work
+running), 300 people, 232 cases of ~23 records each, before -> after the single-case work:
+``case_to_extract`` median 175 -> 40 ms (p95 277 -> 68 ms), features of one case median
+21.9 -> 18.4 ms, ``cases_to_extract`` on all 232 cases 0.45 -> 0.10 s.
 """
 
 from __future__ import annotations
