@@ -158,11 +158,9 @@ class ProbabilityShapExplainer:
         return self._tree_shap(self.prepare(X))
 
     def _tree_shap(self, prepared: pd.DataFrame) -> np.ndarray:
-        # One thread for a few rows: starting OpenMP workers costs more than the work
-        # (about 2x on one case on a busy 2-core machine); LightGBM's default for batches.
-        threads = 1 if len(prepared) < SMALL_BATCH else 0
         return np.asarray(
-            self.booster_.predict(prepared, pred_contrib=True, num_threads=threads), dtype=float
+            self.booster_.predict(prepared, pred_contrib=True, num_threads=booster_threads(len(prepared))),
+            dtype=float,
         )
 
     def contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
@@ -386,6 +384,15 @@ def _value_lookup(X: pd.DataFrame) -> Callable[[int, int], Any]:
         return float(block[i, position[j]])
 
     return value_of
+
+
+def booster_threads(n_rows: int) -> int:
+    """LightGBM ``num_threads`` for predicting ``n_rows`` rows.
+
+    One thread for a few rows: starting OpenMP workers costs more than the work
+    (about 2x on one case on a busy 2-core machine); LightGBM's default (0) for batches.
+    """
+    return 1 if n_rows < SMALL_BATCH else 0
 
 
 def _sigmoid(margin: np.ndarray) -> np.ndarray:

@@ -11,8 +11,8 @@ same output columns.
 
 The RiskModel is saved with joblib as the artifact ``risk_model`` and loaded
 once in ``load_context``; batch scoring reuses it through
-``loaded.unwrap_python_model().risk_model``. This module imports only
-MLflow's pyfunc base at import time.
+``loaded.unwrap_python_model().risk_model``. This module imports MLflow's
+pyfunc base and the light training.risk_model at import time.
 """
 
 from __future__ import annotations
@@ -22,9 +22,12 @@ from typing import Any
 import mlflow.pyfunc
 import pandas as pd
 
+from training.risk_model import SCORE_COLUMNS
+
 CASE_COLUMN = "case"
 RISK_MODEL_ARTIFACT = "risk_model"
 NO_CASE_COLUMN = "the input needs a column {column!r} holding the JSON text of each case"
+CASE_POSITION = "in case {position} of the input (0-based row)"
 
 
 class SvriskPyfunc(mlflow.pyfunc.PythonModel):
@@ -42,20 +45,69 @@ class SvriskPyfunc(mlflow.pyfunc.PythonModel):
 
 
 def score_cases(risk_model: Any, model_input: pd.DataFrame) -> pd.DataFrame:
-    """The pyfunc's output for ``model_input`` (also used to build the logged signature)."""
+    """The pyfunc's output for ``model_input`` (also used to build the logged signature).
+
+    All cases are scored together: one validated extract
+    (``features.single_case.cases_to_extract``), one feature build, one
+    prediction and one explanation, so a batch pays the fixed costs once.
+    Rows come out in the input's order.
+
+    A batch is all or nothing: if any case breaks the contract, the whole batch
+    is refused with that error. A case that does not parse raises pydantic's
+    ``ValidationError`` with a note naming its position (0-based) in the
+    input; a record the loader refuses raises its ``ExtractValidationError``
+    for the batch (the service names the case by re-checking the cases one by
+    one, only on that error path). Several cases of the same person (the
+    single-case path scores one row per person) are scored in rounds, the
+    k-th case of each person in round k, so every case still gets its own
+    score.
+    """
     if risk_model.feature_config is None:
         out = risk_model.score_table(model_input)
     else:
         if CASE_COLUMN not in model_input.columns:
             raise ValueError(NO_CASE_COLUMN.format(column=CASE_COLUMN))
-        from features.single_case import case_to_extract
+        from features.single_case import cases_to_extract
 
-        frames = []
-        for text in model_input[CASE_COLUMN]:
-            extract, cohort = case_to_extract(text)
-            frames.append(risk_model.score(extract, cohort))
-        out = pd.concat(frames, ignore_index=True)
+        cases = _parse_cases(model_input[CASE_COLUMN])
+        rounds = _rounds_by_person([case.person.person_id for case in cases])
+        if len(rounds) == 1:
+            extract, cohort = cases_to_extract(cases)
+            out = risk_model.score(extract, cohort)
+        else:
+            parts = []
+            for positions in rounds:
+                extract, cohort = cases_to_extract([cases[i] for i in positions])
+                parts.append(risk_model.score(extract, cohort).set_axis(positions))
+            out = pd.concat(parts).sort_index().reset_index(drop=True)
         out["as_of"] = pd.to_datetime(out["as_of"]).dt.strftime("%Y-%m-%d")
     out["person_id"] = out["person_id"].astype(str)
     out["as_of"] = out["as_of"].astype(object)
-    return out[["person_id", "as_of", "probability", "base_value", "top_raising", "top_lowering"]]
+    return out[list(SCORE_COLUMNS)]
+
+
+def _parse_cases(texts: pd.Series) -> list[Any]:
+    """Each row's validated ``SingleCase``; a case that does not parse is named by position."""
+    from features.single_case import parse_case
+
+    cases = []
+    for position, text in enumerate(texts):
+        try:
+            cases.append(parse_case(text))
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            exc.add_note(CASE_POSITION.format(position=position))
+            raise
+    return cases
+
+
+def _rounds_by_person(person_ids: list[str]) -> list[list[int]]:
+    """Input positions split so that no person appears twice in a round (one round when all differ)."""
+    rounds: list[list[int]] = []
+    seen: dict[str, int] = {}
+    for position, person_id in enumerate(person_ids):
+        k = seen.get(person_id, 0)
+        seen[person_id] = k + 1
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append(position)
+    return rounds

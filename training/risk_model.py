@@ -27,6 +27,8 @@ NO_FEATURE_BUILDER = (
 TABLE_ONLY = "score_table() is for models trained on a feature table; use score(extract, cohort)"
 NO_EXPLAINER = "this model has no fitted explainer; score with explain=False"
 
+_DTYPES_CACHE = "_input_dtypes_cache"
+
 SCORE_COLUMNS = ("person_id", "as_of", "probability", "base_value", "top_raising", "top_lowering")
 
 
@@ -82,20 +84,44 @@ class RiskModel:
 
     # -- features ---------------------------------------------------------------------------
     def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
-        """``X`` restricted to the model inputs, in order, with the training category levels."""
+        """``X`` restricted to the model inputs, in order, with the training category levels.
+
+        Columns that already have their model dtype (the feature builder's output) are
+        taken as they are; only the others are converted, so a frame from
+        ``FeatureBuilder.transform`` costs one column selection.
+        """
         missing = [c for c in self.feature_names if c not in X.columns]
         if missing:
             raise ValueError(MISSING_FEATURES.format(missing=missing))
-        out = {}
-        for name in self.feature_names:
-            column = X[name]
-            if name in self.categories:
-                levels = pd.CategoricalDtype(self.categories[name])
+        dtypes = self._input_dtypes()
+        frame = X[self.feature_names]
+        fixes = {}
+        for name, dtype in zip(self.feature_names, frame.dtypes, strict=True):
+            target = dtypes[name]
+            if dtype == target:
+                continue
+            column = frame[name]
+            if isinstance(target, pd.CategoricalDtype):
                 values = column.astype(object).where(column.notna(), None)
-                out[name] = pd.Series(pd.Categorical(values, dtype=levels), index=X.index)
+                fixes[name] = pd.Series(pd.Categorical(values, dtype=target), index=X.index)
             else:
-                out[name] = pd.to_numeric(column).astype("float64")
-        return pd.DataFrame(out, index=X.index)
+                fixes[name] = pd.to_numeric(column).astype("float64")
+        return frame.assign(**fixes) if fixes else frame
+
+    def _input_dtypes(self) -> dict[str, Any]:
+        """Model input name -> dtype, built once per process (not saved with the model)."""
+        dtypes = self.__dict__.get(_DTYPES_CACHE)
+        if dtypes is None:
+            dtypes = {
+                name: pd.CategoricalDtype(self.categories[name]) if name in self.categories else np.dtype("float64")
+                for name in self.feature_names
+            }
+            self.__dict__[_DTYPES_CACHE] = dtypes
+        return dtypes
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The per-process cache is rebuilt after loading; a saved model holds only its parts.
+        return {k: v for k, v in self.__dict__.items() if k != _DTYPES_CACHE}
 
     def build_features(self, extract: Any, cohort: pd.DataFrame) -> Any:
         """The FeatureTable for ``cohort`` from ``extract``, built as in training."""
@@ -107,11 +133,22 @@ class RiskModel:
 
     # -- prediction -------------------------------------------------------------------------
     def raw_probability(self, X: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.estimator_.predict_proba(self.prepare(X))[:, 1], dtype=float)
+        return self._raw_probability(self.prepare(X))
+
+    def _raw_probability(self, prepared: pd.DataFrame) -> np.ndarray:
+        # The booster's own predict is predict_proba[:, 1] of a binary LGBMClassifier without
+        # the scikit-learn wrapper's per-call parameter handling (~6 ms on one case).
+        from explanations.shap_explainer import booster_threads
+
+        booster = self.estimator_.booster_
+        return np.asarray(booster.predict(prepared, num_threads=booster_threads(len(prepared))), dtype=float)
 
     def predict_features(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities for rows of model inputs."""
-        return np.asarray(self.calibrator_.predict(self.raw_probability(X)), dtype=float)
+        return self._calibrated(self.prepare(X))
+
+    def _calibrated(self, prepared: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.calibrator_.predict(self._raw_probability(prepared)), dtype=float)
 
     def percentile(self, probability: np.ndarray) -> np.ndarray:
         """Share (0-100) of the test-period reference probabilities at or below each probability."""
@@ -119,8 +156,9 @@ class RiskModel:
         return 100.0 * np.searchsorted(ref, np.asarray(probability, dtype=float), side="right") / len(ref)
 
     def _scored(self, keys: pd.DataFrame, X: pd.DataFrame, explain: bool, top_k: int) -> pd.DataFrame:
+        # Prepared once: prediction and explanation read the same frame.
         X = self.prepare(X)
-        probability = self.predict_features(X)
+        probability = self._calibrated(X)
         out = keys.reset_index(drop=True).copy()
         out["probability"] = probability
         if explain:
