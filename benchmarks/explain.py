@@ -13,8 +13,9 @@ Parts (all on synthetic extracts from ``extract.synthetic.generator``):
     model size, AUC, the time that explanations add per case when scoring
     10,000 cases in batch (``RiskModel.score`` with and without ``explain``),
     one case explained end to end from raw records through the pyfunc path
-    (``training.pyfunc_model.score_cases``), and the monotone sanity check on
-    the suspension count.
+    (``training.pyfunc_model.score_cases``), the per-case cost of a batch of
+    100 raw cases through the same pyfunc path (one call, as ``/score_batch``
+    sends them), and the monotone sanity check on the suspension count.
 ``score``
     The default model logged and registered as training does
     (``training.mlflow_run.log_and_register``) in a temporary MLflow store,
@@ -46,6 +47,7 @@ SNAPSHOT = "2024-04-01"
 START, END = "2018-04-01", "2025-03-31"
 BATCH = 10_000
 SINGLE_CASES = 40
+PYFUNC_BATCH = 100
 # (trees, leaves, max_depth): -1 is LightGBM's "no depth cap" (leaf-wise growth).
 SIZES = ((100, 15, -1), (300, 31, -1), (300, 31, 6), (300, 15, 4), (600, 63, -1))
 PARTS = ("tradeoff", "default", "score")
@@ -142,7 +144,7 @@ def default_model(data, folder: Path, config):
     """Train with the default configuration and time batch and single-case explanations."""
     from extract.loader import load_extract
     from features.cohort import snapshot_cohort
-    from features.single_case import case_from_extract
+    from features.single_case import case_from_extract, cases_from_extract
     from training.pyfunc_model import CASE_COLUMN, score_cases
     from training.train import fit_dataset
 
@@ -170,6 +172,8 @@ def default_model(data, folder: Path, config):
     for text in cases:
         seconds, _ = _timed(lambda t=text: score_cases(risk, pd.DataFrame({CASE_COLUMN: [t]})))
         single.append(seconds)
+    batch_texts = [case.model_dump_json() for case in cases_from_extract(extract, cohort.iloc[:PYFUNC_BATCH])]
+    pyfunc_batch_s, _ = _timed(lambda: score_cases(risk, pd.DataFrame({CASE_COLUMN: batch_texts})), repeat=3)
     single_plain, parse, explain_only = [], [], []
     for text in cases:
         seconds, (case_extract, case_cohort) = _timed(lambda t=text: _case(t))
@@ -196,6 +200,8 @@ def default_model(data, folder: Path, config):
         "explanation_adds_ms_per_case": 1e3 * (explained_s - plain_s) / len(cohort),
         "single_case_end_to_end_ms_median": 1e3 * float(np.median(single)),
         "single_case_end_to_end_ms_p95": 1e3 * float(np.percentile(single, 95)),
+        "pyfunc_batch_cases": len(batch_texts),
+        "pyfunc_batch_ms_per_case": 1e3 * pyfunc_batch_s / len(batch_texts),
         "single_case_parse_and_validate_ms_median": 1e3 * float(np.median(parse)),
         "single_case_features_and_predict_ms_median": 1e3 * float(np.median(single_plain)),
         "single_case_explain_only_ms_median": 1e3 * float(np.median(explain_only)),

@@ -1,0 +1,50 @@
+"""The pyfunc scores a batch of raw cases in one pass with the same result as one case at a time."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+AS_OF = "2024-04-01"
+
+
+@pytest.fixture(scope="module")
+def case_texts(pipeline_model) -> list[str]:
+    from features.cohort import snapshot_cohort
+    from features.single_case import cases_from_extract
+
+    cohort = snapshot_cohort(pipeline_model.extract, [AS_OF]).iloc[:6]
+    return [case.model_dump_json() for case in cases_from_extract(pipeline_model.extract, cohort)]
+
+
+def test_batch_equals_cases_one_by_one(pipeline_model, case_texts):
+    from training.pyfunc_model import CASE_COLUMN, score_cases
+
+    risk = pipeline_model.risk_model
+    # The first case repeated: a person twice in one batch is scored in a second round.
+    texts = [*case_texts, case_texts[0]]
+    batch = score_cases(risk, pd.DataFrame({CASE_COLUMN: texts}))
+    one_by_one = pd.concat(
+        [score_cases(risk, pd.DataFrame({CASE_COLUMN: [text]})) for text in texts], ignore_index=True
+    )
+    pd.testing.assert_frame_equal(batch, one_by_one, check_exact=False, rtol=0, atol=1e-12)
+    assert batch["top_raising"].tolist() == one_by_one["top_raising"].tolist()
+    assert batch["person_id"].iloc[-1] == batch["person_id"].iloc[0]
+
+
+def test_a_case_that_does_not_parse_is_named_by_position(pipeline_model, case_texts):
+    from pydantic import ValidationError
+
+    from training.pyfunc_model import CASE_COLUMN, score_cases
+
+    broken = case_texts[1].replace('"as_of":"', '"as_of":"x', 1)
+    with pytest.raises(ValidationError) as caught:
+        score_cases(pipeline_model.risk_model, pd.DataFrame({CASE_COLUMN: [case_texts[0], broken]}))
+    assert "in case 1 of the input" in "".join(caught.value.__notes__)
+
+
+def test_rounds_keep_each_person_once_per_round():
+    from training.pyfunc_model import _rounds_by_person
+
+    assert _rounds_by_person(["a", "b", "c"]) == [[0, 1, 2]]
+    assert _rounds_by_person(["a", "b", "a", "a", "c"]) == [[0, 1, 4], [2], [3]]
