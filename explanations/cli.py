@@ -14,6 +14,7 @@ app = typer.Typer()
 ASOF_OR_REFERRALS = "give --as-of DATE (a population snapshot) or --referrals, not both"
 ALIAS_OR_VERSION = "give --alias or --version, not both"
 BAD_DATE = "{value!r} is not a date YYYY-MM-DD"
+SEE_DOCS = "See docs/explanations.md, section 'Batch scoring: `svrisk score`'."
 
 
 class Alias(str, Enum):
@@ -71,6 +72,7 @@ def score(
         written, n, resolved = _run(extract, out, as_of, referrals, alias, version, top_k, chunk_size, console)
     except ValueError as error:
         console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+        console.print(SEE_DOCS, markup=False, highlight=False)
         raise typer.Exit(1) from None
     console.print(
         f"scored {n:,} rows with {resolved.name} version {resolved.version}"

@@ -12,6 +12,8 @@ DEFAULT_SHOWN = 50
 INVALID_HEADLINE = "{path}: the extract breaks the data contract in {count} place(s)"
 MORE_PROBLEMS = "... and {rest} more problem(s) not shown (use --show to list more)"
 VALID_HEADLINE = "{path}: valid extract"
+# Printed with the headline of a refused extract: where each kind of problem and its fix is explained.
+SEE_DOCS = "See docs/data-scientist-guide.md, section 'When an extract is refused', for each problem and its fix."
 
 
 @app.command()
@@ -53,7 +55,9 @@ def validate(
 def _print_problems(console, path: Path, violations: list, show: int) -> None:
     from rich.markup import escape
 
-    console.print(f"[red]{escape(INVALID_HEADLINE.format(path=path, count=len(violations)))}[/red]")
+    # The pointer to the docs rides on the headline so the problem list stays one problem a line.
+    headline = INVALID_HEADLINE.format(path=path, count=len(violations))
+    console.print(f"[red]{escape(headline)}[/red] {escape(SEE_DOCS)}")
     current = None
     for violation in violations[:show]:
         if violation.table != current:

@@ -11,6 +11,7 @@ app = typer.Typer()
 
 NO_COHORT = "give at least one --as-of date or --referrals"
 NOT_PARQUET = "--out must be a .parquet file"
+SEE_DOCS = "See docs/data-scientist-guide.md, section 'When an extract is refused', for each problem and its fix."
 WROTE = "wrote {rows:,} rows x {features} features to {out} ({labelled:,} labelled, positive rate {rate})"
 
 
@@ -77,6 +78,7 @@ def features(
             frame.to_parquet(out, index=False)
     except (ValueError, ValidationError) as err:
         errors.print(str(err), markup=False, highlight=False)
+        errors.print(SEE_DOCS, markup=False, highlight=False)
         raise typer.Exit(code=1) from None
     labelled = int(labels.notna().sum())
     rate = f"{labels.mean():.4f}" if labelled else "n/a"

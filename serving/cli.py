@@ -14,10 +14,12 @@ if TYPE_CHECKING:
 app = typer.Typer()
 
 ERR_CASE_FILE = "cannot read the case file {path}: {problem}"
+SEE_DOCS = "See docs/serving.md."
 
 
 def _fail(message: str) -> typer.Exit:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    typer.echo(SEE_DOCS, err=True)
     return typer.Exit(1)
 
 

@@ -13,6 +13,7 @@ BOTH_SOURCES = "give either an extract folder DIR or --table FILE, not both"
 NO_SOURCE = "give an extract folder DIR or --table FILE"
 TABLE_NEEDS = "--table needs --id and --label"
 TABLE_ONLY_OPTIONS = "--id, --label, --protected and --time are only for --table"
+SEE_DOCS = "See docs/data-scientist-guide.md, sections 'When a command fails' and 'The training configuration'."
 
 
 @app.command()
@@ -55,6 +56,7 @@ def train(
         )
     except ValueError as error:
         console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+        console.print(SEE_DOCS, markup=False, highlight=False)
         raise typer.Exit(1) from None
     Console().print(outcome.summary_table())
     console.print(

@@ -15,6 +15,7 @@ TRUTH_DIR = "_truth"
 OUTCOMES_FILE = "outcomes.csv"
 PARAMETERS_FILE = "parameters.json"
 OUT_NOT_EMPTY = "{out} already holds files; write to a new or empty folder"
+SEE_DOCS = "See docs/data-scientist-guide.md, section 'Generating a synthetic extract'."
 
 RecordingBias = Enum("RecordingBias", {name: name for name in RECORDING_BIAS_SCENARIOS}, type=str)
 
@@ -47,6 +48,7 @@ def generate(
         written = write_synthetic_extract(out, people, seed, start, end, fmt.value, recording_bias.value)
     except ValueError as err:
         console.print(f"[red]error:[/red] {err}")
+        console.print(SEE_DOCS, markup=False, highlight=False)
         raise typer.Exit(code=1) from None
     console.print(f"wrote {len(written)} files to {out}")
 
