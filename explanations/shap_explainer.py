@@ -303,10 +303,13 @@ class ProbabilityShapExplainer:
         self._check_fitted()
         if not isinstance(X, pd.DataFrame):
             raise ValueError(ERR_NOT_FRAME.format("X", type(X).__name__))
-        missing = [c for c in self.feature_names_ if c not in X.columns]
-        if missing:
-            raise ValueError(ERR_MISSING_COLUMNS.format(missing))
-        frame = X[self.feature_names_]
+        if X.columns.tolist() == self.feature_names_:
+            frame = X  # already the model inputs in order (RiskModel.prepare's output)
+        else:
+            missing = [c for c in self.feature_names_ if c not in X.columns]
+            if missing:
+                raise ValueError(ERR_MISSING_COLUMNS.format(missing))
+            frame = X[self.feature_names_]
         # Compare dtypes in one pass: touching each column costs more than the
         # TreeSHAP of a single case.
         wrong = [
@@ -374,7 +377,8 @@ def _value_lookup(X: pd.DataFrame) -> Callable[[int, int], Any]:
         if isinstance(dtype, pd.CategoricalDtype)
     }
     numeric = [j for j in range(X.shape[1]) if j not in categorical]
-    block = X.iloc[:, numeric].to_numpy(dtype=float, na_value=np.nan)
+    # Without categories the frame is the block: a column take costs more than one case's TreeSHAP.
+    block = (X.iloc[:, numeric] if categorical else X).to_numpy(dtype=float, na_value=np.nan)
     position = {j: k for k, j in enumerate(numeric)}
 
     def value_of(i: int, j: int) -> Any:

@@ -28,6 +28,7 @@ TABLE_ONLY = "score_table() is for models trained on a feature table; use score(
 NO_EXPLAINER = "this model has no fitted explainer; score with explain=False"
 
 _DTYPES_CACHE = "_input_dtypes_cache"
+_COLUMNS_CACHE = "_input_columns_cache"
 
 SCORE_COLUMNS = ("person_id", "as_of", "probability", "base_value", "top_raising", "top_lowering")
 
@@ -90,11 +91,14 @@ class RiskModel:
         taken as they are; only the others are converted, so a frame from
         ``FeatureBuilder.transform`` costs one column selection.
         """
-        missing = [c for c in self.feature_names if c not in X.columns]
-        if missing:
-            raise ValueError(MISSING_FEATURES.format(missing=missing))
+        if X.columns.tolist() == self.feature_names:
+            frame = X  # already the model inputs in order: no column lookup
+        else:
+            missing = [c for c in self.feature_names if c not in X.columns]
+            if missing:
+                raise ValueError(MISSING_FEATURES.format(missing=missing))
+            frame = X[self.feature_names]
         dtypes = self._input_dtypes()
-        frame = X[self.feature_names]
         fixes = {}
         for name, dtype in zip(self.feature_names, frame.dtypes, strict=True):
             target = dtypes[name]
@@ -106,7 +110,17 @@ class RiskModel:
                 fixes[name] = pd.Series(pd.Categorical(values, dtype=target), index=X.index)
             else:
                 fixes[name] = pd.to_numeric(column).astype("float64")
-        return frame.assign(**fixes) if fixes else frame
+        frame = frame.assign(**fixes) if fixes else frame
+        # Column labels as a plain object Index: LightGBM and the explainer iterate over
+        # them several times per call, and iterating pandas' Arrow-backed "str" Index costs
+        # about as much as predicting one case.
+        return frame.set_axis(self._input_columns(), axis=1)
+
+    def _input_columns(self) -> pd.Index:
+        columns = self.__dict__.get(_COLUMNS_CACHE)
+        if columns is None:
+            columns = self.__dict__[_COLUMNS_CACHE] = pd.Index(self.feature_names, dtype=object)
+        return columns
 
     def _input_dtypes(self) -> dict[str, Any]:
         """Model input name -> dtype, built once per process (not saved with the model)."""
@@ -121,7 +135,7 @@ class RiskModel:
 
     def __getstate__(self) -> dict[str, Any]:
         # The per-process cache is rebuilt after loading; a saved model holds only its parts.
-        return {k: v for k, v in self.__dict__.items() if k != _DTYPES_CACHE}
+        return {k: v for k, v in self.__dict__.items() if k not in (_DTYPES_CACHE, _COLUMNS_CACHE)}
 
     def build_features(self, extract: Any, cohort: pd.DataFrame) -> Any:
         """The FeatureTable for ``cohort`` from ``extract``, built as in training."""
@@ -159,19 +173,22 @@ class RiskModel:
         # Prepared once: prediction and explanation read the same frame.
         X = self.prepare(X)
         probability = self._calibrated(X)
-        out = keys.reset_index(drop=True).copy()
-        out["probability"] = probability
+        # Built in one go: inserting columns one at a time into a frame with a "str"
+        # column Index costs milliseconds per column.
+        columns: dict[str, Any] = {name: keys[name].reset_index(drop=True) for name in keys.columns}
+        columns["probability"] = probability
         if explain:
             if self.explainer_ is None:
                 raise ValueError(NO_EXPLAINER)
             explained = self.explainer_.explain(X, top_k=top_k)
-            out["base_value"] = [float(e["base_value"]) for e in explained]
-            out["top_raising"] = [json.dumps(e["raising"]) for e in explained]
-            out["top_lowering"] = [json.dumps(e["lowering"]) for e in explained]
+            columns["base_value"] = [float(e["base_value"]) for e in explained]
+            columns["top_raising"] = [json.dumps(e["raising"]) for e in explained]
+            columns["top_lowering"] = [json.dumps(e["lowering"]) for e in explained]
         else:
-            out["base_value"] = np.nan
-            out["top_raising"] = None
-            out["top_lowering"] = None
+            columns["base_value"] = np.full(len(probability), np.nan)
+            columns["top_raising"] = [None] * len(probability)
+            columns["top_lowering"] = [None] * len(probability)
+        out = pd.DataFrame(columns)
         return out
 
     def score(self, extract: Any, cohort: pd.DataFrame, explain: bool = True, top_k: int = 5) -> pd.DataFrame:
