@@ -9,6 +9,16 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep each stage's tests on one xdist worker (`make test` runs `-n 2 --dist loadgroup`).
+
+    Stages share expensive session fixtures (a trained champion, a served model,
+    a 200,000-person extract); grouping by stage folder builds each once.
+    """
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(Path(str(item.fspath)).parent.name))
+
+
 @pytest.fixture(autouse=True)
 def isolated_mlflow(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> str:
     """Point MLflow at a fresh SQLite store in a temporary folder and work from there.
