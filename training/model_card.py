@@ -48,6 +48,17 @@ def performance_table(metrics: dict[str, dict[str, float]], capacity: int) -> st
     return "\n".join(lines)
 
 
+def _data_kind(params: dict[str, Any]) -> str:
+    if "extract_path" not in params:
+        return "a partner's own feature table"
+    from extract.synthetic.cli import TRUTH_DIR
+
+    # Only the synthetic generator writes _truth/ beside the contract tables.
+    if (Path(str(params["extract_path"])) / TRUTH_DIR).is_dir():
+        return "a synthetic extract (`svrisk generate`)"
+    return "a partner's extract in the data contract's format"
+
+
 def card_fields(*, run_id: str, config: TrainingConfig, params: dict[str, Any], outcome: dict[str, Any],
                 metrics: dict[str, dict[str, float]], n_trials: int, git_commit: str) -> dict[str, str]:
     """Every value the template can use, as text."""
@@ -64,8 +75,7 @@ def card_fields(*, run_id: str, config: TrainingConfig, params: dict[str, Any], 
         "outcome_description": str(outcome["description"]),
         "data_source": str(params[f"{source_key}_path"]),
         "data_sha256": str(params[f"{source_key}_sha256"]),
-        "data_kind": ("an extract in the data contract's format (a synthetic one when it came from "
-                      "`svrisk generate`)" if is_extract else "a partner's own feature table"),
+        "data_kind": _data_kind(params),
         "split_train": dates("train"),
         "split_validation": dates("validation"),
         "split_test": dates("test"),

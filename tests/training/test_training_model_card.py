@@ -38,6 +38,7 @@ def test_training_model_card_logged_for_extract_run(trained_extract, in_extract_
     assert f"{outcome.result.metrics['lightgbm']['roc_auc']:.4f}" in card
     assert f"{outcome.result.metrics['baseline_logistic']['roc_auc']:.4f}" in card
     assert "For practitioner review. This score does not make a decision." in card
+    assert "Trained on a synthetic extract (`svrisk generate`)." in card
 
 
 def test_training_model_card_logged_for_table_run(trained_table, in_table_store: str, tmp_path: Path) -> None:
