@@ -14,12 +14,15 @@ SCORES_UNREADABLE = "cannot read the score file {path}: {error}"
 SCORES_EMPTY = "the score file {path} is empty"
 OVERRIDE_NEEDS = "--override needs both --approver NAME and --reason TEXT"
 OVERRIDE_ONLY = "--approver and --reason are only for --override"
+SEE_DOCS = "See docs/ethics-panel-guide.md, sections 'When a command fails' and 'The gate and its decision rule'."
 
 
 def _error(message: str) -> None:
     from rich.console import Console
 
-    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    console = Console(stderr=True, soft_wrap=True)
+    console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    console.print(SEE_DOCS, markup=False, highlight=False)
 
 
 @app.command()
