@@ -24,7 +24,14 @@ import numpy as np
 import pandas as pd
 
 from fairness.bootstrap import SumSpec, bootstrap_sums, percentile_interval
-from fairness.policy import INTERSECTION_SEPARATOR, FairnessPolicy, GatedCheck, POSITIVE_CONDITIONED, THRESHOLD_FREE
+from fairness.policy import (
+    INTERSECTION_SEPARATOR,
+    POSITIVE_CONDITIONED,
+    RATE_CHECKS,
+    THRESHOLD_FREE,
+    FairnessPolicy,
+    GatedCheck,
+)
 
 MISSING_COLUMN = "column {column!r} is not in the scores (columns: {available})"
 EMPTY_FRAME = "the scores have no rows"
@@ -50,6 +57,35 @@ INTERVAL_METRICS: tuple[str, ...] = (
 
 # Check statuses, in the order the report lists them.
 FAIL, BORDERLINE, PASS, TOO_SMALL, NOT_ESTIMABLE = "fail", "borderline", "pass", "too_small", "not_estimable"
+
+# The events behind each rate: who is counted (the rate's denominator, from an
+# audit row) and what happens to them, in words for the "too small" note.
+EVENT_DENOMINATORS: dict[str, str] = {
+    "selection_rate": "count",
+    "fpr": "negatives",
+    "fnr": "positives",
+    "tpr": "positives",
+    "precision": "flagged",
+}
+EVENT_WORDS: dict[str, str] = {
+    "selection_rate": "people in this group would be flagged at the reference group's selection rate",
+    "fpr": "people without a recorded outcome in this group would be flagged at the reference group's "
+    "false positive rate",
+    "fnr": "people with a recorded outcome in this group would be missed at the reference group's "
+    "false negative rate",
+    "tpr": "people with a recorded outcome in this group would be flagged at the reference group's "
+    "true positive rate",
+    "precision": "of the people flagged in this group would have a recorded outcome at the reference "
+    "group's precision",
+}
+TOO_FEW_EXPECTED = (
+    "at this threshold about {expected:.1f} {words}: too few to judge (the policy needs at least {minimum:g}, "
+    "so that even a count of zero would be evidence rather than chance)"
+)
+TOO_FEW_REFERENCE = (
+    "the reference group has only {observed:g} such events at this threshold (the policy needs at least "
+    "{minimum:g}): its rate is too uncertain to compare with"
+)
 
 
 def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -113,6 +149,7 @@ class CheckResult:
     status: str
     distance: float
     note: str = ""
+    expected_events: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return {k: _json_value(v) for k, v in self.__dict__.items()}
@@ -148,6 +185,7 @@ class AuditResult:
     policy_version: str
     minimum_group_size: int
     minimum_positives: int
+    minimum_expected_events: float
     elapsed_seconds: float
     too_small: list[dict[str, Any]] = field(default_factory=list)
 
@@ -173,6 +211,7 @@ class AuditResult:
             "decision_rule": self.decision_rule,
             "minimum_group_size": self.minimum_group_size,
             "minimum_positives": self.minimum_positives,
+            "minimum_expected_events": self.minimum_expected_events,
             "passed": self.passed,
             "checks": [c.to_dict() for c in self.checks],
             "too_small": self.too_small,
@@ -492,6 +531,7 @@ def run_audit(
         policy_version=policy.version,
         minimum_group_size=policy.groups.minimum_group_size,
         minimum_positives=policy.groups.minimum_positives,
+        minimum_expected_events=policy.groups.minimum_expected_events,
         elapsed_seconds=time.perf_counter() - started,
         too_small=too_small,
     )
@@ -517,11 +557,47 @@ def judge(check: GatedCheck, value: float, ci_low: float, ci_high: float, rule: 
     return PASS if ci_inside and inside else BORDERLINE
 
 
+def event_counts(metric: str, row: pd.Series, ref: pd.Series) -> tuple[float, float]:
+    """Events a rate check rests on: expected in the group at the reference rate, and observed in the reference.
+
+    For ``fpr_ratio`` the events are false positives: the reference group's
+    FPR times the group's negatives, and the reference's own false positives;
+    likewise misses for FNR, flagged people for the selection rate, caught
+    positives for TPR and true positives among the flagged for precision.
+    """
+    base = metric.removesuffix("_ratio").removesuffix("_difference")
+    column = EVENT_DENOMINATORS[base]
+
+    def denominator(r: pd.Series) -> float:
+        return float(r["count"] - r["positives"]) if column == "negatives" else float(r[column])
+
+    ref_rate = float(ref[base])
+    if not np.isfinite(ref_rate):
+        return float("nan"), float("nan")
+    return ref_rate * denominator(row), ref_rate * denominator(ref)
+
+
 def evaluate_checks(table: pd.DataFrame, policy: FairnessPolicy) -> list[CheckResult]:
-    """Every gated check on every non-reference group, judged by the policy's rule."""
+    """Every gated check on every non-reference group, judged by the policy's rule.
+
+    A check is *too small to judge* (listed, never passed or failed) when the
+    group or the reference has fewer people than ``minimum_group_size``, when
+    a TPR/FNR check has fewer observed positives than ``minimum_positives``,
+    or when a rate check rests on fewer events than
+    ``minimum_expected_events``: fewer expected in the group at the reference
+    group's rate, or fewer observed in the reference. Without that floor a
+    group with, say, 0.4 false positives expected and none observed would
+    show a ratio of 0 with a bootstrap interval of exactly [0, 0], and count
+    as a confident breach; with at least 5 expected, observing none has a
+    Poisson chance under 1% if the group shared the reference rate, so a
+    zero count is evidence.
+    """
     results = []
     first_threshold = table["threshold"].min()
     by_key = table.set_index(["attribute", "group", "threshold"])
+    min_n = policy.groups.minimum_group_size
+    min_pos = policy.groups.minimum_positives
+    min_events = policy.groups.minimum_expected_events
     for check in policy.gate.checks:
         threshold_free = check.metric in THRESHOLD_FREE
         for (attribute, group, threshold), row in by_key.iterrows():
@@ -533,8 +609,10 @@ def evaluate_checks(table: pd.DataFrame, policy: FairnessPolicy) -> list[CheckRe
             value = float(row[check.metric])
             low, high = float(row[f"{check.metric}_ci_low"]), float(row[f"{check.metric}_ci_high"])
             note = ""
-            min_n = policy.groups.minimum_group_size
-            min_pos = policy.groups.minimum_positives
+            expected, reference_events = (
+                event_counts(check.metric, row, ref) if check.metric in RATE_CHECKS else (float("nan"),) * 2
+            )
+            base = check.metric.removesuffix("_ratio").removesuffix("_difference")
             if row["count"] < min_n or ref["count"] < min_n:
                 status, note = TOO_SMALL, f"fewer than {min_n} people in the group or the reference"
             elif check.metric in POSITIVE_CONDITIONED and (
@@ -543,6 +621,12 @@ def evaluate_checks(table: pd.DataFrame, policy: FairnessPolicy) -> list[CheckRe
                 status, note = TOO_SMALL, f"fewer than {min_pos} observed positives in the group or the reference"
             elif not np.isfinite(value):
                 status, note = NOT_ESTIMABLE, "the reference group's rate is 0 or undefined"
+            elif check.metric in RATE_CHECKS and not expected >= min_events:
+                status = TOO_SMALL
+                note = TOO_FEW_EXPECTED.format(expected=expected, words=EVENT_WORDS[base], minimum=min_events)
+            elif check.metric in RATE_CHECKS and not reference_events >= min_events:
+                status = TOO_SMALL
+                note = TOO_FEW_REFERENCE.format(observed=round(reference_events, 6), minimum=min_events)
             else:
                 status = judge(check, value, low, high, policy.gate.decision_rule)
             results.append(
@@ -561,6 +645,7 @@ def evaluate_checks(table: pd.DataFrame, policy: FairnessPolicy) -> list[CheckRe
                     status=status,
                     distance=check.distance(value) if np.isfinite(value) else float("nan"),
                     note=note,
+                    expected_events=expected,
                 )
             )
     return results

@@ -162,6 +162,17 @@ def publish(
     if outcome.borderline or outcome.too_small:
         console.print(f"{outcome.borderline} borderline check(s); {outcome.too_small} group(s) too small to judge "
                       "(see the report)", highlight=False)
+    if outcome.reaudit:
+        result = "passed" if outcome.passed else f"failed {len(outcome.failure_lines())} check(s)"
+        console.print(f"re-audit: version {outcome.version} is already 'champion' and {result}; its publication "
+                      "tags and the alias are unchanged (the result is in the gate.last_audit_* tags) and it "
+                      "keeps serving" + ("." if outcome.passed else "; publish another version to replace it:"),
+                      highlight=False)
+        for line in outcome.failure_lines():
+            console.print(f"  - {line}", highlight=False, markup=False)
+        if not outcome.passed:
+            raise typer.Exit(1)
+        return
     if outcome.published:
         how = "by override of " + (approver or "") if outcome.override and not outcome.passed else "every gated check passed"
         console.print(f"[green]published[/green]: version {outcome.version} is now 'champion' ({how})", highlight=False)

@@ -21,6 +21,20 @@ champion serving and never leaves a misleading verdict on the new version:
 4. the alias ``champion`` moves last. If that call fails, ``gate.passed`` is
    set back to ``"false"`` with ``gate.error`` saying why, and the error is
    raised: the version is not published, so it is not marked as if it were.
+
+Every audit also records its own result in ``gate.last_audit_*`` tags
+(``passed``, ``policy_version``, ``report``, ``failed_checks``,
+``checked_at``; ``passed`` is ``"incomplete"`` until the others are written).
+
+Re-auditing the version the alias ``champion`` points at (for instance under
+a new policy) never touches its ``gate.*`` verdict or the alias: only the
+``gate.last_audit_*`` tags change. The service refuses to start on a version
+whose ``gate.passed`` is not ``"true"``, so downgrading the champion's own
+verdict (or a crash half way through rewriting it) would take the service
+down on the very version still behind the alias, with nothing published in
+its place. A failed re-audit is reported (exit 1) and recorded; withdrawing
+the champion is done by publishing another version, which moves the alias.
+An override of the champion's re-audit is refused: it would publish nothing.
 """
 
 from __future__ import annotations
@@ -51,6 +65,12 @@ TAG_CHECKED_AT = "gate.checked_at"
 TAG_OVERRIDE = "gate.override"
 TAG_FAILED = "gate.failed_checks"
 TAG_ERROR = "gate.error"
+TAG_LAST_PASSED = "gate.last_audit_passed"
+TAG_LAST_POLICY_VERSION = "gate.last_audit_policy_version"
+TAG_LAST_REPORT = "gate.last_audit_report"
+TAG_LAST_FAILED = "gate.last_audit_failed_checks"
+TAG_LAST_CHECKED_AT = "gate.last_audit_checked_at"
+LAST_AUDIT_INCOMPLETE = "incomplete"
 PREDICTIONS_ARTIFACT = "evaluation/test_predictions.parquet"
 METRICS_ARTIFACT = "evaluation/metrics.json"
 BY_GROUP_ARTIFACT = "explanations/by_group.csv"
@@ -68,6 +88,7 @@ ALIAS_NOT_FOUND = "model {name!r} has no version with alias {alias!r} ({error})"
 ARTIFACT_MISSING = "the run {run_id} of version {version} has no {artifact} ({error})"
 ATTRIBUTE_MISSING = "the test predictions lack the audited attribute(s) {missing}; columns: {columns}"
 OVERRIDE_INCOMPLETE = "an override needs both an approver and a reason"
+OVERRIDE_CHAMPION = "version {version} is already {alias!r}: an override would publish nothing (re-audit it without --override)"
 TRUTH_UNMATCHED = "{missing} of {total} test rows have no true outcome in {path}"
 PROMOTION_FAILED = "version {version} passed the gate but the alias {alias!r} could not be moved ({error}); the previous champion keeps serving"
 
@@ -94,6 +115,7 @@ class GateOutcome:
     borderline: int = 0
     too_small: int = 0
     tags: dict[str, str] = field(default_factory=dict)
+    reaudit: bool = False  # the version was already champion: its verdict tags and the alias were left alone
 
     def failure_lines(self) -> list[str]:
         """One line per failed check or floor, saying by how much."""
@@ -243,6 +265,9 @@ def publish(
     version_id = str(mv.version)
     run = client.get_run(mv.run_id)
     previous = current_champion(client, name)
+    reaudit = previous == version_id
+    if reaudit and override:
+        raise ValueError(OVERRIDE_CHAMPION.format(version=version_id, alias=CHAMPION_ALIAS))
 
     with tempfile.TemporaryDirectory(prefix="svrisk-gate-") as tmp_name:
         tmp = Path(tmp_name)
@@ -277,10 +302,15 @@ def publish(
     passed = audit.passed and all(p.passed for p in floors)
     cleared = passed or override
 
-    verdict = Verdict(passed=passed, published=cleared, override=override, approver=approver, reason=reason,
-                      performance=floors,
-                      note=(f"Previous champion: version {previous}" + ("." if cleared else "; it keeps serving."))
-                      if previous else "There was no champion before.")
+    if reaudit:
+        note = (f"Re-audit of version {version_id}, which is already the champion: its publication record is "
+                "unchanged and it keeps serving" + ("." if passed else "; publish another version to replace it."))
+    elif previous:
+        note = f"Previous champion: version {previous}" + ("." if cleared else "; it keeps serving.")
+    else:
+        note = "There was no champion before."
+    verdict = Verdict(passed=passed, published=cleared and not reaudit, override=override, approver=approver,
+                      reason=reason, performance=floors, note=note)
     card = _model_card(name, mv, run, predictions, metrics, performance_table, truth_audit is not None)
     html, document = build_report(audit, card=card, verdict=verdict, truth=truth_audit,
                                   explanations_by_group=by_group, charts=charts)
@@ -306,22 +336,44 @@ def publish(
     tell(f"report logged in run {audit_run.info.run_id}")
 
     failed_count = len(audit.failed) + sum(not p.passed for p in floors)
-    tags = {
-        TAG_POLICY_VERSION: policy.version,
-        TAG_REPORT: report_uri,
-        TAG_APPROVER: approver if override else "",
-        TAG_REASON: reason if override else "",
-        TAG_OVERRIDE: str(override).lower(),
-        TAG_FAILED: str(failed_count),
-        TAG_CHECKED_AT: datetime.now(UTC).isoformat(timespec="seconds"),
+    checked_at = datetime.now(UTC).isoformat(timespec="seconds")
+    last = {
+        TAG_LAST_POLICY_VERSION: policy.version,
+        TAG_LAST_REPORT: report_uri,
+        TAG_LAST_FAILED: str(failed_count),
+        TAG_LAST_CHECKED_AT: checked_at,
     }
-    record_and_promote(client, name, version_id, tags, cleared)
+    record_last_audit(client, name, version_id, last, passed)
+    last[TAG_LAST_PASSED] = str(passed).lower()
+    if reaudit:
+        # The champion's verdict and the alias stay as they are (module docstring).
+        tags = last
+    else:
+        tags = {
+            TAG_POLICY_VERSION: policy.version,
+            TAG_REPORT: report_uri,
+            TAG_APPROVER: approver if override else "",
+            TAG_REASON: reason if override else "",
+            TAG_OVERRIDE: str(override).lower(),
+            TAG_FAILED: str(failed_count),
+            TAG_CHECKED_AT: checked_at,
+        }
+        record_and_promote(client, name, version_id, tags, cleared)
+        tags = {**last, **tags, TAG_PASSED: str(cleared).lower()}
     return GateOutcome(
-        version=version_id, passed=passed, published=cleared, override=override, failed=audit.failed,
-        performance=floors, report_uri=report_uri, audit_run_id=audit_run.info.run_id, html_path=html_path,
-        json_path=json_path, previous_champion=previous, borderline=len(audit.borderline),
-        too_small=len(audit.too_small), tags={**tags, TAG_PASSED: str(cleared).lower()},
+        version=version_id, passed=passed, published=cleared and not reaudit, override=override,
+        failed=audit.failed, performance=floors, report_uri=report_uri, audit_run_id=audit_run.info.run_id,
+        html_path=html_path, json_path=json_path, previous_champion=previous, borderline=len(audit.borderline),
+        too_small=len(audit.too_small), tags=tags, reaudit=reaudit,
     )
+
+
+def record_last_audit(client: Any, name: str, version: str, tags: dict[str, str], passed: bool) -> None:
+    """Write this audit's own result: ``incomplete`` first, so a crash never pairs old and new tags."""
+    client.set_model_version_tag(name, version, TAG_LAST_PASSED, LAST_AUDIT_INCOMPLETE)
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+    client.set_model_version_tag(name, version, TAG_LAST_PASSED, str(passed).lower())
 
 
 def record_and_promote(client: Any, name: str, version: str, tags: dict[str, str], cleared: bool) -> None:

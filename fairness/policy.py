@@ -59,6 +59,10 @@ POSITIVE_CONDITIONED: frozenset[str] = frozenset(
     {"tpr_ratio", "fnr_ratio", "tpr_difference", "fnr_difference"}
 )
 THRESHOLD_FREE: frozenset[str] = frozenset({"calibration_difference"})
+# Every threshold-dependent check compares a rate of events (flagged people,
+# false positives, misses, ...) and is judged only when enough of those events
+# are expected in the group (``groups.minimum_expected_events``).
+RATE_CHECKS: frozenset[str] = frozenset(GATEABLE_METRICS) - THRESHOLD_FREE
 
 
 class _Strict(BaseModel):
@@ -148,6 +152,13 @@ class Groups(_Strict):
     minimum_group_size: int = Field(ge=1)
     minimum_positives: int = Field(
         ge=0, description="groups with fewer observed positives are too small to judge TPR/FNR checks"
+    )
+    minimum_expected_events: float = Field(
+        ge=0,
+        description=(
+            "a rate check is judged only when the group would have at least this many events at the "
+            "reference group's rate (e.g. reference FPR x group negatives), and the reference has as many"
+        ),
     )
 
     @field_validator("intersections")

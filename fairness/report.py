@@ -352,6 +352,13 @@ def _explanation_table(by_group: pd.DataFrame) -> dict[str, Any]:
     return {"families": families, "rows": rows}
 
 
+def _too_few_events(audit: AuditResult) -> list[CheckResult]:
+    """Too-small checks other than those on groups already listed as too small by size."""
+    small = {(t["attribute"], t["group"]) for t in audit.too_small}
+    return [c for c in audit.checks if c.status == TOO_SMALL
+            and (c.attribute, c.group) not in small and (c.attribute, c.reference) not in small]
+
+
 def build_report(
     audit: AuditResult,
     *,
@@ -404,6 +411,7 @@ def build_report(
         audit=audit,
         counts=counts,
         failed=[(check_title(c), c) for c in failed],
+        too_small_checks=[(check_title(c), c) for c in _too_few_events(audit)],
         paragraphs=paragraphs,
         decision_rule=DECISION_RULES[audit.decision_rule].format(confidence=audit.confidence),
         sections=_attribute_sections(audit, chart_threshold, charts),

@@ -26,7 +26,8 @@ from fairness.policy import GatedCheck, load_policy
 
 def _policy(**groups):
     base = load_policy()
-    merged = {**base.groups.model_dump(), "reference_groups": {}, "minimum_group_size": 1, "minimum_positives": 0}
+    merged = {**base.groups.model_dump(), "reference_groups": {}, "minimum_group_size": 1, "minimum_positives": 0,
+              "minimum_expected_events": 0}
     merged.update(groups)
     data = base.model_dump()
     data["groups"] = {**merged, "attributes": ["g"], "intersections": []}
@@ -229,3 +230,84 @@ def test_fairness_percentile_interval_matches_numpy_and_skips_nan():
 def test_fairness_decision_rules(rule, value, low, high, expected):
     check = GatedCheck(metric="fpr_ratio", lower=0.8, upper=1.25)
     assert judge(check, value, low, high, rule) == expected
+
+
+def _rare_flags(groups: dict[str, tuple[int, int]]) -> pd.DataFrame:
+    """People without a recorded outcome: per group (size, flagged), flagged people scoring 0.9, others 0.001."""
+    parts = [
+        pd.DataFrame({"score": [0.9] * flagged + [0.001] * (size - flagged), "label": 0, "g": name})
+        for name, (size, flagged) in groups.items()
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_fairness_rare_events_zero_count_is_too_small_unless_many_were_expected():
+    # Reference white: 2,000 people, 20 flagged (FPR 1%). unknown: 75 people, none flagged, so
+    # 0.75 expected at the reference rate: too few to judge. black: 1,000 people, none flagged where
+    # 10 were expected: a real breach (a Poisson chance of e^-10 if black shared white's rate).
+    frame = _rare_flags({"white": (2000, 20), "unknown": (75, 0), "black": (1000, 0), "asian": (1000, 10)})
+    policy = _policy(minimum_group_size=50, minimum_expected_events=5, reference_groups={"g": "white"})
+    result = run_audit(frame, score_col="score", label_col="label", group_cols=["g"], thresholds=[0.5],
+                       policy=policy, resamples=100)
+    by = {c.group: c for c in result.checks if c.metric == "fpr_ratio"}
+    unknown, black, asian = by["unknown"], by["black"], by["asian"]
+    # The percentile bootstrap of a zero count is degenerate, [0, 0], in both groups: the floor decides.
+    assert (unknown.value, unknown.ci_low, unknown.ci_high) == (0.0, 0.0, 0.0)
+    assert unknown.status == TOO_SMALL and unknown.expected_events == pytest.approx(0.75)
+    assert "about 0.8 people without a recorded outcome in this group would be flagged" in unknown.note
+    assert "too few to judge" in unknown.note and "at least 5" in unknown.note
+    assert black.status == FAIL and black.expected_events == pytest.approx(10.0)
+    assert black.value == 0.0 and black.distance == pytest.approx(0.8)
+    assert asian.status in (PASS, BORDERLINE) and asian.value == pytest.approx(1.0)
+    assert [c.group for c in result.failed] == ["black"]
+    # Listed with its reason in the report, never silently dropped.
+    from fairness.report import ModelCard, Verdict, build_report
+
+    html, document = build_report(result, card=ModelCard(title="t", subject="s"),
+                                  verdict=Verdict(passed=False, published=False), charts=False)
+    assert "Checks resting on too few events" in html
+    assert "g = unknown vs white at threshold 0.5" in html and "about 0.8 people" in html
+    listed = [c for c in document["checks"] if c["group"] == "unknown" and c["metric"] == "fpr_ratio"]
+    assert listed[0]["status"] == TOO_SMALL and listed[0]["expected_events"] == pytest.approx(0.75)
+    assert document["minimum_expected_events"] == 5
+
+
+def test_fairness_rare_events_reference_with_few_events_is_too_small():
+    # A small reference (set by the policy) with one flagged person: 10 expected in black,
+    # but the reference's rate rests on a single event.
+    frame = _rare_flags({"white": (200, 1), "black": (2000, 0)})
+    policy = _policy(minimum_group_size=100, minimum_expected_events=5, reference_groups={"g": "white"})
+    result = run_audit(frame, score_col="score", label_col="label", group_cols=["g"], thresholds=[0.5],
+                       policy=policy, resamples=0)
+    black = next(c for c in result.checks if c.metric == "fpr_ratio")
+    assert black.status == TOO_SMALL and black.expected_events == pytest.approx(10.0)
+    assert "reference group has only 1 such events" in black.note
+    # With the floor off (policy 1.0 behaviour) the same table is a breach.
+    loose = _policy(minimum_group_size=100, minimum_expected_events=0, reference_groups={"g": "white"})
+    again = run_audit(frame, score_col="score", label_col="label", group_cols=["g"], thresholds=[0.5],
+                      policy=loose, resamples=0)
+    assert next(c for c in again.checks if c.metric == "fpr_ratio").status == FAIL
+
+
+@pytest.mark.parametrize(
+    ("metric", "expected"),
+    [
+        # Group: 200 people, 20 positives, 30 flagged. Reference rates below.
+        ("selection_rate_ratio", 0.1 * 200),
+        ("fpr_ratio", 0.05 * 180),
+        ("fnr_difference", 0.4 * 20),
+        ("tpr_ratio", 0.6 * 20),
+        ("precision_ratio", 0.3 * 30),
+    ],
+)
+def test_fairness_expected_events_per_metric(metric, expected):
+    from fairness.audit import event_counts
+
+    row = pd.Series({"count": 200, "positives": 20, "flagged": 30})
+    ref = pd.Series({"count": 1000, "positives": 50, "flagged": 100, "selection_rate": 0.1, "fpr": 0.05,
+                     "fnr": 0.4, "tpr": 0.6, "precision": 0.3})
+    denominators = {"selection_rate_ratio": 1000, "fpr_ratio": 950, "fnr_difference": 50, "tpr_ratio": 50,
+                    "precision_ratio": 100}
+    group_expected, reference_events = event_counts(metric, row, ref)
+    assert group_expected == pytest.approx(expected)
+    assert reference_events == pytest.approx(float(ref[metric.removesuffix("_ratio").removesuffix("_difference")]) * denominators[metric])

@@ -16,6 +16,8 @@ from fairness.gate import (
     CHAMPION_ALIAS,
     TAG_APPROVER,
     TAG_ERROR,
+    TAG_LAST_PASSED,
+    TAG_LAST_REPORT,
     TAG_OVERRIDE,
     TAG_PASSED,
     TAG_POLICY_VERSION,
@@ -142,7 +144,7 @@ def test_fairness_gate_publishes_fair_refuses_biased_and_records_overrides(tmp_p
     assert _champion() == fair
     tags = _tags(fair)
     assert tags[TAG_PASSED] == "true" and tags[TAG_OVERRIDE] == "false"
-    assert tags[TAG_POLICY_VERSION] == "1.0" and tags[TAG_APPROVER] == ""
+    assert tags[TAG_POLICY_VERSION] == "1.1" and tags[TAG_APPROVER] == ""
     assert tags[TAG_REPORT].startswith("runs:/") and tags[TAG_REPORT].endswith("/fairness/report.html")
     document = json.loads((tmp_path / "r1" / "audit.json").read_text())
     assert document["label_bias"], "the synthetic extract's true outcomes are audited too"
@@ -155,7 +157,7 @@ def test_fairness_gate_publishes_fair_refuses_biased_and_records_overrides(tmp_p
     assert "refused" in result.output and "false positive rate ratio, ethnicity = black vs white" in result.output
     assert "outside" in result.output
     assert _champion() == fair
-    assert _tags(biased)[TAG_PASSED] == "false"
+    assert _tags(biased)[TAG_PASSED] == "false" and _tags(biased)[TAG_LAST_PASSED] == "false"
 
     # An override publishes it anyway, on the record.
     result = runner.invoke(app, ["publish", "--version", biased, "--policy", str(policy_file), "--out",
@@ -169,6 +171,39 @@ def test_fairness_gate_publishes_fair_refuses_biased_and_records_overrides(tmp_p
     assert int(tags["gate.failed_checks"]) > 0
     html = (tmp_path / "r3" / "report.html").read_text()
     assert "PUBLISHED BY OVERRIDE" in html and "Panel chair" in html
+
+    # Re-auditing the champion fails again: reported (exit 1) and recorded in gate.last_audit_*, but its
+    # publication record and the alias stay, so the service keeps starting on the version behind the alias.
+    published = {k: v for k, v in _tags(biased).items() if not k.startswith("gate.last_audit_")}
+    result = runner.invoke(app, ["publish", "--version", biased, "--policy", str(policy_file), "--out",
+                                 str(tmp_path / "r4"), "--resamples", "20"])
+    assert result.exit_code == 1, result.output
+    assert "already 'champion'" in result.output and "keeps serving" in result.output
+    assert "false positive rate ratio, ethnicity = black vs white" in result.output
+    tags = _tags(biased)
+    assert _champion() == biased
+    assert {k: tags[k] for k in published} == published  # gate.passed, gate.report, approver... untouched
+    assert tags[TAG_LAST_PASSED] == "false" and tags[TAG_LAST_REPORT] != published[TAG_REPORT]
+    document = json.loads((tmp_path / "r4" / "audit.json").read_text())
+    assert document["verdict"]["published"] is False and "already the champion" in document["verdict"]["note"]
+    # Overriding the champion's re-audit would publish nothing: refused before any audit.
+    result = runner.invoke(app, ["publish", "--version", biased, "--policy", str(policy_file), "--override",
+                                 "--approver", "a", "--reason", "b"])
+    assert result.exit_code == 1 and "already 'champion'" in result.output
+
+
+def _crash_on_tag(patch: pytest.MonkeyPatch, crash_key: str) -> None:
+    """Make the registry fail when the tag ``crash_key`` is written (every other tag is written)."""
+    from mlflow import MlflowClient
+
+    original = MlflowClient.set_model_version_tag
+
+    def tag_crash(self, name, version, key, value):
+        if key == crash_key:
+            raise ConnectionError("registry went away")
+        return original(self, name, version, key, value)
+
+    patch.setattr(MlflowClient, "set_model_version_tag", tag_crash)
 
 
 def test_fairness_gate_crash_leaves_the_old_champion(tmp_path, policy_file, monkeypatch):
@@ -193,15 +228,8 @@ def test_fairness_gate_crash_leaves_the_old_champion(tmp_path, policy_file, monk
     assert tags[TAG_PASSED] == "false" and "registry went away" in tags[TAG_ERROR]
 
     # Crash half way through the tags: gate.passed was reset first, so no stale verdict survives.
-    original = MlflowClient.set_model_version_tag
-
-    def tag_crash(self, name, version, key, value):
-        if key == TAG_REPORT:
-            raise ConnectionError("registry went away")
-        return original(self, name, version, key, value)
-
     with monkeypatch.context() as patch:
-        patch.setattr(MlflowClient, "set_model_version_tag", tag_crash)
+        _crash_on_tag(patch, TAG_REPORT)
         with pytest.raises(ConnectionError):
             gate_publish(policy=policy, policy_text="", version=new, out_dir=tmp_path / "r3", charts=False)
     assert _champion() == old
@@ -212,6 +240,17 @@ def test_fairness_gate_crash_leaves_the_old_champion(tmp_path, policy_file, monk
     outcome = gate_publish(policy=policy, policy_text="", version=new, out_dir=tmp_path / "r4", charts=False)
     assert outcome.published and _champion() == new
     assert _tags(new)[TAG_PASSED] == "true" and _tags(new)[TAG_ERROR] == ""
+    assert _tags(new)[TAG_LAST_PASSED] == "true"
+
+    # A crash half way through re-auditing the champion leaves its verdict alone: only
+    # gate.last_audit_passed says the re-audit did not complete.
+    with monkeypatch.context() as patch:
+        _crash_on_tag(patch, TAG_LAST_REPORT)
+        with pytest.raises(ConnectionError):
+            gate_publish(policy=policy, policy_text="", version=new, out_dir=tmp_path / "r5", charts=False)
+    tags = _tags(new)
+    assert tags[TAG_PASSED] == "true" and tags[TAG_LAST_PASSED] == "incomplete"
+    assert _champion() == new
 
 
 def test_fairness_publish_usage_and_missing_candidate(tmp_path, policy_file):

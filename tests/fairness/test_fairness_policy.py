@@ -21,7 +21,8 @@ def policy_data():
 
 def test_fairness_default_policy_loads(project_root):
     policy = load_policy(project_root / "fairness" / "policy.yaml")
-    assert policy.version.startswith("1.")
+    assert policy.version == "1.1"  # 1.1 added groups.minimum_expected_events
+    assert policy.groups.minimum_expected_events == 5
     assert policy.thresholds == sorted(policy.thresholds)
     assert policy.check("fpr_ratio").band_text() == "[0.8, 1.25]"
     assert policy.check("calibration_difference").contains(0.019)
@@ -38,6 +39,8 @@ def test_fairness_default_policy_loads(project_root):
         (lambda d: d.pop("performance"), "performance"),
         (lambda d: d.update(colour="blue"), "colour"),
         (lambda d: d["groups"].update(minimum_group_sise=5), "minimum_group_sise"),
+        (lambda d: d["groups"].pop("minimum_expected_events"), "minimum_expected_events"),
+        (lambda d: d["groups"].update(minimum_expected_events=-1), "minimum_expected_events"),
         (lambda d: d.update(version="2.0"), "not supported"),
         (lambda d: d.update(thresholds=[0.1, 1.5]), "strictly between 0 and 1"),
         (lambda d: d.update(thresholds=[0.1, 0.1]), "distinct"),
