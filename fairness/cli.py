@@ -123,6 +123,7 @@ def publish(
     out: Annotated[Path | None, typer.Option("--out", help="Folder for report.html and audit.json (default: reports/fairness-v<N>).")] = None,
     name: Annotated[str, typer.Option("--name", help="Registered model name.")] = "svrisk",
     resamples: Annotated[int | None, typer.Option("--resamples", min=0, help="Bootstrap resamples (default: the policy's).")] = None,
+    validate_only: Annotated[bool, typer.Option("--validate-only", help="Check the policy file and exit (0 valid, 1 invalid); audits nothing.")] = False,
 ) -> None:
     """Audit the candidate against the fairness policy, write and log the report, and move the alias
     `champion` to it only if every gated check and performance floor passes. Otherwise exit 1 with
@@ -131,8 +132,14 @@ def publish(
     Example: svrisk publish --version 3 --policy fairness/policy.yaml
 
     Example: svrisk publish --override --approver "J. Smith (panel chair)" --reason "panel minute 2025-04-12"
+
+    Example: svrisk publish --policy my_policy.yaml --validate-only
     """
     from rich.console import Console
+
+    if validate_only:
+        _validate_policy_only(policy)
+        return
 
     if override and not (approver and reason):
         raise typer.BadParameter(OVERRIDE_NEEDS)
@@ -184,3 +191,17 @@ def publish(
     for line in outcome.failure_lines():
         console.print(f"  - {line}", highlight=False, markup=False)
     raise typer.Exit(1)
+
+
+def _validate_policy_only(policy: Path | None) -> None:
+    """Load and validate the policy exactly as `publish` would, then stop."""
+    from rich.console import Console
+
+    from fairness.policy import DEFAULT_POLICY_PATH, load_policy
+
+    try:
+        loaded = load_policy(policy)
+    except ValueError as error:
+        _error(str(error))
+        raise typer.Exit(1) from None
+    Console().print(f"policy {policy or DEFAULT_POLICY_PATH} is valid (version {loaded.version})", highlight=False)

@@ -26,6 +26,7 @@ def train(
     label_column: Annotated[str | None, typer.Option("--label", help="Table: 0/1 label column.")] = None,
     protected: Annotated[list[str] | None, typer.Option("--protected", help="Table: protected column, audited, never an input (repeat).")] = None,
     time_column: Annotated[str | None, typer.Option("--time", help="Table: time column for a temporal split.")] = None,
+    validate_only: Annotated[bool, typer.Option("--validate-only", help="Check the configuration and exit (0 valid, 1 invalid); trains nothing.")] = False,
 ) -> None:
     """Train, calibrate and evaluate the model against baselines, log it to MLflow and register it
     as a new version of `svrisk` with the alias `candidate`.
@@ -33,8 +34,14 @@ def train(
     Example: svrisk train demo/extract --config training.yaml
 
     Example: svrisk train --table partner.csv --id pid --label outcome --protected sex --protected ethnicity --time year
+
+    Example: svrisk train --config training.yaml --validate-only
     """
     from rich.console import Console
+
+    if validate_only:
+        _validate_config_only(config, seed)
+        return
 
     if extract is not None and table is not None:
         raise typer.BadParameter(BOTH_SOURCES)
@@ -62,4 +69,24 @@ def train(
     console.print(
         f"run {outcome.logged.run_id}: registered {outcome.config.registered_model_name} "
         f"version {outcome.logged.version} as 'candidate' (tracking: {outcome.tracking_uri})"
+    )
+
+
+def _validate_config_only(config: Path | None, seed: int | None) -> None:
+    """Load and validate the configuration exactly as a training run would, then stop."""
+    from rich.console import Console
+
+    from training.config import DEFAULT_CONFIG_PATH, load_config
+
+    console = Console(stderr=True)
+    overrides = {} if seed is None else {"seed": seed}
+    try:
+        loaded = load_config(config, **overrides)
+    except ValueError as error:
+        console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+        console.print(SEE_DOCS, markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    Console().print(
+        f"configuration {config or DEFAULT_CONFIG_PATH} is valid (version {loaded.version}, seed {loaded.seed})",
+        highlight=False,
     )
