@@ -21,6 +21,7 @@ DEFAULT_CONFIG_PATH = Path(__file__).with_name("default.yaml")
 CONFIG_NOT_FOUND = "training configuration file not found: {path}"
 CONFIG_NOT_MAPPING = "training configuration {path} must be a YAML mapping of settings"
 CONFIG_INVALID = "training configuration {path} is invalid:\n{errors}"
+CONFIG_BAD_YAML = "training configuration {path} is not valid YAML: {error}"
 UNSUPPORTED_VERSION = "training configuration version {version} is not supported (expected {expected})"
 EMPTY_GRID = "search.grid needs at least one parameter set"
 BAD_MONTH_DAY = "snapshot_month_day must look like 'MM-DD' (e.g. '04-01'), got {value!r}"
@@ -173,7 +174,7 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainingCon
     Raises
     ------
     ValueError
-        If the file is missing, not a mapping, or fails validation.
+        If the file is missing, is not YAML, is not a mapping, or fails validation.
     """
     import yaml
     from pydantic import ValidationError
@@ -181,7 +182,10 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainingCon
     source = Path(path) if path is not None else DEFAULT_CONFIG_PATH
     if not source.is_file():
         raise ValueError(CONFIG_NOT_FOUND.format(path=source))
-    data = yaml.safe_load(source.read_text()) or {}
+    try:
+        data = yaml.safe_load(source.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ValueError(CONFIG_BAD_YAML.format(path=source, error=error)) from error
     if not isinstance(data, dict):
         raise ValueError(CONFIG_NOT_MAPPING.format(path=source))
     data.update({k: v for k, v in overrides.items() if v is not None})
