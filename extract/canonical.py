@@ -8,7 +8,10 @@ only on frames that already passed validation: it converts, it does not check.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +19,38 @@ import pandas as pd
 from extract.contract import TABLES, ColumnSpec
 
 DATE_DTYPE = "datetime64[ns]"
+# A column as the loader and the feature builder pass it: a numpy array, a pandas.Categorical
+# or a TextColumn (a Series is accepted wherever a column comes in from a caller's DataFrame).
+ColumnValues = Any
+
+
+@dataclass(frozen=True)
+class TextColumn:
+    """A parsed text column: ``codes`` (-1 for empty) into ``categories``, the distinct
+    values in string order.
+
+    The loader's form of text before canonical dtypes: like a ``pandas.Categorical``
+    without its category validation, which costs more than parsing one case's cells.
+    """
+
+    codes: np.ndarray
+    categories: Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def value(self, position: int) -> str | None:
+        """The text at one row, None where empty."""
+        code = int(self.codes[position])
+        return None if code < 0 else self.categories[code]
+
+    def take(self, positions: np.ndarray) -> TextColumn:
+        """The rows at ``positions`` (a row order or a selection)."""
+        return TextColumn(self.codes[positions], self.categories)
+
+    def to_categorical(self) -> pd.Categorical:
+        """The same column as a pandas.Categorical (for pandera)."""
+        return pd.Categorical.from_codes(self.codes, categories=pd.Index(list(self.categories), dtype=object))
 
 
 @lru_cache(maxsize=None)
@@ -62,33 +97,96 @@ def to_canonical(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """
     if not len(frame):  # every conversion ends in the canonical dtype: nothing to convert
         return empty_table(name)
+    return table_frame(canonical_columns(name, dict(frame.items()), len(frame)))
+
+
+def canonical_columns(name: str, columns: Mapping[str, ColumnValues], n_rows: int) -> dict[str, ColumnValues]:
+    """The table's columns in contract order and canonical dtypes, sorted as :func:`to_canonical` sorts.
+
+    ``columns`` maps column names to Series, numpy arrays or ``pandas.Categorical``
+    (the loader's parsed columns); contract columns it lacks are empty, others
+    are dropped. The result holds numpy arrays (``object`` for text, as
+    :func:`table_frame` keeps it) and ``pandas.Categorical`` for categories.
+    """
+    if not n_rows:
+        return _empty_columns(name)
     spec = TABLES[name]
-    present = set(frame.columns)
-    source = frame["person_id"] if "person_id" in present else None
-    out = {}
+    source = columns.get("person_id")
+    out: dict[str, ColumnValues] = {}
     for col in spec.columns:
-        if col.name == "person_id" and source is not None:
-            values = source
-        elif col.name in present:
-            values = frame[col.name]
-        else:
-            values = pd.Series([None] * len(frame), index=frame.index)
+        values = columns.get(col.name)
+        if values is None:
+            values = np.full(n_rows, None, dtype=object)
         out[col.name] = _convert(values, col)
     order = _sort_order(source, out, spec.date_column)
-    result = pd.DataFrame(out, index=frame.index)
     if order is not None:
-        result = result.take(order)
-    elif _is_default_index(result.index):
-        return result  # already in order and numbered 0..n-1: reset_index would only copy
-    return result.reset_index(drop=True)
+        out = {key: values[order] for key, values in out.items()}  # canonical: arrays, Categorical
+    return out
 
 
-def _is_default_index(index: pd.Index) -> bool:
-    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+def table_frame(columns: Mapping[str, ColumnValues]) -> pd.DataFrame:
+    """A DataFrame of canonical columns (text stays ``object``, never inferred as Arrow ``str``)."""
+    return pd.DataFrame(
+        {
+            key: pd.Series(values, dtype=object, copy=False) if values.dtype == object else values
+            for key, values in columns.items()
+        },
+        copy=False,
+    )
+
+
+@lru_cache(maxsize=None)
+def _empty_columns_cached(name: str) -> tuple[tuple[str, ColumnValues], ...]:
+    frame = _empty_table(name)
+    return tuple((key, series.array if isinstance(series.dtype, pd.CategoricalDtype) else series.to_numpy())
+                 for key, series in frame.items())
+
+
+def _empty_columns(name: str) -> dict[str, ColumnValues]:
+    return dict(_empty_columns_cached(name))
+
+
+class CanonicalTables(Mapping[str, pd.DataFrame]):
+    """Every contract table held as canonical column arrays; each DataFrame is built on first use.
+
+    One person's case is scored from the arrays alone (:meth:`columns`):
+    building a DataFrame per table would cost more than its features.
+    """
+
+    def __init__(self, columns: Mapping[str, Mapping[str, ColumnValues]]) -> None:
+        self._columns = dict(columns)
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            columns = self._columns[name]  # KeyError for a name that is not a table, as a dict
+            frame = table_frame(columns) if len(next(iter(columns.values()))) else empty_table(name)
+            self._frames[name] = frame
+        return self._frames[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+    def columns(self, name: str) -> Mapping[str, ColumnValues]:
+        """One table's canonical column arrays (read-only by convention: shared, not copied)."""
+        return self._columns[name]
+
+
+def _categorical(values: ColumnValues) -> pd.Categorical | TextColumn | None:
+    """``values`` as codes and categories (a pandas.Categorical or a TextColumn) when it is
+    one or a categorical Series, else None."""
+    if isinstance(values, pd.Categorical | TextColumn):
+        return values
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        return values.array
+    return None
 
 
 def _sort_order(
-    source: pd.Series | None, result: dict[str, pd.Series], date_column: str | None
+    source: ColumnValues | None, result: dict[str, ColumnValues], date_column: str | None
 ) -> np.ndarray | None:
     """Stable row order (None when already in order) by person_id then date (missing last), as
     ``sort_values(kind="mergesort")`` would give, computed on integer keys: the loader hands
@@ -99,12 +197,9 @@ def _sort_order(
     if len(result["person_id"]) < 2:
         return None  # one row is always in order
     person = None
-    if (
-        source is not None
-        and isinstance(source.dtype, pd.CategoricalDtype)
-        and source.cat.categories.is_monotonic_increasing
-    ):
-        person = source.cat.codes.to_numpy(dtype=np.int64)
+    categorical = None if source is None else _categorical(source)
+    if categorical is not None and _increasing(categorical.categories):
+        person = categorical.codes.astype(np.int64)
     if person is None or (person < 0).any():  # missing ids sort as the text "nan" does
         person, _ = pd.factorize(result["person_id"], sort=True, use_na_sentinel=True)
     last = int(person.max()) + 1 if len(person) else 0
@@ -112,25 +207,30 @@ def _sort_order(
     if date_column is None:
         key = person
     else:
-        key = _day_key(person, result[date_column], last + 1)
+        dates = result[date_column]
+        key = _day_key(person, dates, last + 1)
         if key is None:  # times of day or a huge span: two keys
-            dates = result[date_column]
-            when = np.where(dates.isna().to_numpy(), np.iinfo(np.int64).max,
-                            dates.to_numpy().view("int64"))
+            when = np.where(np.isnat(dates), np.iinfo(np.int64).max, dates.view("int64"))
             return np.lexsort((when, person))
     if not len(key) or bool((key[1:] >= key[:-1]).all()):
         return None  # already in order, as extracts usually are: no copy
     return np.argsort(key, kind="stable")
 
 
+def _increasing(categories: Sequence[str]) -> bool:
+    if isinstance(categories, pd.Index):
+        return categories.is_monotonic_increasing
+    return all(a <= b for a, b in zip(categories[:-1], categories[1:]))
+
+
 _DAY_NS = 86_400 * 10**9
 
 
-def _day_key(person: np.ndarray, dates: pd.Series, people: int) -> np.ndarray | None:
+def _day_key(person: np.ndarray, dates: np.ndarray, people: int) -> np.ndarray | None:
     """One int64 key ``person * span + day`` (NaT last within a person), or None when the
     dates carry a time of day or the product would not fit."""
-    ns = dates.to_numpy().view("int64")
-    missing = dates.isna().to_numpy()
+    ns = dates.view("int64")
+    missing = np.isnat(dates)
     valid = ns[~missing]
     if len(valid) and (valid % _DAY_NS != 0).any():
         return None
@@ -142,32 +242,37 @@ def _day_key(person: np.ndarray, dates: pd.Series, people: int) -> np.ndarray | 
     return person * span + np.where(missing, span - 1, days - first)
 
 
-def _convert(values: pd.Series, col: ColumnSpec) -> pd.Series:
+def _convert(values: ColumnValues, col: ColumnSpec) -> ColumnValues:
+    """One column in its canonical dtype: a numpy array, or a pandas.Categorical for categories."""
     dtype = canonical_dtype(col)
+    categorical = _categorical(values)
     if col.kind == "date":
-        if values.dtype == DATE_DTYPE:
+        if isinstance(values, np.ndarray) and values.dtype == DATE_DTYPE:
             return values
-        if pd.api.types.is_datetime64_any_dtype(values):
-            return values.astype(DATE_DTYPE)
-        return pd.to_datetime(values, format="%Y-%m-%d").astype(DATE_DTYPE)
+        series = values if isinstance(values, pd.Series) else pd.Series(values, copy=False)
+        if not pd.api.types.is_datetime64_any_dtype(series):
+            series = pd.to_datetime(series, format="%Y-%m-%d")
+        return series.to_numpy(dtype=DATE_DTYPE)
     if col.kind == "category":
-        if isinstance(values.dtype, pd.CategoricalDtype):
+        if categorical is not None:
             # Recode on the categories, not the rows: values outside the contract become NaN,
             # exactly as building the categorical from the values would.
             lookup = _category_codes(col)
-            where = np.array([lookup.get(c, -1) for c in values.cat.categories.tolist()] + [-1])
-            codes = where[values.cat.codes.to_numpy()]
-            return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False),
-                             index=values.index)
-        return pd.Series(pd.Categorical(values.astype(object), dtype=dtype), index=values.index)
+            where = np.array([lookup.get(c, -1) for c in list(categorical.categories)] + [-1])
+            return pd.Categorical.from_codes(where[categorical.codes], dtype=dtype, validate=False)
+        return pd.Categorical(np.asarray(values, dtype=object), dtype=dtype)
     if col.kind in ("int", "number"):
-        plain = values.dtype.kind in "iuf"  # already numbers: to_numeric would return them
-        numeric = values if plain else pd.to_numeric(values, errors="raise")
-        return numeric.astype(dtype)
+        if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
+            return values.astype(dtype)
+        series = values if isinstance(values, pd.Series) else pd.Series(values, copy=False)
+        plain = series.dtype.kind in "iuf"  # already numbers: to_numeric would return them
+        numeric = series if plain else pd.to_numeric(series, errors="raise")
+        return numeric.to_numpy(dtype=dtype)
     # id and string columns: plain Python str objects, never the pyarrow string dtype,
     # so that equality and hashing behave the same on every path.
-    if isinstance(values.dtype, pd.CategoricalDtype):
+    if categorical is not None:
         # Convert the distinct values once, then spread them over the rows by code.
-        labels = np.array([str(v) for v in values.cat.categories] + [str(np.nan)], dtype=object)
-        return pd.Series(labels[values.cat.codes.to_numpy()], index=values.index, dtype=object)
-    return pd.Series(np.asarray(values.astype(str), dtype=object), index=values.index, dtype=object)
+        labels = np.array([str(v) for v in categorical.categories] + [str(np.nan)], dtype=object)
+        return labels[categorical.codes]
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object, copy=False)
+    return np.asarray(series.astype(str), dtype=object)

@@ -9,6 +9,7 @@ Nothing here touches the file system.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -359,8 +360,9 @@ DEFAULT_OUTCOME = OutcomeDefinition()
 class Extract:
     """A loaded, validated extract: one typed DataFrame per contract table.
 
-    ``tables`` holds every table in ``TABLES`` (optional ones as empty frames
-    when absent). Dtypes are canonical, whichever path built the extract
+    ``tables`` maps every table in ``TABLES`` to its frame (optional ones as
+    empty frames when absent); the loader's mapping builds each frame on first
+    use, and :meth:`columns` reads a table's arrays without one. Dtypes are canonical, whichever path built the extract
     (CSV, Parquet, a generator or one JSON case): ``person_id`` and
     ``local_authority`` as ``object`` str, dates as ``datetime64[ns]``,
     categories as ``pandas.CategoricalDtype`` with the contract's categories,
@@ -369,10 +371,25 @@ class Extract:
     latest date in any table.
     """
 
-    tables: dict[str, pd.DataFrame]
+    tables: Mapping[str, pd.DataFrame]
     extracted_on: pd.Timestamp
     source: str | None = None
     has_referrals: bool = field(default=False)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
+
+    def columns(self, name: str) -> Mapping[str, np.ndarray | pd.Categorical]:
+        """One table's canonical columns as arrays (categories as ``pandas.Categorical``).
+
+        The loader keeps tables as arrays and builds each DataFrame only when asked
+        for it, so a reader of arrays (the feature builder) on one case never pays
+        for a DataFrame; for tables given as DataFrames this reads their columns.
+        """
+        reader = getattr(self.tables, "columns", None)
+        if reader is not None:
+            return reader(name)
+        return {
+            key: series.array if isinstance(series.dtype, pd.CategoricalDtype) else series.to_numpy()
+            for key, series in self.tables[name].items()
+        }

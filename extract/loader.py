@@ -10,8 +10,14 @@ the data contract as a :class:`Violation` and raise one
 How it stays fast on ~10M rows: each column is factorised once (the values of
 a real extract repeat a lot: a few thousand dates, a handful of categories,
 one id per person), parsing and identifier checks run on the distinct values
-only, and text columns travel as categoricals so that pandera's category
-checks and the cross-table person check work on the distinct values too.
+only, and text columns travel as codes into their distinct values
+(:class:`~extract.canonical.TextColumn`) so that the category checks and the
+cross-table person check work on the distinct values too.
+
+Columns stay numpy arrays from parsing to the returned extract (pandera sees a
+DataFrame only when the array screen says one of its checks may fail), and the
+extract builds each table's DataFrame on first use: one person's case, whose
+features are read from the arrays, never pays for a DataFrame at all.
 """
 
 from __future__ import annotations
@@ -30,7 +36,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from extract.canonical import DATE_DTYPE, empty_table, to_canonical
+from extract.canonical import (
+    DATE_DTYPE,
+    CanonicalTables,
+    ColumnValues,
+    TextColumn,
+    canonical_columns,
+)
 from extract.contract import (
     FILE_FORMATS,
     MANIFEST_FILE,
@@ -39,6 +51,10 @@ from extract.contract import (
     ColumnSpec,
     Extract,
 )
+
+# One table before parsing: its columns by name (Series from a DataFrame, or 1-D arrays from
+# a JSON case) and its number of rows.
+RawTable = tuple[dict[str, Any], int]
 
 # --- messages a data officer reads ------------------------------------------------------
 NOT_A_FOLDER = "not a folder: an extract is a folder with one file per contract table"
@@ -86,6 +102,7 @@ BAD_MANIFEST = 'manifest.json must be a JSON object {{"extracted_on": "YYYY-MM-D
 BAD_EXTRACTED_ON = "extracted_on is not a valid ISO date YYYY-MM-DD"
 FUTURE_EXTRACTED_ON = "extracted_on is in the future (today is {today})"
 CHECK_FAILED = "failed check {check}"
+RAGGED_COLUMNS = "table {table}: columns must all have the same length, got lengths {lengths}"
 
 MANIFEST = "manifest"
 EXTRACT = "extract"
@@ -187,7 +204,7 @@ def load_extract(path: str | Path) -> Extract:
                 Violation(entry.name, None, None, None,
                           UNKNOWN_FILE.format(allowed=", ".join(TABLES)))
             )
-    raw: dict[str, pd.DataFrame] = {}
+    raw: dict[str, RawTable] = {}
     rows: dict[str, np.ndarray] = {}
     unreadable: set[str] = set()
     for name, paths in found.items():
@@ -201,7 +218,7 @@ def load_extract(path: str | Path) -> Extract:
         if frame is None:
             unreadable.add(name)
         else:
-            raw[name] = frame
+            raw[name] = _frame_table(name, frame, violations)
             rows[name] = row_numbers
     extracted_on: pd.Timestamp | None = None
     if manifest is not None:
@@ -238,16 +255,15 @@ def extract_from_frames(
         raise ExtractValidationError([Violation(EXTRACT, None, None, None, NOT_A_MAPPING.format(
             kind=type(frames).__name__))])
     violations: list[Violation] = []
-    raw: dict[str, pd.DataFrame] = {}
+    raw: dict[str, RawTable] = {}
     for name, frame in frames.items():
         if name not in TABLES:
-            violations.append(Violation(str(name), None, None, None,
-                                        UNKNOWN_TABLE.format(allowed=", ".join(TABLES))))
+            violations.append(_unknown_table(name))
         elif not isinstance(frame, pd.DataFrame):
             violations.append(Violation(name, None, None, None,
                                         NOT_A_FRAME.format(kind=type(frame).__name__)))
         else:
-            raw[name] = frame
+            raw[name] = _frame_table(name, frame, violations)
     day: pd.Timestamp | None = None
     if extracted_on is not None:
         day = _parse_extracted_on(extracted_on, violations)
@@ -259,6 +275,58 @@ def extract_from_frames(
         violations=violations,
         source=source,
     )
+
+
+def extract_from_columns(
+    tables: Mapping[str, Mapping[str, np.ndarray]],
+    *,
+    extracted_on: str | pd.Timestamp | None = None,
+    source: str | None = None,
+) -> Extract:
+    """:func:`extract_from_frames` for tables given as columns: each table a mapping of
+    column name to a 1-D numpy array (text and dates as ``object`` arrays of str or None,
+    numbers as ``float64`` with NaN for missing), all of one table the same length.
+
+    This is how one JSON case reaches the loader: the same parsing and checks,
+    without building a DataFrame per table.
+
+    Raises
+    ------
+    ExtractValidationError
+        Listing every violation found.
+    """
+    violations: list[Violation] = []
+    raw: dict[str, RawTable] = {}
+    for name, columns in tables.items():
+        if name not in TABLES:
+            violations.append(_unknown_table(name))
+            continue
+        lengths = {len(values) for values in columns.values()}
+        if len(lengths) > 1:
+            raise ValueError(RAGGED_COLUMNS.format(table=name, lengths=sorted(lengths)))
+        raw[name] = (dict(columns), lengths.pop() if lengths else 0)
+    day = None if extracted_on is None else _parse_extracted_on(extracted_on, violations)
+    return _validate(raw, rows={}, present={name for name in tables if name in TABLES},
+                     extracted_on=day, violations=violations, source=source)
+
+
+def _unknown_table(name: object) -> Violation:
+    return Violation(str(name), None, None, None, UNKNOWN_TABLE.format(allowed=", ".join(TABLES)))
+
+
+def _frame_table(name: str, frame: pd.DataFrame, violations: list[Violation]) -> RawTable:
+    """A DataFrame's columns by (text) name; a repeated column is reported and read once."""
+    names = [str(c) for c in frame.columns]
+    columns: dict[str, Any] = {}
+    reported: set[str] = set()
+    for position, column in enumerate(names):
+        if column in columns:
+            if column not in reported:
+                violations.append(Violation(name, column, None, None, DUPLICATE_COLUMN))
+                reported.add(column)
+            continue
+        columns[column] = frame.iloc[:, position]
+    return columns, len(frame)
 
 
 # --- reading files ---------------------------------------------------------------------
@@ -390,7 +458,7 @@ def _parse_extracted_on(value: object, violations: list[Violation]) -> pd.Timest
 
 
 def _validate(
-    raw: dict[str, pd.DataFrame],
+    raw: dict[str, RawTable],
     *,
     rows: dict[str, np.ndarray],
     present: set[str],
@@ -401,20 +469,19 @@ def _validate(
     for name in REQUIRED_TABLES:
         if name not in present:
             violations.append(Violation(name, None, None, None, MISSING_TABLE.format(table=name)))
-    parsed: dict[str, pd.DataFrame] = {}
+    parsed: dict[str, dict[str, ColumnValues]] = {}
     row_numbers: dict[str, np.ndarray] = {}
+    n_rows: dict[str, int] = {}
     for name in TABLES:
         if name not in raw:
             continue
-        frame = raw[name]
-        if not (isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0
-                and frame.index.step == 1):
-            frame = frame.reset_index(drop=True)
+        columns, n = raw[name]
         numbers = rows.get(name)
         if numbers is None:
-            numbers = np.arange(1, len(frame) + 1, dtype=np.int64)
+            numbers = np.arange(1, n + 1, dtype=np.int64)
         row_numbers[name] = numbers
-        parsed[name] = _validate_table(name, frame, numbers, violations)
+        n_rows[name] = n
+        parsed[name] = _validate_table(name, columns, n, numbers, violations)
     _cross_table_checks(parsed, row_numbers, violations)
     if extracted_on is None:
         extracted_on = _latest_date(parsed) + pd.Timedelta(days=1)
@@ -422,71 +489,74 @@ def _validate(
         _future_checks(parsed, row_numbers, extracted_on, violations)
     if violations:
         raise ExtractValidationError(sorted(violations, key=_order))
-    tables = {
-        name: to_canonical(name, parsed[name]) if name in parsed else empty_table(name)
-        for name in TABLES
-    }
+    tables = CanonicalTables({
+        name: canonical_columns(name, parsed.get(name, {}), n_rows.get(name, 0)) for name in TABLES
+    })
     return Extract(tables=tables, extracted_on=extracted_on, source=source,
                    has_referrals="referrals" in parsed)
 
 
 def _validate_table(
-    name: str, frame: pd.DataFrame, numbers: np.ndarray, violations: list[Violation]
-) -> pd.DataFrame:
-    """Parse every contract column, run the table's pandera schema, return the parsed frame.
+    name: str, columns: dict[str, Any], n_rows: int, numbers: np.ndarray, violations: list[Violation]
+) -> dict[str, ColumnValues]:
+    """Parse every contract column, run the table's pandera schema, return the parsed columns.
 
-    The parsed frame has dates as datetime64[ns], numbers as float64 and text as
-    categoricals; cells that failed parsing are left empty (and already reported).
+    Parsed columns hold dates as datetime64[ns] arrays, numbers as float64 arrays
+    and text as :class:`~extract.canonical.TextColumn`; cells that failed parsing are left empty
+    (and already reported). Columns outside the contract are passed through as
+    given (the schema reports them).
     """
-    if not len(frame) and tuple(frame.columns) == TABLES[name].column_names:
+    if not n_rows and tuple(columns) == TABLES[name].column_names:
         # No cells, exactly the contract's columns: nothing to report, and parsing gives the
-        # same typed frame whatever the input dtypes.
-        return _empty_parsed(name).copy(deep=False)
-    return _parse_table(name, frame, numbers, violations)
+        # same typed columns whatever the input dtypes.
+        return dict(_empty_parsed(name))
+    return _parse_table(name, columns, n_rows, numbers, violations)
 
 
 @lru_cache(maxsize=None)
-def _empty_parsed(name: str) -> pd.DataFrame:
-    """The parsed frame of a zero-row table with the contract's columns (built once)."""
-    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in TABLES[name].column_names})
+def _empty_parsed(name: str) -> tuple[tuple[str, ColumnValues], ...]:
+    """The parsed columns of a zero-row table with the contract's columns (built once)."""
+    columns = {c: np.empty(0, dtype=object) for c in TABLES[name].column_names}
     violations: list[Violation] = []
-    typed = _parse_table(name, frame, np.empty(0, dtype=np.int64), violations)
+    typed = _parse_table(name, columns, 0, np.empty(0, dtype=np.int64), violations)
     if violations:  # cannot happen with the contract's own columns; never hide it if it does
         raise ExtractValidationError(violations)
-    return typed
+    return tuple(typed.items())
 
 
 def _parse_table(
-    name: str, frame: pd.DataFrame, numbers: np.ndarray, violations: list[Violation]
-) -> pd.DataFrame:
-    """:func:`_validate_table` for any frame."""
+    name: str, columns: dict[str, Any], n_rows: int, numbers: np.ndarray, violations: list[Violation]
+) -> dict[str, ColumnValues]:
+    """:func:`_validate_table` for any table."""
     spec = TABLES[name]
-    if any(type(c) is not str for c in frame.columns):  # a new frame: the caller's is not ours
-        frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
-    if not frame.columns.is_unique:
-        duplicated = sorted(set(frame.columns[frame.columns.duplicated()]))
-        for col in duplicated:
-            violations.append(Violation(name, col, None, None, DUPLICATE_COLUMN))
-        frame = frame.loc[:, ~frame.columns.duplicated()]
-    parsed: dict[str, pd.Series] = {}
+    parsed: dict[str, ColumnValues] = {}
     reported: dict[str, np.ndarray] = {}
-    for col in frame.columns:
+    for col, values in columns.items():
         what = None if col in spec.column_names else _identifying(col)
         if what is not None:
             violations.append(Violation(name, col, None, None,
                                         IDENTIFYING_COLUMN.format(what=what)))
         elif col in spec.column_names:
-            series, bad = _parse_column(name, spec.column(col), frame[col], numbers, violations)
-            parsed[col] = series
-            reported[col] = bad
+            parsed[col], reported[col] = _parse_column(name, spec.column(col), values, numbers,
+                                                       violations)
         else:
-            parsed[col] = frame[col]  # extra column: the schema reports it
-    typed = pd.DataFrame(parsed, index=frame.index)
-    failed = _run_schema(name, typed, parsed, frame, numbers, reported, violations)
+            parsed[col] = values  # extra column: the schema reports it
+    failed = _run_schema(name, parsed, n_rows, columns, numbers, reported, violations)
     for column, positions in failed.items():
         # A cell already reported takes no part in cross-column checks: one fault, one message.
-        typed.loc[positions, column] = None
-    return typed
+        parsed[column] = _emptied(parsed[column], positions)
+    return parsed
+
+
+def _emptied(values: ColumnValues, positions: list[int]) -> ColumnValues:
+    """A copy of a parsed column with the cells at ``positions`` empty."""
+    if isinstance(values, TextColumn):
+        codes = values.codes.copy()
+        codes[positions] = -1
+        return TextColumn(codes, values.categories)
+    out = np.array(values, copy=True)
+    out[positions] = np.datetime64("NaT", "ns") if out.dtype.kind == "M" else np.nan
+    return out
 
 
 def _identifying(column: str) -> str | None:
@@ -506,15 +576,23 @@ def _identifying(column: str) -> str | None:
 def _parse_column(
     table: str,
     col: ColumnSpec,
-    values: pd.Series,
+    values: Any,
     numbers: np.ndarray,
     violations: list[Violation],
-) -> tuple[pd.Series, np.ndarray]:
-    """Parse one column on its distinct values; return the typed series and a mask of cells
-    already reported (so that schema failures on them are not reported twice)."""
-    index = values.index
+) -> tuple[ColumnValues, np.ndarray]:
+    """Parse one column on its distinct values; return the typed column (a numpy array, or a
+    :class:`~extract.canonical.TextColumn` for text) and a mask of cells already reported (so that schema
+    failures on them are not reported twice).
+
+    ``values`` is a Series, or a 1-D ``object`` or ``float64`` array (one JSON case).
+    """
+    if not isinstance(values, pd.Series) and not (
+        isinstance(values, np.ndarray) and values.dtype.kind in "Of"
+    ):
+        values = pd.Series(values, copy=False)
     if col.kind in ("int", "number") and _is_plain_numeric(values):
-        floats = values.to_numpy(dtype="float64", na_value=np.nan)
+        floats = (np.asarray(values, dtype=np.float64) if isinstance(values, np.ndarray)
+                  else values.to_numpy(dtype="float64", na_value=np.nan))
         infinite = np.isinf(floats)
         fraction = np.zeros(len(floats), dtype=bool)
         if col.kind == "int":
@@ -525,12 +603,12 @@ def _parse_column(
         _report(table, col.name, values, numbers, positions,
                 [NOT_NUMERIC if infinite[p] else NOT_WHOLE for p in positions], violations)
         floats = np.where(bad, np.nan, floats)
-        return pd.Series(floats, index=index), bad
+        return floats, bad
     if col.kind == "date" and pd.api.types.is_datetime64_any_dtype(values):
         dates = values.dt.tz_localize(None) if values.dt.tz is not None else values
         first, last = dates.min(), dates.max()
         if pd.isna(first) or (_FIRST_YEAR <= first.year and last.year <= _LAST_YEAR):
-            return dates.astype(DATE_DTYPE), np.zeros(len(values), dtype=bool)
+            return dates.to_numpy(dtype=DATE_DTYPE), np.zeros(len(values), dtype=bool)
         values = dates.dt.strftime("%Y-%m-%d")  # beyond the ns range: judged as text below
 
     small = _small_text_codes(values)
@@ -590,17 +668,13 @@ def _parse_column(
             inverse, categories = pd.factorize(np.array(text, dtype=object)[keep], sort=True)
         remap = np.full(len(text) + 1, -1, dtype=np.int64)
         remap[keep] = inverse
-        series = pd.Series(
-            pd.Categorical.from_codes(remap[codes], categories=pd.Index(categories, dtype=object)),
-            index=index,
-        )
-        return series, bad
+        return TextColumn(remap[codes], categories), bad
     out_u = np.append(out_u, fill)
     out_u[np.flatnonzero(drop)] = fill
-    return pd.Series(out_u[codes], index=index), bad
+    return out_u[codes], bad
 
 
-def _small_text_codes(values: pd.Series) -> tuple[np.ndarray, list[str]] | None:
+def _small_text_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, list[str]] | None:
     """``pd.factorize`` of a short column of text and missing values, in plain Python:
     codes (-1 for missing) and the distinct strings in order of appearance. None for
     long columns or any other kind of value (pandas factorises those)."""
@@ -711,7 +785,7 @@ def _nhs_like(text: list[str]) -> np.ndarray:
 def _report(
     table: str,
     column: str,
-    values: pd.Series,
+    values: pd.Series | np.ndarray,
     numbers: np.ndarray,
     positions: np.ndarray,
     problems,
@@ -720,7 +794,7 @@ def _report(
     """Add one Violation per bad cell (``problems`` aligned with ``positions``)."""
     if not len(positions):
         return
-    raw = values.to_numpy(dtype=object)
+    raw = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
     for pos, problem in zip(positions, problems, strict=True):
         value = WITHHELD if problem == IDENTIFYING_VALUE else _display(raw[pos])
         violations.append(Violation(table, column, int(numbers[pos]), value, problem))
@@ -737,24 +811,30 @@ def _display(value: object) -> object:
 
 def _run_schema(
     name: str,
-    typed: pd.DataFrame,
-    columns: dict[str, pd.Series],
-    raw: pd.DataFrame,
+    parsed: dict[str, ColumnValues],
+    n_rows: int,
+    raw: dict[str, Any],
     numbers: np.ndarray,
     reported: dict[str, np.ndarray],
     violations: list[Violation],
 ) -> dict[str, list[int]]:
     """Run the contract's pandera schema lazily and map every failure case to a Violation.
 
-    Returns the positions of the failing cells per column. ``columns`` holds the
-    columns of ``typed`` (read once, not through the frame again).
+    Returns the positions of the failing cells per column. The parsed columns
+    become a DataFrame only when the schema screen says a check may fail.
     """
     import pandera.errors
 
     from extract.schemas import check_message, schema_may_fail, table_schema
 
-    if not schema_may_fail(name, columns):
+    if not schema_may_fail(name, parsed):
         return {}
+    typed = pd.DataFrame(
+        {key: pd.Series(values.to_categorical() if isinstance(values, TextColumn) else values,
+                        copy=False)
+         for key, values in parsed.items()},
+        index=pd.RangeIndex(n_rows),
+    )
     try:
         table_schema(name).validate(typed, lazy=True)
     except pandera.errors.SchemaErrors as exc:
@@ -778,7 +858,7 @@ def _run_schema(
             problem, value = EMPTY_REQUIRED, None
         elif case.check_number is not None and not pd.isna(case.check_number):
             problem = check_message(name, column, int(case.check_number))
-            value = _display(raw[column].iloc[position]) if position is not None else None
+            value = _display(_cell(raw[column], position)) if position is not None else None
         else:  # a dtype failure: the parser guarantees dtypes, so this names the check
             problem, value = CHECK_FAILED.format(check=check), _display(case.failure_case)
         row = None
@@ -790,50 +870,53 @@ def _run_schema(
 
 
 def _cross_table_checks(
-    parsed: dict[str, pd.DataFrame],
+    parsed: dict[str, dict[str, ColumnValues]],
     numbers: dict[str, np.ndarray],
     violations: list[Violation],
 ) -> None:
     people = parsed.get("people")
-    known: pd.Index | None = None
+    known: set[str] | None = None
     if people is not None and "person_id" in people:
-        pid = people["person_id"]
-        codes = pid.cat.codes.to_numpy()
+        pid = people["person_id"]  # a TextColumn, as every parsed text column
+        codes = pid.codes.astype(np.int64)
         valid = codes >= 0
-        duplicated = pid.duplicated(keep="first").to_numpy() & valid
+        _, first_of = np.unique(codes, return_index=True)
+        duplicated = valid.copy()
+        duplicated[first_of] = False
         if duplicated.any():
-            first_pos = pd.Series(np.arange(len(pid)))[valid].groupby(codes[valid]).min()
+            first_pos = np.full(len(pid.categories) + 1, -1, dtype=np.int64)
+            first_pos[codes[first_of]] = first_of  # code -1 (missing) lands in the spare slot
             for pos in np.flatnonzero(duplicated):
                 first = int(numbers["people"][first_pos[codes[pos]]])
                 violations.append(Violation("people", "person_id", int(numbers["people"][pos]),
-                                            pid.iloc[pos], DUPLICATE_PERSON.format(first=first)))
-        known = pid.cat.categories
-    for name, frame in parsed.items():
-        if name == "people" or known is None or "person_id" not in frame:
+                                            pid.value(pos), DUPLICATE_PERSON.format(first=first)))
+        known = set(pid.categories)
+    for name, columns in parsed.items():
+        if name == "people" or known is None or "person_id" not in columns:
             continue
-        pid = frame["person_id"]
-        unknown_cat = ~pid.cat.categories.isin(known)
+        pid = columns["person_id"]
+        unknown_cat = np.fromiter((c not in known for c in pid.categories), dtype=bool,
+                                  count=len(pid.categories))
         if unknown_cat.any():
-            codes = pid.cat.codes.to_numpy()
+            codes = pid.codes
             mask = (codes >= 0) & np.append(unknown_cat, False)[codes]
             for pos in np.flatnonzero(mask):
                 violations.append(Violation(name, "person_id", int(numbers[name][pos]),
-                                            pid.iloc[pos], UNKNOWN_PERSON))
+                                            pid.value(pos), UNKNOWN_PERSON))
     care = parsed.get("care_episodes")
-    if care is not None and {"start_on", "end_on"} <= set(care.columns):
-        mask = (care["end_on"] < care["start_on"]).to_numpy()
-        for pos in np.flatnonzero(mask):
+    if care is not None and {"start_on", "end_on"} <= set(care):
+        start, end = care["start_on"], care["end_on"]
+        for pos in np.flatnonzero(end < start):  # NaT compares False
             violations.append(Violation(
                 "care_episodes", "end_on", int(numbers["care_episodes"][pos]),
-                _as_text(care["end_on"].iloc[pos]),
-                END_BEFORE_START.format(start=_as_text(care["start_on"].iloc[pos])),
+                _day_text(end[pos]), END_BEFORE_START.format(start=_day_text(start[pos])),
             ))
     att = parsed.get("attendance")
     needed = {"sessions_possible", "sessions_attended", "unauthorised_absences"}
-    if att is not None and needed <= set(att.columns):
-        possible = att["sessions_possible"].to_numpy()
-        attended = att["sessions_attended"].to_numpy()
-        unauthorised = att["unauthorised_absences"].to_numpy()
+    if att is not None and needed <= set(att):
+        possible = att["sessions_possible"]
+        attended = att["sessions_attended"]
+        unauthorised = att["unauthorised_absences"]
         over = attended > possible
         for pos in np.flatnonzero(over):
             violations.append(Violation(
@@ -848,32 +931,41 @@ def _cross_table_checks(
             ))
 
 
-def _date_columns(parsed: dict[str, pd.DataFrame]):
-    for name, frame in parsed.items():
+def _day_text(value: np.datetime64) -> str:
+    """A parsed date cell as the text a person would have typed."""
+    return _as_text(pd.Timestamp(value))
+
+
+def _cell(values: pd.Series | np.ndarray, position: int) -> object:
+    """One cell of a column as given (Series or array)."""
+    return values.iloc[position] if isinstance(values, pd.Series) else values[position]
+
+
+def _date_columns(parsed: dict[str, dict[str, ColumnValues]]):
+    for name, columns in parsed.items():
         for col in TABLES[name].columns:
-            if col.kind == "date" and col.name in frame:
-                yield name, col.name, frame[col.name]
+            if col.kind == "date" and col.name in columns:
+                yield name, col.name, columns[col.name]
 
 
-def _latest_date(parsed: dict[str, pd.DataFrame]) -> pd.Timestamp:
-    latest = [series.max() for _, _, series in _date_columns(parsed)]
-    latest = [day for day in latest if not pd.isna(day)]
-    return max(latest) if latest else _today()
+def _latest_date(parsed: dict[str, dict[str, ColumnValues]]) -> pd.Timestamp:
+    latest = [dates[~np.isnat(dates)].max() for _, _, dates in _date_columns(parsed)
+              if not np.isnat(dates).all()]
+    return pd.Timestamp(max(latest)) if latest else _today()
 
 
 def _future_checks(
-    parsed: dict[str, pd.DataFrame],
+    parsed: dict[str, dict[str, ColumnValues]],
     numbers: dict[str, np.ndarray],
     extracted_on: pd.Timestamp,
     violations: list[Violation],
 ) -> None:
     label = extracted_on.strftime("%Y-%m-%d")
     limit = extracted_on.to_datetime64()
-    for name, column, series in _date_columns(parsed):
-        # numpy on the datetime64[ns] values: NaT compares False, as in pandas.
-        for pos in np.flatnonzero(series.to_numpy() >= limit):
+    for name, column, dates in _date_columns(parsed):
+        for pos in np.flatnonzero(dates >= limit):  # NaT compares False
             violations.append(Violation(name, column, int(numbers[name][pos]),
-                                        _as_text(series.iloc[pos]),
+                                        _day_text(dates[pos]),
                                         FUTURE_RECORD.format(extracted_on=label)))
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from extract.canonical import TextColumn
 from extract.contract import TABLES, ColumnSpec
 
 if TYPE_CHECKING:
@@ -140,7 +141,8 @@ def schema_may_fail(name: str, frame: Mapping[str, pd.Series]) -> bool:
     """False only when :func:`table_schema` (``name``) certainly accepts ``frame``.
 
     ``frame`` maps each column name to its values, in the frame's column order
-    (a dict of the parsed columns, or the DataFrame's ``dict(frame.items())``).
+    (the loader's parsed columns: numpy arrays and TextColumns, or a
+    DataFrame's ``dict(frame.items())``).
 
     True when a column is missing or not in the schema, a dtype differs, a
     non-nullable column holds a missing value, or any check fails on the present
@@ -153,17 +155,18 @@ def schema_may_fail(name: str, frame: Mapping[str, pd.Series]) -> bool:
         return True
     for column, (dtype, nullable, predicates) in screens.items():
         series = frame[column]
-        if predicates is None or (dtype is not None and str(series.dtype) != dtype):
+        kind = "category" if isinstance(series, TextColumn) else str(series.dtype)
+        if predicates is None or (dtype is not None and kind != dtype):
             return True
-        values = series.array
-        if isinstance(values, pd.Categorical):
+        values = series.array if isinstance(series, pd.Series) else series
+        if isinstance(values, pd.Categorical | TextColumn):
             codes = values.codes
             missing = codes < 0
             if predicates:
                 used = np.bincount(codes[~missing], minlength=len(values.categories)) > 0
-                present = values.categories.to_numpy(dtype=object)[used]
+                present = np.asarray(values.categories, dtype=object)[used]
         else:
-            values = series.to_numpy()
+            values = np.asarray(values)
             missing = pd.isna(values) if values.dtype == object else (
                 np.isnat(values) if values.dtype.kind in "mM" else
                 np.isnan(values) if values.dtype.kind == "f" else np.zeros(len(values), bool))

@@ -5,9 +5,10 @@
 table, each record a contract row without ``person_id``. Unknown fields are
 refused and categories are ``Literal`` types of the contract's values.
 
-``case_to_extract`` turns a case into contract frames of plain JSON values
+``case_to_extract`` turns a case into contract columns of plain JSON values
 (ISO date strings, numbers, strings: the same as a CSV cell), runs them through
-``extract.loader.extract_from_frames`` and returns the extract with a one-row
+the loader (``extract.loader.extract_from_columns``, the same parsing and checks
+as every other path) and returns the extract with a one-row
 cohort, so ``FeatureBuilder.transform`` computes the features with the same
 code as a batch run.
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -32,7 +32,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from extract.contract import EVENT_TABLES, TABLES, ColumnSpec, Extract, TableSpec
-from extract.loader import extract_from_frames
+from extract.loader import extract_from_columns
 
 NO_CASES = "give at least one case"
 SAME_PERSON_TWICE = (
@@ -148,7 +148,7 @@ def cases_to_extract(
     today = today or dt.datetime.now(dt.UTC).date()
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
     cohort_ids: list[str] = []
-    cohort_as_of: list[pd.Timestamp] = []
+    cohort_as_of: list[dt.date] = []
     for case in cases:
         parsed = parse_case(case)
         if parsed.as_of > today:
@@ -159,45 +159,34 @@ def cases_to_extract(
         for name in EVENT_TABLES:
             rows[name].extend({"person_id": person_id, **record} for record in data[name])
         cohort_ids.append(person_id)
-        cohort_as_of.append(pd.Timestamp(parsed.as_of))
+        cohort_as_of.append(parsed.as_of)
     repeated = sorted(pid for pid, n in Counter(cohort_ids).items() if n > 1)
     if repeated:
         raise ValueError(SAME_PERSON_TWICE.format(ids=repeated[:5]))
-    frames = {name: _frame(TABLES[name], table_rows) for name, table_rows in rows.items()}
-    extract = extract_from_frames(frames, extracted_on=pd.Timestamp(today), source=CASE_KIND)
+    columns = {name: _columns(TABLES[name], table_rows) for name, table_rows in rows.items()}
+    extract = extract_from_columns(columns, extracted_on=pd.Timestamp(today), source=CASE_KIND)
+    # Built from numpy arrays: inferring dtypes from Python lists costs more than the features.
     cohort = pd.DataFrame(
         {
-            "person_id": pd.Series(cohort_ids, dtype=object),
-            "as_of": pd.Series(cohort_as_of, dtype="datetime64[ns]"),
-            "kind": pd.Series([CASE_KIND] * len(cohort_ids), dtype=object),
-        }
+            "person_id": pd.Series(np.array(cohort_ids, dtype=object), dtype=object, copy=False),
+            "as_of": np.array(cohort_as_of, dtype="datetime64[D]").astype("datetime64[ns]"),
+            "kind": pd.Series(np.full(len(cohort_ids), CASE_KIND, dtype=object), dtype=object,
+                              copy=False),
+        },
+        copy=False,
     )
     return extract, cohort
 
 
-def _frame(table: TableSpec, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Contract columns of JSON records: numbers as float64 (None as NaN), the rest as text.
-
-    Built column by column from arrays: a frame made from a list of dicts infers each
-    column's type row by row, which costs more than validating the case.
-    """
-    if not rows:
-        return _empty_frame(table.name).copy(deep=False)
+def _columns(table: TableSpec, rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Contract columns of JSON records: numbers as float64 (None as NaN), the rest as text
+    (``object`` arrays of str or None), as the loader reads a CSV's cells."""
     columns = {}
     for col in table.columns:
         values = [row[col.name] for row in rows]
-        if col.kind in ("int", "number"):
-            columns[col.name] = np.array(values, dtype=np.float64)
-        else:
-            # Kept as Python objects: inferring pandas' Arrow string dtype costs more than
-            # the loader's own reading of a few cells.
-            columns[col.name] = pd.Series(values, dtype=object)
-    return pd.DataFrame(columns)
-
-
-@lru_cache(maxsize=None)
-def _empty_frame(name: str) -> pd.DataFrame:
-    return pd.DataFrame({c: np.empty(0, dtype=object) for c in TABLES[name].column_names})
+        dtype = np.float64 if col.kind in ("int", "number") else object
+        columns[col.name] = np.array(values, dtype=dtype) if values else np.empty(0, dtype=dtype)
+    return columns
 
 
 def case_from_extract(extract: Extract, person_id: str, as_of: str | pd.Timestamp) -> BaseModel:
