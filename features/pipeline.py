@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -134,7 +135,7 @@ class FeatureBuilder:
             if progress is not None:
                 progress(family)
         people = person_rows(clock)
-        age = ages(cohort["as_of"], people)
+        age = ages(clock.as_of, people)
         context = context_features(people, age)
         if not config.include_deprivation:
             del context["imd_decile"]
@@ -147,7 +148,7 @@ class FeatureBuilder:
             block[i, clock.order] = values
         for i, values in enumerate(context.values(), start=len(columns)):
             block[i] = values
-        X = pd.DataFrame(block.T, columns=names, copy=False)
+        X = pd.DataFrame(block.T, columns=_column_index(tuple(names)).copy(), copy=False)
         audit = audit_columns(people, age)
         for name in config.include_protected:
             X[name] = audit[name]
@@ -155,11 +156,18 @@ class FeatureBuilder:
             progress("context")
         keys = pd.DataFrame(
             {
-                "person_id": cohort["person_id"].to_numpy(dtype=object),
-                "as_of": cohort["as_of"].to_numpy(dtype="datetime64[ns]"),
+                "person_id": clock.person_id.to_numpy(dtype=object),
+                "as_of": clock.as_of.to_numpy(dtype="datetime64[ns]"),
             }
         )
         return FeatureTable(keys=keys, X=X, audit=audit, feature_names=list(X.columns))
+
+
+@lru_cache(maxsize=16)
+def _column_index(names: tuple[str, ...]) -> pd.Index:
+    """The column Index of X, built once: inferring its string dtype costs more than a single
+    case's features. Callers take a shallow ``copy()`` (its own name, shared values)."""
+    return pd.Index(list(names))
 
 
 def cohort_clock(extract: Extract, cohort: pd.DataFrame) -> CohortClock:
@@ -168,6 +176,8 @@ def cohort_clock(extract: Extract, cohort: pd.DataFrame) -> CohortClock:
     if missing:
         raise ValueError(MISSING_COHORT_COLUMN.format(missing=missing))
     as_of = cohort["as_of"]
-    if not pd.api.types.is_datetime64_any_dtype(as_of) or as_of.isna().any():
+    if not pd.api.types.is_datetime64_any_dtype(as_of):
+        raise ValueError(BAD_AS_OF)
+    if np.isnat(np.asarray(as_of, dtype="datetime64[ns]")).any():
         raise ValueError(BAD_AS_OF)
     return CohortClock(extract.tables, cohort["person_id"], as_of)

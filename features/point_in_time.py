@@ -18,9 +18,12 @@ before as_of).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
+from extract.canonical import empty_table
 from extract.contract import TABLES
 
 # Days are offset so that any date the loader accepts (years 1678-2261), minus or plus a
@@ -46,10 +49,35 @@ DAYS_PER_MONTH = 365.25 / 12
 
 UNKNOWN_PERSON = "cohort rows refer to person_id(s) not in the people table: {ids}"
 
+# Up to this many ids (people plus ids looked up), a dict finds person codes faster than
+# building pandas hash tables, whose fixed cost dominates a single case.
+SMALL_LOOKUP = 512
+
 
 def day_numbers(dates: pd.Series | np.ndarray) -> np.ndarray:
     """Whole days since 1970-01-01 as int64 (NaT becomes a meaningless number: mask it)."""
     return np.asarray(dates, dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+
+
+def record_keys(codes: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """The sortable key ``person_code * KEY_STRIDE + DAY_OFFSET + day`` of each record."""
+    return codes * KEY_STRIDE + DAY_OFFSET + days
+
+
+def person_codes(people_ids: np.ndarray, person_id: np.ndarray) -> np.ndarray:
+    """Position of each ``person_id`` in ``people_ids`` (-1 when absent) as int64.
+
+    Both are object arrays. ``people_ids`` must be unique: with a repeated id pandas
+    raises, on either route (the dict route hands duplicates to pandas).
+    """
+    if len(people_ids) + len(person_id) <= SMALL_LOOKUP:
+        position = {pid: i for i, pid in enumerate(people_ids.tolist())}
+        if len(position) == len(people_ids):
+            return np.fromiter((position.get(pid, -1) for pid in person_id.tolist()),
+                               dtype=np.int64, count=len(person_id))
+    # dtype=object: an inferred pyarrow "str" index is several times slower to look up.
+    index = pd.Index(people_ids, dtype=object)
+    return index.get_indexer(pd.Index(person_id, dtype=object)).astype(np.int64)
 
 
 class CohortClock:
@@ -64,18 +92,30 @@ class CohortClock:
         The extract's tables; ``people.person_id`` in table order gives each
         person's code (its position).
     person_id, as_of : pandas.Series
-        The cohort columns.
+        The cohort columns (kept as ``person_id`` and ``as_of``).
     """
 
     def __init__(self, tables: dict[str, pd.DataFrame], person_id: pd.Series, as_of: pd.Series) -> None:
-        # dtype=object: an inferred pyarrow "str" index is several times slower to look up.
-        people_ids = pd.Index(tables["people"]["person_id"].to_numpy(dtype=object), dtype=object)
         self.tables = tables
-        self.people_ids = people_ids
-        codes = self.person_codes(person_id.to_numpy(dtype=object))
+        self.person_id = person_id
+        self.as_of = as_of
+        self._event_tables: dict[str, EventTable] = {}
+        people = self.table("people")
+        self.people_ids = people.values("person_id", dtype=object)
+        # Person codes of the cohort and of every event table in one lookup (one hash
+        # probe pass, not one per table).
+        names = [name for name in tables if name != "people"]
+        ids = [person_id.to_numpy(dtype=object)]
+        ids += [self.table(name).values("person_id", dtype=object) for name in names]
+        bounds = np.cumsum([0] + [len(values) for values in ids])
+        all_codes = person_codes(self.people_ids, np.concatenate(ids))
+        codes = all_codes[:bounds[1]]
         if (codes < 0).any():
             missing = sorted(set(person_id[codes < 0]))[:5]
             raise ValueError(UNKNOWN_PERSON.format(ids=missing))
+        people.codes = np.arange(len(self.people_ids), dtype=np.int64)
+        for i, name in enumerate(names, start=1):
+            self._event_tables[name].codes = all_codes[bounds[i]:bounds[i + 1]]
         as_of_days = day_numbers(as_of)
         # Rows are queried in (person, as_of) order: numpy's binary search is several
         # times faster on sorted needles. Family outputs come back in this order and
@@ -86,13 +126,9 @@ class CohortClock:
         self.as_of_days = as_of_days[self.order]
         self.base = self.codes * KEY_STRIDE + DAY_OFFSET
         self.n = len(self.codes)
-        # Person codes of every event table in one lookup (one hash probe pass, not one per table).
-        names = [name for name in tables if name != "people"]
-        ids = np.concatenate([tables[name]["person_id"].to_numpy(dtype=object) for name in names])
-        all_codes = self.person_codes(ids)
-        bounds = np.cumsum([0] + [len(tables[name]) for name in names])
-        self._codes = {name: all_codes[bounds[i]:bounds[i + 1]] for i, name in enumerate(names)}
-        self._event_tables: dict[str, EventTable] = {}
+        # The key of each row's as_of: records with smaller keys are the person's earlier ones.
+        self.as_of_keys = self.base + self.as_of_days
+        self._window_starts: dict[int, np.ndarray] = {}
 
     def restore(self, values: np.ndarray) -> np.ndarray:
         """Values computed in query order (last axis), put back in cohort row order."""
@@ -100,42 +136,84 @@ class CohortClock:
         out[..., self.order] = values
         return out
 
-    def person_codes(self, person_id: np.ndarray) -> np.ndarray:
-        """Codes of person ids (records of unknown people get -1 and are never matched)."""
-        return self.people_ids.get_indexer(pd.Index(person_id, dtype=object)).astype(np.int64)
+    def window_start(self, window_days: int) -> np.ndarray:
+        """Keys of ``as_of - window_days`` per row (shared by every index of this clock)."""
+        if window_days not in self._window_starts:
+            self._window_starts[window_days] = self.as_of_keys - window_days
+        return self._window_starts[window_days]
 
     def table(self, name: str) -> EventTable:
-        """The numpy view of one event table against this cohort (built once, shared by families)."""
+        """The numpy view of one table against this cohort (built once, shared by families)."""
         if name not in self._event_tables:
-            self._event_tables[name] = EventTable(self, self.tables[name], self._codes[name])
+            self._event_tables[name] = EventTable(self, name, self.tables[name])
         return self._event_tables[name]
 
-    def events(self, codes: np.ndarray, days: np.ndarray,
-               values: np.ndarray | None = None) -> EventIndex:
-        """An :class:`EventIndex` over records given as person codes and day numbers."""
-        return EventIndex(self, codes, days, values)
+    def events(self, codes: np.ndarray, days: np.ndarray, values: np.ndarray | None = None,
+               *, is_sorted: bool = False) -> EventIndex:
+        """An :class:`EventIndex` over records given as person codes and day numbers
+        (``is_sorted``: the caller guarantees they are in (code, day) order)."""
+        return EventIndex(self, record_keys(codes, days), values, is_sorted=is_sorted)
+
+
+@lru_cache(maxsize=None)
+def _empty_array(table: str, column: str):
+    """The canonical zero-length array of a contract column (built once per process)."""
+    return empty_table(table)[column].array
 
 
 class EventTable:
-    """One event table as numpy arrays (person codes, day numbers, category codes).
+    """One table as numpy arrays (person codes, day numbers, category codes, values).
 
-    Converting each column once keeps pandas out of the per-feature work, which
-    is what lets one case be built in a few milliseconds.
+    Each column is read from the DataFrame once and kept as an array, which keeps
+    pandas out of the per-feature work: that is what lets one case be built in a
+    few milliseconds. ``codes`` (person codes) is set by the clock.
     """
 
-    def __init__(self, clock: CohortClock, frame: pd.DataFrame, codes: np.ndarray) -> None:
+    def __init__(self, clock: CohortClock, name: str, frame: pd.DataFrame) -> None:
         self.clock = clock
+        self.name = name
         self.frame = frame
-        self.codes = codes
+        self.codes: np.ndarray = np.empty(0, dtype=np.int64)
+        self._arrays: dict[str, object] = {}
         self._days: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._keys: dict[str, tuple[np.ndarray, np.ndarray | None, bool]] = {}
         self._categories: dict[str, tuple[np.ndarray, dict[str, int]]] = {}
+
+    def array(self, column: str):
+        """The column's pandas array (``Categorical``, ``DatetimeArray``, ...), read once."""
+        if column not in self._arrays:
+            # Most tables of a single case are empty: reading a column costs more than the
+            # features computed from it, and an empty table's columns are all alike.
+            frame = self.frame
+            self._arrays[column] = frame[column].array if len(frame) else _empty_array(self.name, column)
+        return self._arrays[column]
+
+    def values(self, column: str, dtype: object = None) -> np.ndarray:
+        """The column as a numpy array (no copy when it already has ``dtype``)."""
+        return np.asarray(self.array(column), dtype=dtype)
 
     def days(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """Day numbers of a date column and the mask of rows where it is present."""
         if column not in self._days:
-            values = self.frame[column].to_numpy(dtype="datetime64[ns]")
+            values = self.values(column, dtype="datetime64[ns]")
             self._days[column] = (day_numbers(values), ~np.isnat(values))
         return self._days[column]
+
+    def _date_keys(self, column: str) -> tuple[np.ndarray, np.ndarray | None, bool]:
+        """Record keys of the rows where the date is present, the mask of those rows
+        (None: every row) and whether the keys are already sorted.
+
+        Canonical tables are sorted by person then date, so their keys usually are:
+        every subset of them is then sorted too, and no index needs to sort again.
+        """
+        if column not in self._keys:
+            days, present = self.days(column)
+            if present.all():
+                keys, rows = record_keys(self.codes, days), None
+            else:
+                keys, rows = record_keys(self.codes[present], days[present]), present
+            self._keys[column] = (keys, rows, bool((keys[1:] >= keys[:-1]).all()))
+        return self._keys[column]
 
     def category_codes(self, column: str) -> tuple[np.ndarray, dict[str, int]]:
         """A categorical column's integer codes and the code of each category.
@@ -144,25 +222,31 @@ class EventTable:
         (extract.canonical), so the code of each category comes from the contract.
         """
         if column not in self._categories:
-            self._categories[column] = (self.frame[column].cat.codes.to_numpy(), CATEGORY_CODES[column])
+            self._categories[column] = (np.asarray(self.array(column).codes), CATEGORY_CODES[column])
         return self._categories[column]
 
     def is_in(self, column: str, categories: tuple[str, ...] | str) -> np.ndarray:
         """Rows whose categorical ``column`` is one of ``categories``."""
         codes, lookup = self.category_codes(column)
+        if isinstance(categories, str):
+            return codes == lookup[categories]
         mask = np.zeros(len(codes), dtype=bool)
-        for name in (categories,) if isinstance(categories, str) else categories:
+        for name in categories:
             mask |= codes == lookup[name]
         return mask
 
     def index(self, date_column: str, mask: np.ndarray | None = None,
               values: np.ndarray | None = None) -> EventIndex:
         """An :class:`EventIndex` over the rows where ``mask`` holds and the date is present."""
-        days, keep = self.days(date_column)
+        keys, rows, is_sorted = self._date_keys(date_column)
+        if values is not None:
+            values = np.asarray(values) if rows is None else np.asarray(values)[rows]
         if mask is not None:
-            keep = keep & mask
-        vals = None if values is None else np.asarray(values)[keep]
-        return EventIndex(self.clock, self.codes[keep], days[keep], vals)
+            if rows is not None:
+                mask = mask[rows]
+            keys = keys[mask]
+            values = None if values is None else values[mask]
+        return EventIndex(self.clock, keys, values, is_sorted=is_sorted)
 
 
 class EventIndex:
@@ -170,28 +254,40 @@ class EventIndex:
 
     Records of people not in the people table carry code -1 and sort before
     everyone, so no cohort row ever sees them.
+
+    Parameters
+    ----------
+    clock : CohortClock
+    keys : ndarray
+        :func:`record_keys` of the records.
+    values : ndarray, optional
+        One value per record, for :meth:`float_sum`.
+    is_sorted : bool
+        The keys are already in order (a stable sort would not move them).
     """
 
-    def __init__(self, clock: CohortClock, codes: np.ndarray, days: np.ndarray,
-                 values: np.ndarray | None = None) -> None:
-        keys = codes * KEY_STRIDE + DAY_OFFSET + days
+    def __init__(self, clock: CohortClock, keys: np.ndarray, values: np.ndarray | None = None,
+                 *, is_sorted: bool = False) -> None:
         # Sort by key then value so that float sums add in the same order whatever
         # order the records arrived in.
-        order = np.lexsort((values, keys)) if values is not None else np.argsort(keys, kind="stable")
+        if values is not None:
+            order = np.lexsort((values, keys))
+        elif is_sorted:
+            order = None  # what a stable argsort of sorted keys gives: the identity
+        else:
+            order = np.argsort(keys, kind="stable")
         self.clock = clock
         self.order = order
-        self.keys = keys[order]
+        self.keys = keys if order is None else keys[order]
         self.values = None if values is None else values[order]
         self.first = np.searchsorted(self.keys, clock.base, side="left")
-        self.before = np.searchsorted(self.keys, clock.base + clock.as_of_days, side="left")
+        self.before = np.searchsorted(self.keys, clock.as_of_keys, side="left")
 
     def lower(self, window_days: int | None) -> np.ndarray:
         """Position of the first record dated on or after ``as_of - window_days`` (or the person's first)."""
         if window_days is None:
             return self.first
-        return np.searchsorted(
-            self.keys, self.clock.base + self.clock.as_of_days - window_days, side="left"
-        )
+        return np.searchsorted(self.keys, self.clock.window_start(window_days), side="left")
 
     def count(self, window_days: int | None = None) -> np.ndarray:
         """Records dated in ``[as_of - window_days, as_of)`` (all before as_of when None)."""
@@ -199,9 +295,7 @@ class EventIndex:
 
     def count_from(self, horizon_days: int) -> np.ndarray:
         """Records dated in ``[as_of, as_of + horizon_days)``: the outcome window, never a feature."""
-        upper = np.searchsorted(
-            self.keys, self.clock.base + self.clock.as_of_days + horizon_days, side="left"
-        )
+        upper = np.searchsorted(self.keys, self.clock.as_of_keys + horizon_days, side="left")
         return (upper - self.before).astype(np.float64)
 
     def days_since_last(self) -> np.ndarray:
@@ -217,7 +311,10 @@ class EventIndex:
 
         ``values`` has one entry per record this index was built from, in that order.
         """
-        cumulative = np.concatenate(([0], np.cumsum(np.asarray(values, dtype=np.int64)[self.order])))
+        values = np.asarray(values, dtype=np.int64)
+        if self.order is not None:
+            values = values[self.order]
+        cumulative = np.concatenate(([0], np.cumsum(values)))
         return (cumulative[hi] - cumulative[lo]).astype(np.float64)
 
     def float_sum(self, window_days: int | None = None) -> np.ndarray:

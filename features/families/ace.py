@@ -32,7 +32,8 @@ def ace_features(clock: CohortClock) -> dict[str, np.ndarray]:
     count = np.zeros(clock.n)
     for ace_type in ACE_TYPES:
         keep = types == lookup[ace_type]
-        ever = flag(clock.events(codes[keep], days[keep]).count())
+        # One type's first records are in (person, day) order: the lexsort above sorted them.
+        ever = flag(clock.events(codes[keep], days[keep], is_sorted=True).count())
         out[f"ace_{ace_type}"] = ever
         count += ever
     firsts = clock.events(codes, days)

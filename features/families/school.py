@@ -43,9 +43,9 @@ def school_features(clock: CohortClock) -> dict[str, np.ndarray]:
     lo3 = np.maximum(recent, hi - 3)
     lo6 = np.maximum(recent, hi - 6)
     # term_start is never empty (contract), so the index holds every row in table order.
-    possible = attendance.frame["sessions_possible"].to_numpy()
-    attended = attendance.frame["sessions_attended"].to_numpy()
-    unauthorised = attendance.frame["unauthorised_absences"].to_numpy()
+    possible = attendance.values("sessions_possible")
+    attended = attendance.values("sessions_attended")
+    unauthorised = attendance.values("unauthorised_absences")
 
     possible3 = terms.int_sum(possible, lo3, hi)
     possible6 = terms.int_sum(possible, lo6, hi)
@@ -65,7 +65,7 @@ def school_features(clock: CohortClock) -> dict[str, np.ndarray]:
 
     exclusions = clock.table("exclusions")
     suspensions = exclusions.index("excluded_on", exclusions.is_in("exclusion", "suspension"),
-                                   values=exclusions.frame["days"].to_numpy())
+                                   values=exclusions.values("days"))
     out["suspensions_12m"] = suspensions.count(DAYS_12_MONTHS)
     out["suspension_days_12m"] = suspensions.float_sum(DAYS_12_MONTHS)
     out["suspensions_ever"] = suspensions.count()
