@@ -1,13 +1,29 @@
-"""Model quality on a generated extract against the generator's oracle (JSON to stdout).
+"""Model quality on a generated extract against the generator's oracles (JSON to stdout).
 
 Generates an extract (default 200,000 people, default recording bias), runs
 the whole training (fit, log, register) into a temporary MLflow store, then
-compares the calibrated LightGBM's test-period ROC AUC with the AUC of the
-generator's ``recorded_probability`` on the same rows (the best achievable
-for the recorded outcome), and with the logistic regression and both rules.
+compares the calibrated LightGBM's test-period ROC AUC with the logistic
+regression, both rules, and the generator's references on the same rows:
+
+* ``recorded_probability``: knows the unmeasured factor U, the true (unrecorded)
+  earlier involvement, every true ACE and the ethnicity recording multipliers,
+  none of which a model can see; a ceiling, not attainable;
+* ``recorded_probability_without_u`` and ``..._without_u_ethnicity``: U (and the
+  ethnicity multipliers) averaged out exactly;
+* ``recorded_probability_records_only``: the generator's own risk function on
+  what the records show, a floor for what unlimited training data could reach.
+
+It also reports every score's AUC expected under ``recorded_probability`` on the
+same rows (``expected_auc``), which is free of the outcome's sampling noise.
+
+The references are regenerated in process with ``generate(..., oracle_columns=True)``
+from ``_truth/parameters.json`` (the truth file on disk carries only the base
+columns) and checked against the file's ``recorded_probability``. For each
+reference: its AUC, the bootstrap standard error, and a paired bootstrap 95%
+interval of (reference AUC - model AUC), resampling test rows.
 
 Usage: .venv/bin/python benchmarks/model_quality.py [--people 200000] [--seed 2024]
-       [--extract DIR] [--out FILE.json]
+       [--extract DIR] [--resamples 1000] [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -25,6 +41,112 @@ sys.path.insert(0, str(ROOT))
 
 ORACLE_GAP = 0.01
 ECE_LIMIT = 0.01
+BOOTSTRAP_SEED = 20_240
+MIN_RESAMPLES = 500
+# Test-row score columns: the model's, then each reference's (truth column names).
+MODEL_SCORE = "probability"
+ORACLES = {
+    "oracle_recorded_probability": "recorded_probability",
+    "oracle_without_u": "recorded_probability_without_u",
+    "oracle_without_u_ethnicity": "recorded_probability_without_u_ethnicity",
+    "oracle_records_only": "recorded_probability_records_only",
+}
+NO_RUN_SETTINGS = "{path} has no run settings; --extract must be an extract written by `svrisk generate`"
+TRUTH_MISMATCH = (
+    "regenerated truth does not match {path} ({rows} rows differ in recorded_probability); "
+    "was the extract written by this version of the generator?"
+)
+FEW_RESAMPLES = "--resamples must be at least {minimum}"
+
+
+def oracle_truth(extract: Path):
+    """Snapshot truth rows with the oracle columns, regenerated from the extract's run settings."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from extract.synthetic.generator import generate
+
+    params_path = extract / "_truth" / "parameters.json"
+    run = json.loads(params_path.read_text()).get("run")
+    if not run:
+        raise SystemExit(NO_RUN_SETTINGS.format(path=params_path))
+    synthetic = generate(run["people"], run["seed"], run["start"], run["end"],
+                         recording_bias=run["recording_bias"], oracle_columns=True)
+    truth = synthetic.truth
+    del synthetic  # the frames are not needed; keep the peak low for the training that follows
+    truth = truth[truth["kind"] == "snapshot"].drop(columns="kind")
+    on_disk = pd.read_csv(extract / "_truth" / "outcomes.csv", parse_dates=["as_of"])
+    on_disk = on_disk[on_disk["kind"] == "snapshot"]
+    both = on_disk.merge(truth, on=["person_id", "as_of"], how="outer", suffixes=("", "_again"),
+                         validate="1:1", indicator=True)
+    differ = int(((both["_merge"] != "both")
+                  | ~np.equal(both["recorded_probability"], both["recorded_probability_again"])).sum())
+    if differ:
+        raise SystemExit(TRUTH_MISMATCH.format(path=extract / "_truth" / "outcomes.csv", rows=differ))
+    return truth
+
+
+def _rank_groups(score):
+    """Ascending group index of each row's score (ties share one group) and the group count."""
+    import numpy as np
+
+    values, inverse = np.unique(score, return_inverse=True)
+    return inverse, len(values)
+
+
+def _weighted_auc(positives, counts) -> float:
+    """ROC AUC from per-group weighted positives and row counts, groups in ascending score order.
+
+    A positive beats every negative in lower groups and half of those tied with it
+    (the Mann-Whitney statistic, as ``roc_auc_score``).
+    """
+    import numpy as np
+
+    negatives = counts - positives
+    below = np.cumsum(negatives) - negatives
+    return float(np.sum(positives * (below + 0.5 * negatives)) / (positives.sum() * negatives.sum()))
+
+
+def expected_auc(probability, score) -> float:
+    """AUC with each row a positive with weight ``probability`` and a negative with the rest.
+
+    With the generator's ``recorded_probability`` this is the AUC expected on these
+    rows over the outcome's randomness (a ratio of expected pair counts), so it
+    compares scores without the noise of ~330 sampled positives. No score can beat
+    ``recorded_probability`` itself on it: ordering a pair by it maximises the pair's
+    expected concordance.
+    """
+    import numpy as np
+
+    keys, n_keys = _rank_groups(np.asarray(score, dtype=float))
+    positives = np.bincount(keys, weights=np.asarray(probability, dtype=float), minlength=n_keys)
+    return _weighted_auc(positives, np.bincount(keys, minlength=n_keys).astype(np.float64))
+
+
+def bootstrap_aucs(y, scores: dict, *, resamples: int, seed: int) -> dict:
+    """Paired bootstrap of every score's AUC: the same resampled test rows for all scores.
+
+    Returns one array of ``resamples`` AUCs per score name.
+    """
+    import numpy as np
+
+    from fairness.bootstrap import SumSpec, weighted_sums
+
+    y = np.asarray(y, dtype=float)
+    specs = []
+    for score in scores.values():
+        keys, n_keys = _rank_groups(np.asarray(score, dtype=float))
+        specs += [SumSpec(keys, n_keys, y), SumSpec(keys, n_keys)]
+    rng = np.random.default_rng(seed)
+    out = {name: np.empty(resamples) for name in scores}
+    for b in range(resamples):
+        weights = np.bincount(rng.integers(0, len(y), size=len(y)), minlength=len(y)).astype(np.float64)
+        sums = weighted_sums(specs, weights)
+        for i, name in enumerate(scores):
+            out[name][b] = _weighted_auc(sums[2 * i], sums[2 * i + 1])
+    return out
 
 
 def main() -> None:
@@ -32,11 +154,13 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--extract", type=Path, help="Use this generated extract instead of a new one.")
+    parser.add_argument("--resamples", type=int, default=1000, help="Bootstrap resamples of the test rows.")
     parser.add_argument("--out", type=Path, help="Also write the JSON here.")
     args = parser.parse_args()
+    if args.resamples < MIN_RESAMPLES:
+        parser.error(FEW_RESAMPLES.format(minimum=MIN_RESAMPLES))
 
     import numpy as np
-    import pandas as pd
     from sklearn.metrics import roc_auc_score
 
     from extract.synthetic.cli import write_synthetic_extract
@@ -53,14 +177,15 @@ def main() -> None:
             write_synthetic_extract(extract, people=args.people, seed=args.seed,
                                     start="2018-04-01", end="2025-03-31")
             timings["generate_s"] = round(time.perf_counter() - start, 1)
+        start = time.perf_counter()
+        truth = oracle_truth(extract)
+        timings["oracle_truth_s"] = round(time.perf_counter() - start, 1)
         os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp / 'mlflow.db'}"
         start = time.perf_counter()
         outcome = run_training(extract=extract)
         timings["train_s"] = round(time.perf_counter() - start, 1)
 
         predictions = outcome.result.predictions
-        truth = pd.read_csv(extract / "_truth" / "outcomes.csv", parse_dates=["as_of"])
-        truth = truth[truth["kind"] == "snapshot"]
         merged = predictions.merge(truth, on=["person_id", "as_of"], how="left", validate="1:1")
         missing = int(merged["recorded_probability"].isna().sum())
         labels_agree = bool((merged["label"] == merged["recorded_outcome"]).all())
@@ -68,6 +193,25 @@ def main() -> None:
         metrics = outcome.result.metrics
         model_auc = metrics["lightgbm"]["roc_auc"]
         oracle_auc = float(roc_auc_score(y, merged["recorded_probability"]))
+        start = time.perf_counter()
+        scores = {"lightgbm_calibrated": merged[MODEL_SCORE].to_numpy(dtype=float)}
+        scores.update({key: merged[col].to_numpy(dtype=float) for key, col in ORACLES.items()})
+        point = {name: float(roc_auc_score(y, score)) for name, score in scores.items()}
+        replicates = bootstrap_aucs(y, scores, resamples=args.resamples, seed=BOOTSTRAP_SEED)
+        timings["bootstrap_s"] = round(time.perf_counter() - start, 1)
+        gaps = {}
+        for key in ORACLES:
+            diff = replicates[key] - replicates["lightgbm_calibrated"]
+            low, high = np.percentile(diff, [2.5, 97.5])
+            gap = point[key] - point["lightgbm_calibrated"]
+            gaps[key] = {
+                "gap": gap,
+                "ci95": [float(low), float(high)],
+                "standard_error": float(diff.std(ddof=1)),
+                "model_within_0.01": gap <= ORACLE_GAP,
+                "gap_distinguishable_from_zero": bool(low > 0 or high < 0),
+                "gap_distinguishable_from_0.01": bool(low > ORACLE_GAP or high < ORACLE_GAP),
+            }
         report = {
             "people": args.people,
             "seed": args.seed,
@@ -83,11 +227,24 @@ def main() -> None:
                 "lightgbm_calibrated": model_auc,
                 "lightgbm_uncalibrated": metrics["lightgbm_uncalibrated"]["roc_auc"],
                 "oracle_recorded_probability": oracle_auc,
+                "oracle_without_u": point["oracle_without_u"],
+                "oracle_without_u_ethnicity": point["oracle_without_u_ethnicity"],
+                "oracle_records_only": point["oracle_records_only"],
                 "true_probability": float(roc_auc_score(y, merged["true_probability"])),
                 **{name: metrics[name]["roc_auc"] for name in
                    ("baseline_logistic", "baseline_ace4", "baseline_prior_violence")},
             },
             "oracle_gap": oracle_auc - model_auc,
+            "test_positives": int(y.sum()),
+            # Bootstrap SD of each AUC over the same resampled test rows.
+            "auc_standard_error": {name: float(values.std(ddof=1)) for name, values in replicates.items()},
+            "oracle_gaps": gaps,
+            "auc_expected_under_recorded_probability": {
+                name: expected_auc(merged["recorded_probability"], score)
+                for name, score in {**scores, "baseline_logistic": merged["baseline_logistic"]}.items()
+            },
+            "bootstrap": {"resamples": args.resamples, "seed": BOOTSTRAP_SEED,
+                          "paired": "the same resampled test rows for the model and every reference"},
             "ece": {
                 "lightgbm_calibrated": metrics["lightgbm"]["ece"],
                 "oracle_recorded_probability": expected_calibration_error(
@@ -101,6 +258,7 @@ def main() -> None:
         }
         report["checks"] = {
             "within_oracle_gap": report["oracle_gap"] <= ORACLE_GAP,
+            "within_0.01_of_records_only": gaps["oracle_records_only"]["model_within_0.01"],
             "beats_logistic_and_rules": all(
                 model_auc > report["auc"][name]
                 for name in ("baseline_logistic", "baseline_ace4", "baseline_prior_violence")),

@@ -30,15 +30,22 @@ in a fixed order, so the same seed gives the same frames.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from extract.canonical import to_canonical
 from extract.contract import ACE_TYPES, COHORT_MAX_AGE, COHORT_MIN_AGE, TABLES
-from extract.synthetic.parameters import GeneratorParameters, ace_intercepts, parameters_for
+from extract.synthetic.parameters import (
+    GeneratorParameters,
+    RecordingParameters,
+    RiskParameters,
+    ace_intercepts,
+    parameters_for,
+)
 from extract.synthetic.referral_truth import NextWindow, referral_probabilities
 
 BAD_PEOPLE = "people must be a positive whole number, got {value!r}"
@@ -56,6 +63,16 @@ TRUTH_COLUMNS = (
     "recorded_probability",
     "recorded_outcome",
 )
+# Reference probabilities for the recorded outcome with parts no table shows averaged out
+# (``generate(..., oracle_columns=True)``; see ``probability_without_u``).
+ORACLE_COLUMNS = (
+    "recorded_probability_without_u",
+    "recorded_probability_without_u_ethnicity",
+    "recorded_probability_records_only",
+)
+# Gauss-Hermite nodes per dimension: sigmoid(lp + 0.5 U) is smooth in U, and 12 nodes
+# agree with 60 to about 1e-12 relative (tests/synthetic/test_synthetic_oracle.py).
+ORACLE_NODES = 12
 _EPOCH = np.datetime64("1970-01-01", "D")
 _ABUSE_ITEMS = frozenset(
     {"physical_abuse", "emotional_abuse", "sexual_abuse", "physical_neglect", "emotional_neglect"}
@@ -74,7 +91,7 @@ class SyntheticExtract:
         One row per snapshot (person aged 10-24 on a 1 April whose window is
         fully observed) and per fully observed referral: person_id, as_of,
         kind, true_probability, true_outcome, recorded_probability,
-        recorded_outcome.
+        recorded_outcome; with ``oracle_columns=True`` also ``ORACLE_COLUMNS``.
     parameters : dict
         JSON-able: every parameter, the seed and the run settings.
     latent : DataFrame
@@ -108,6 +125,133 @@ def _date_day(year: int, month: int, day: int) -> int:
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
+
+
+def _gauss_hermite(nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights with sum(w g(x)) = E[g(X)], X ~ N(0, 1)."""
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
+    return x, w / math.sqrt(2.0 * math.pi)
+
+
+def probability_without_u(
+    lp_without_u: np.ndarray, u_coefficient: float, nodes: int = ORACLE_NODES
+) -> np.ndarray:
+    """E[sigmoid(lp + c U)] over U ~ N(0, 1), U's marginal in every window.
+
+    The generator starts U at N(0, 1) and advances it as rho U + sqrt(1 - rho^2) e,
+    so U is N(0, 1) in every window. This averages U over that marginal, not over
+    its posterior given a person's records: records that load on U (absence,
+    suspensions, police contacts) still carry information about it.
+    """
+    x, w = _gauss_hermite(nodes)
+    lp = np.asarray(lp_without_u, dtype=float)
+    out = np.zeros(lp.shape)
+    for xi, wi in zip(x, w, strict=True):
+        out += wi * _sigmoid(lp + u_coefficient * xi)
+    return out
+
+
+def _recording_rates(
+    rp: RecordingParameters,
+    quintile: np.ndarray,
+    case_mult: np.ndarray | float,
+    false_mult: np.ndarray | float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(record | case) and P(record | non-case) for deprivation quintiles and ethnicity multipliers."""
+    slope = rp.deprivation_slope * (quintile - 1)
+    q = np.minimum(1.0, rp.case_rate * (1.0 + slope) * case_mult)
+    f = np.minimum(1.0, rp.false_rate * (1.0 + slope) * false_mult)
+    return q, f
+
+
+def _ethnicity_groups(shares: dict[str, float], rp: RecordingParameters) -> list[tuple[float, float, float]]:
+    """(population share, case multiplier, false-record multiplier), one per distinct multiplier pair.
+
+    Ethnicity is drawn independently of everything else a person has, so these shares
+    are the exact prior for averaging the recording rates over it.
+    """
+    total = sum(shares.values())
+    groups: dict[tuple[float, float], float] = defaultdict(float)
+    for name, share in shares.items():
+        groups[(rp.case_multiplier.get(name, 1.0), rp.false_multiplier.get(name, 1.0))] += share / total
+    return [(share, d, f) for (d, f), share in groups.items()]
+
+
+def _ace_terms(rp: RiskParameters, count: np.ndarray, recent: np.ndarray) -> np.ndarray:
+    """The risk model's ACE terms (as in ``_Simulation._linear_predictor``) for given counts."""
+    return (
+        rp.ace_1 * (count == 1)
+        + rp.ace_2_3 * ((count >= 2) & (count <= 3))
+        + rp.ace_4_plus * (count >= 4)
+        + rp.ace_recent * recent
+    )
+
+
+def _next_window_probabilities(
+    rp: RiskParameters, base: np.ndarray, in_cohort: np.ndarray, q: np.ndarray, f: np.ndarray
+) -> NextWindow:
+    """Window k + 1 true and recorded probabilities for each (I_k, E_k), given its other terms."""
+    f = np.where(in_cohort, f, 0.0)
+    true, rec = {}, {}
+    for i in (0, 1):
+        for e in (0, 1):
+            lp = base + rp.recorded_previous_window * e + rp.true_previous_window * i
+            p = np.where(in_cohort, _sigmoid(lp), 0.0)
+            true[(i, e)] = p
+            rec[(i, e)] = p * q + (1.0 - p) * f
+    return NextWindow(true=true, recorded=rec)
+
+
+def _no_next_window(n: int) -> NextWindow:
+    """Window k + 1 probabilities when no later window is simulated (all zero)."""
+    zero = np.zeros(n)
+    return NextWindow(
+        true={(i, e): zero for i in (0, 1) for e in (0, 1)},
+        recorded={(i, e): zero for i in (0, 1) for e in (0, 1)},
+    )
+
+
+def referral_recorded_without_u(
+    rp: RiskParameters,
+    lp_without_u: np.ndarray,
+    next_base_without_u: np.ndarray | None,
+    next_in_cohort: np.ndarray | None,
+    q: np.ndarray,
+    f: np.ndarray,
+    seen_before: np.ndarray,
+    after_share: np.ndarray,
+    next_share: np.ndarray,
+    nodes: int = ORACLE_NODES,
+) -> np.ndarray:
+    """A referral row's recorded probability averaged over (U_k, U_{k+1}).
+
+    The referral horizon straddles windows k and k + 1, whose U are jointly normal
+    (U_{k+1} = rho U_k + sqrt(1 - rho^2) e); a product Gauss-Hermite rule over (U_k, e)
+    averages ``referral_probabilities`` exactly as the snapshot rows average over U_k.
+    ``next_base_without_u`` is window k + 1's linear predictor without U and without
+    the (I_k, E_k) terms, or None when no later window is simulated.
+    """
+    x, w = _gauss_hermite(nodes)
+    rho = rp.u_autocorrelation
+    innovation = math.sqrt(1.0 - rho * rho)
+    if next_base_without_u is None:
+        # Nothing of window k + 1 is in the horizon: one dimension suffices.
+        ys, wys = np.zeros(1), np.ones(1)
+    else:
+        ys, wys = x, w
+    out = np.zeros(len(lp_without_u))
+    for xi, wi in zip(x, w, strict=True):
+        p = _sigmoid(lp_without_u + rp.u * xi)
+        for yj, wj in zip(ys, wys, strict=True):
+            if next_base_without_u is None:
+                nxt = _no_next_window(len(lp_without_u))
+            else:
+                u_next = rho * xi + innovation * yj
+                base = next_base_without_u + rp.u * u_next
+                nxt = _next_window_probabilities(rp, base, next_in_cohort, q, f)
+            _, recorded = referral_probabilities(p, q, f, seen_before, after_share, next_share, nxt)
+            out += wi * wj * recorded
+    return out
 
 
 def _sample(rng: np.random.Generator, shares: dict[str, float], n: int) -> np.ndarray:
@@ -177,6 +321,7 @@ def generate(
     end: str | pd.Timestamp,
     recording_bias: str = "default",
     parameters: GeneratorParameters | None = None,
+    oracle_columns: bool = False,
 ) -> SyntheticExtract:
     """Generate a synthetic extract with known truth.
 
@@ -194,6 +339,26 @@ def generate(
         Recording scenario (see ``parameters_for``).
     parameters : GeneratorParameters, optional
         Overrides the calibrated parameters (``recording_bias`` is then ignored).
+    oracle_columns : bool, default False
+        Add ``ORACLE_COLUMNS`` to ``truth`` (snapshot and referral rows), references
+        for the recorded outcome with what no table shows taken out:
+
+        * ``recorded_probability_without_u``: the unmeasured factor U averaged over
+          its N(0, 1) marginal (Gauss-Hermite; for referrals jointly over U_k and
+          U_{k+1});
+        * ``recorded_probability_without_u_ethnicity``: also the ethnicity recording
+          multipliers averaged over the population's ethnicity shares (ethnicity is
+          protected and never a model input);
+        * ``recorded_probability_records_only``: also the true (unrecorded) earlier
+          involvement terms dropped and the true ACE terms replaced by the same terms
+          on the ACEs the adversity table shows. A plug-in, not an average: a function
+          of the records (and the generator's coefficients) only, except that latent
+          sex, SEN and deprivation stand in where the record says unknown (under 2%
+          of people), so its AUC is a floor for what a model could reach with
+          unlimited training data, not a ceiling.
+
+        They draw no random numbers: every other column and every table is the same
+        with or without them.
     """
     if isinstance(people, bool) or not isinstance(people, (int, np.integer)) or people < 1:
         raise ValueError(BAD_PEOPLE.format(value=people))
@@ -207,7 +372,7 @@ def generate(
         raise ValueError(
             NO_SNAPSHOT.format(start=start.date(), end=end.date(), extracted_on=extracted_on.date())
         )
-    sim = _Simulation(int(people), int(seed), params, years, _day(extracted_on))
+    sim = _Simulation(int(people), int(seed), params, years, _day(extracted_on), oracle=oracle_columns)
     sim.run(last_year=end.year if (end.month, end.day) >= (4, 1) else end.year - 1)
     record = params.to_dict()
     record["run"] = {
@@ -252,6 +417,19 @@ class _Pending:
     recorded_k: np.ndarray  # recorded incident on/after r in window k
     i_k: np.ndarray
     e_k: np.ndarray
+    # Oracle only: window k's full linear predictor less U, and its records-only version.
+    lp_without_u: np.ndarray | None = None
+    lp_records_only: np.ndarray | None = None
+
+
+@dataclass
+class _OracleNext:
+    """Window k + 1 for last window's referrals, oracle columns only: the linear predictor
+    less U and less the (I_k, E_k) terms, its records-only version, and the cohort flag."""
+
+    base_without_u: np.ndarray
+    base_records_only: np.ndarray
+    in_cohort: np.ndarray
 
 
 @dataclass
@@ -263,9 +441,16 @@ class _Simulation:
     """State and records of one generation run (internal)."""
 
     def __init__(
-        self, n: int, seed: int, params: GeneratorParameters, years: list[int], extracted_day: int
+        self,
+        n: int,
+        seed: int,
+        params: GeneratorParameters,
+        years: list[int],
+        extracted_day: int,
+        oracle: bool = False,
     ) -> None:
         self.n = n
+        self.oracle = oracle
         self.rng = np.random.default_rng(seed)
         self.params = params
         self.snapshot_years = set(years)
@@ -328,15 +513,13 @@ class _Simulation:
             }
         )
         rp = self.params.recording
-        slope = rp.deprivation_slope * (self.quintile - 1)
         d = np.ones(n)
         f = np.ones(n)
         for group, mult in rp.case_multiplier.items():
             d[self.ethnicity == group] = mult
         for group, mult in rp.false_multiplier.items():
             f[self.ethnicity == group] = mult
-        self.q = np.minimum(1.0, rp.case_rate * (1.0 + slope) * d)
-        self.f = np.minimum(1.0, rp.false_rate * (1.0 + slope) * f)
+        self.q, self.f = _recording_rates(rp, self.quintile, d, f)
 
     def _adversity(self) -> None:
         rng, ap, n = self.rng, self.params.adversity, self.n
@@ -359,6 +542,10 @@ class _Simulation:
             ace_type=items[recorded],
             source=source[recorded],
         )
+        if self.oracle:
+            # What the adversity table shows, for the records-only reference.
+            self.ace_record_person = person[recorded]
+            self.ace_record_on = (onset + delay)[recorded]
         # Care episodes follow abuse, neglect and household harm, before the 18th birthday.
         triggers = np.isin(items, list(ap.care_triggering_items))
         episode = triggers & (rng.random(len(person)) < ap.care_episode_probability)
@@ -474,9 +661,21 @@ class _Simulation:
         age = year - self.birth_year - (4 < self.birth_month)
         cohort = (age >= COHORT_MIN_AGE) & (age <= COHORT_MAX_AGE)
         base, u_part = self._linear_predictor(s, age)
+        if self.oracle:
+            shift = self._records_only_shift(s)
         if pending is not None:
             nxt = self._next_window(pending.person, base, cohort)
+            if self.oracle:
+                who = pending.person
+                pending_next = _OracleNext(
+                    base_without_u=(base - u_part)[who],
+                    base_records_only=(base - u_part + shift)[who],
+                    in_cohort=cohort[who],
+                )
         lp = base + rp.recorded_previous_window * self.e_prev + rp.true_previous_window * self.i_prev
+        if self.oracle:
+            lp_without_u = lp - u_part
+            lp_records_only = lp_without_u - rp.true_previous_window * self.i_prev + shift
         p = np.where(cohort, _sigmoid(lp), 0.0)
         f = np.where(cohort, self.f, 0.0)
         q = self.q
@@ -486,26 +685,31 @@ class _Simulation:
         incident = s + rng.integers(0, length, n)
         self._write_involvement(recorded, involved, incident)
         if pending is not None:
-            self._resolve(pending, nxt, involved, recorded, incident)
+            self._resolve(pending, nxt, involved, recorded, incident, pending_next if self.oracle else None)
         in_truth = year in self.snapshot_years
         if in_truth:
             idx = np.nonzero(cohort)[0]
-            self.truth.parts.append(
-                {
-                    "person": idx,
-                    "as_of": np.full(len(idx), s, dtype=np.int64),
-                    "kind": np.full(len(idx), "snapshot", dtype=object),
-                    "true_probability": p[idx],
-                    "true_outcome": involved[idx].astype(np.int64),
-                    "recorded_probability": recorded_p[idx],
-                    "recorded_outcome": recorded[idx].astype(np.int64),
-                }
-            )
+            part = {
+                "person": idx,
+                "as_of": np.full(len(idx), s, dtype=np.int64),
+                "kind": np.full(len(idx), "snapshot", dtype=object),
+                "true_probability": p[idx],
+                "true_outcome": involved[idx].astype(np.int64),
+                "recorded_probability": recorded_p[idx],
+                "recorded_outcome": recorded[idx].astype(np.int64),
+            }
+            if self.oracle:
+                part.update(self._snapshot_oracle(idx, lp_without_u[idx], lp_records_only[idx]))
+            self.truth.parts.append(part)
         new_pending = None
         if year >= self.first_year:
             new_pending = self._referrals(
                 s, s_next, cohort, base - u_part, p, q, f, involved, recorded, incident
             )
+            if self.oracle:
+                who = new_pending.person
+                new_pending.lp_without_u = lp_without_u[who]
+                new_pending.lp_records_only = lp_records_only[who]
         self._events(year, s, age)
         self.e_earlier |= self.e_prev
         self.e_prev = recorded
@@ -604,18 +808,88 @@ class _Simulation:
         )
 
     def _next_window(self, person: np.ndarray, base: np.ndarray, cohort: np.ndarray) -> NextWindow:
+        return _next_window_probabilities(
+            self.params.risk, base[person], cohort[person], self.q[person], self.f[person]
+        )
+
+    # ------------------------------------------------------------------ oracle columns
+    def _ethnicity_rates(self, person: np.ndarray) -> list[tuple[float, np.ndarray, np.ndarray]]:
+        """(share, q, f) per ethnicity multiplier group, at each person's own deprivation."""
+        rp = self.params.recording
+        return [
+            (share, *_recording_rates(rp, self.quintile[person], d, f))
+            for share, d, f in _ethnicity_groups(self.params.population.ethnicity_shares, rp)
+        ]
+
+    def _records_only_shift(self, s: int) -> np.ndarray:
+        """What turns the linear predictor less U and I_{k-1} into its records-only version.
+
+        The true ACE terms are swapped for the same terms on the ACEs the adversity table
+        shows by s (count of recorded items, a record in the last two years), and the
+        earlier true-involvement term is dropped. Call right after ``_linear_predictor``.
+        """
         rp = self.params.risk
-        in_cohort = cohort[person]
-        f = np.where(in_cohort, self.f[person], 0.0)
-        q = self.q[person]
-        true, rec = {}, {}
-        for i in (0, 1):
-            for e in (0, 1):
-                lp = base[person] + rp.recorded_previous_window * e + rp.true_previous_window * i
-                p = np.where(in_cohort, _sigmoid(lp), 0.0)
-                true[(i, e)] = p
-                rec[(i, e)] = p * q + (1.0 - p) * f
-        return NextWindow(true=true, recorded=rec)
+        known = self.ace_record_on < s
+        count = np.bincount(self.ace_record_person[known], minlength=self.n)
+        recent = np.zeros(self.n, dtype=bool)
+        recent[self.ace_record_person[known & (self.ace_record_on >= s - 730)]] = True
+        return (
+            _ace_terms(rp, count, recent)
+            - _ace_terms(rp, self._ace_now, self._recent_ace)
+            - rp.true_earlier * self.i_earlier
+        )
+
+    def _snapshot_oracle(
+        self, idx: np.ndarray, lp_without_u: np.ndarray, lp_records_only: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        u = self.params.risk.u
+        groups = self._ethnicity_rates(idx)
+
+        def by_ethnicity(p: np.ndarray) -> np.ndarray:
+            # Recorded probability is linear in p, so averaging p averages it.
+            out = np.zeros(len(idx))
+            for share, q, f in groups:
+                out += share * (p * q + (1.0 - p) * f)
+            return out
+
+        p = probability_without_u(lp_without_u, u)
+        return {
+            "recorded_probability_without_u": p * self.q[idx] + (1.0 - p) * self.f[idx],
+            "recorded_probability_without_u_ethnicity": by_ethnicity(p),
+            "recorded_probability_records_only": by_ethnicity(probability_without_u(lp_records_only, u)),
+        }
+
+    def _referral_oracle(
+        self, pending: _Pending, next_share: np.ndarray, nxt: _OracleNext | None
+    ) -> dict[str, np.ndarray]:
+        rp = self.params.risk
+        # Records only: window k + 1 does not see I_k either.
+        rp_records_only = replace(rp, true_previous_window=0.0)
+        groups = self._ethnicity_rates(pending.person)
+
+        def averaged(risk, lp, next_base, q, f):
+            return referral_recorded_without_u(
+                risk, lp, next_base, None if nxt is None else nxt.in_cohort, q, f,
+                pending.seen_before, pending.after_share, next_share,
+            )
+
+        def by_ethnicity(risk, lp, next_base):
+            out = np.zeros(len(pending.person))
+            for share, q, f in groups:
+                out += share * averaged(risk, lp, next_base, q, f)
+            return out
+
+        base_u = None if nxt is None else nxt.base_without_u
+        base_records = None if nxt is None else nxt.base_records_only
+        return {
+            "recorded_probability_without_u": averaged(
+                rp, pending.lp_without_u, base_u, pending.q, pending.f
+            ),
+            "recorded_probability_without_u_ethnicity": by_ethnicity(rp, pending.lp_without_u, base_u),
+            "recorded_probability_records_only": by_ethnicity(
+                rp_records_only, pending.lp_records_only, base_records
+            ),
+        }
 
     def _resolve(
         self,
@@ -624,6 +898,7 @@ class _Simulation:
         involved: np.ndarray | None = None,
         recorded: np.ndarray | None = None,
         incident: np.ndarray | None = None,
+        oracle_next: _OracleNext | None = None,
     ) -> None:
         """Truth rows for last window's referrals, now that window k + 1 is drawn."""
         length = self.params.window_days
@@ -633,11 +908,7 @@ class _Simulation:
             # No later window simulated: only referrals whose horizon ends by then were kept.
             if np.any(next_share > 0):
                 raise RuntimeError("referral horizon reaches an unsimulated window")
-            zero = np.zeros(len(person))
-            nxt = NextWindow(
-                true={(i, e): zero for i in (0, 1) for e in (0, 1)},
-                recorded={(i, e): zero for i in (0, 1) for e in (0, 1)},
-            )
+            nxt = _no_next_window(len(person))
             true_next = recorded_next = np.zeros(len(person), dtype=bool)
         else:
             before_end = incident[person] < pending.day + length
@@ -646,17 +917,18 @@ class _Simulation:
         true_p, recorded_p = referral_probabilities(
             pending.p, pending.q, pending.f, pending.seen_before, pending.after_share, next_share, nxt
         )
-        self.truth.parts.append(
-            {
-                "person": person,
-                "as_of": pending.day,
-                "kind": np.full(len(person), "referral", dtype=object),
-                "true_probability": true_p,
-                "true_outcome": (pending.true_k | true_next).astype(np.int64),
-                "recorded_probability": recorded_p,
-                "recorded_outcome": (pending.recorded_k | recorded_next).astype(np.int64),
-            }
-        )
+        part = {
+            "person": person,
+            "as_of": pending.day,
+            "kind": np.full(len(person), "referral", dtype=object),
+            "true_probability": true_p,
+            "true_outcome": (pending.true_k | true_next).astype(np.int64),
+            "recorded_probability": recorded_p,
+            "recorded_outcome": (pending.recorded_k | recorded_next).astype(np.int64),
+        }
+        if self.oracle:
+            part.update(self._referral_oracle(pending, next_share, oracle_next))
+        self.truth.parts.append(part)
 
     # ------------------------------------------------------------------ window records
     def _events(self, year: int, s: int, age: np.ndarray) -> None:
@@ -897,6 +1169,9 @@ class _Simulation:
                 "recorded_outcome": cols["recorded_outcome"][order],
             }
         )
+        for name in ORACLE_COLUMNS:
+            if name in cols:
+                frame[name] = cols[name][order]
         return frame
 
     def latent_frame(self) -> pd.DataFrame:
