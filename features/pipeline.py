@@ -158,7 +158,8 @@ class FeatureBuilder:
             {
                 "person_id": clock.person_id.to_numpy(dtype=object),
                 "as_of": clock.as_of.to_numpy(dtype="datetime64[ns]"),
-            }
+            },
+            index=pd.RangeIndex(clock.n),  # given, not inferred from the columns: cheaper
         )
         return FeatureTable(keys=keys, X=X, audit=audit, feature_names=list(X.columns))
 

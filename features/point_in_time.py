@@ -129,6 +129,9 @@ class CohortClock:
         # The key of each row's as_of: records with smaller keys are the person's earlier ones.
         self.as_of_keys = self.base + self.as_of_days
         self._window_starts: dict[int, np.ndarray] = {}
+        # What ``searchsorted`` gives against no records; shared, so read-only.
+        self.no_positions = np.zeros(self.n, dtype=np.intp)
+        self.no_positions.flags.writeable = False
 
     def restore(self, values: np.ndarray) -> np.ndarray:
         """Values computed in query order (last axis), put back in cohort row order."""
@@ -280,12 +283,15 @@ class EventIndex:
         self.order = order
         self.keys = keys if order is None else keys[order]
         self.values = None if values is None else values[order]
-        self.first = np.searchsorted(self.keys, clock.base, side="left")
-        self.before = np.searchsorted(self.keys, clock.as_of_keys, side="left")
+        if len(self.keys):
+            self.first = np.searchsorted(self.keys, clock.base, side="left")
+            self.before = np.searchsorted(self.keys, clock.as_of_keys, side="left")
+        else:  # no records (most tables of a single case): every position is 0
+            self.first = self.before = clock.no_positions
 
     def lower(self, window_days: int | None) -> np.ndarray:
         """Position of the first record dated on or after ``as_of - window_days`` (or the person's first)."""
-        if window_days is None:
+        if window_days is None or not len(self.keys):
             return self.first
         return np.searchsorted(self.keys, self.clock.window_start(window_days), side="left")
 

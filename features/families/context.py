@@ -63,10 +63,11 @@ def age_bands(age: np.ndarray) -> pd.Categorical:
 def audit_columns(people: dict[str, pd.api.extensions.ExtensionArray], age: np.ndarray) -> pd.DataFrame:
     """sex, ethnicity, age_band, sen, imd_decile, local_authority per cohort row."""
     index = pd.RangeIndex(len(age))
-    columns = {
-        # An explicit dtype keeps each column's own (object text would be inferred as "str").
-        name: age_bands(age) if name == "age_band"
-        else pd.Series(people[name], index=index, dtype=people[name].dtype, copy=False)
-        for name in AUDITED_ATTRIBUTES
-    }
+    columns = {}
+    for name in AUDITED_ATTRIBUTES:
+        values = age_bands(age) if name == "age_band" else people[name]
+        if isinstance(values, pd.arrays.NumpyExtensionArray) and values.dtype.numpy_dtype == object:
+            # As a Series with its dtype: a bare object array would be inferred as "str".
+            values = pd.Series(values, index=index, dtype=values.dtype, copy=False)
+        columns[name] = values
     return pd.DataFrame(columns, index=index, copy=False)
