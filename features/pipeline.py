@@ -161,7 +161,9 @@ class FeatureBuilder:
             },
             index=pd.RangeIndex(clock.n),  # given, not inferred from the columns: cheaper
         )
-        return FeatureTable(keys=keys, X=X, audit=audit, feature_names=list(X.columns))
+        # X's columns in order, without iterating its Arrow-backed column Index (slow per item).
+        feature_names = list(dict.fromkeys([*names, *config.include_protected]))
+        return FeatureTable(keys=keys, X=X, audit=audit, feature_names=feature_names)
 
 
 @lru_cache(maxsize=16)
@@ -181,4 +183,4 @@ def cohort_clock(extract: Extract, cohort: pd.DataFrame) -> CohortClock:
         raise ValueError(BAD_AS_OF)
     if np.isnat(np.asarray(as_of, dtype="datetime64[ns]")).any():
         raise ValueError(BAD_AS_OF)
-    return CohortClock(extract.tables, cohort["person_id"], as_of)
+    return CohortClock(extract, cohort["person_id"], as_of)

@@ -18,13 +18,12 @@ before as_of).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from extract.canonical import empty_table
-from extract.contract import TABLES
+from extract.contract import TABLES, Extract
 
 # Days are offset so that any date the loader accepts (years 1678-2261), minus or plus a
 # few years of window, maps to a positive number below the stride.
@@ -88,15 +87,15 @@ class CohortClock:
 
     Parameters
     ----------
-    tables : dict of str to DataFrame
-        The extract's tables; ``people.person_id`` in table order gives each
-        person's code (its position).
+    extract : Extract
+        Its tables are read as arrays (``Extract.columns``); ``people.person_id``
+        in table order gives each person's code (its position).
     person_id, as_of : pandas.Series
         The cohort columns (kept as ``person_id`` and ``as_of``).
     """
 
-    def __init__(self, tables: dict[str, pd.DataFrame], person_id: pd.Series, as_of: pd.Series) -> None:
-        self.tables = tables
+    def __init__(self, extract: Extract, person_id: pd.Series, as_of: pd.Series) -> None:
+        self.extract = extract
         self.person_id = person_id
         self.as_of = as_of
         self._event_tables: dict[str, EventTable] = {}
@@ -104,7 +103,7 @@ class CohortClock:
         self.people_ids = people.values("person_id", dtype=object)
         # Person codes of the cohort and of every event table in one lookup (one hash
         # probe pass, not one per table).
-        names = [name for name in tables if name != "people"]
+        names = [name for name in extract.tables if name != "people"]
         ids = [person_id.to_numpy(dtype=object)]
         ids += [self.table(name).values("person_id", dtype=object) for name in names]
         bounds = np.cumsum([0] + [len(values) for values in ids])
@@ -148,7 +147,7 @@ class CohortClock:
     def table(self, name: str) -> EventTable:
         """The numpy view of one table against this cohort (built once, shared by families)."""
         if name not in self._event_tables:
-            self._event_tables[name] = EventTable(self, name, self.tables[name])
+            self._event_tables[name] = EventTable(self, self.extract.columns(name))
         return self._event_tables[name]
 
     def events(self, codes: np.ndarray, days: np.ndarray, values: np.ndarray | None = None,
@@ -158,42 +157,30 @@ class CohortClock:
         return EventIndex(self, record_keys(codes, days), values, is_sorted=is_sorted)
 
 
-@lru_cache(maxsize=None)
-def _empty_array(table: str, column: str):
-    """The canonical zero-length array of a contract column (built once per process)."""
-    return empty_table(table)[column].array
-
-
 class EventTable:
-    """One table as numpy arrays (person codes, day numbers, category codes, values).
+    """One table's columns as arrays (person codes, day numbers, category codes, values).
 
-    Each column is read from the DataFrame once and kept as an array, which keeps
-    pandas out of the per-feature work: that is what lets one case be built in a
-    few milliseconds. ``codes`` (person codes) is set by the clock.
+    The columns come from ``Extract.columns``: numpy arrays and ``pandas.Categorical``,
+    never a DataFrame, which keeps pandas out of the per-feature work; that is what
+    lets one case be built in a few milliseconds. ``codes`` (person codes) is set
+    by the clock.
     """
 
-    def __init__(self, clock: CohortClock, name: str, frame: pd.DataFrame) -> None:
+    def __init__(self, clock: CohortClock, columns: Mapping[str, np.ndarray | pd.Categorical]) -> None:
         self.clock = clock
-        self.name = name
-        self.frame = frame
+        self.columns = columns
         self.codes: np.ndarray = np.empty(0, dtype=np.int64)
-        self._arrays: dict[str, object] = {}
         self._days: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._keys: dict[str, tuple[np.ndarray, np.ndarray | None, bool]] = {}
         self._categories: dict[str, tuple[np.ndarray, dict[str, int]]] = {}
 
-    def array(self, column: str):
-        """The column's pandas array (``Categorical``, ``DatetimeArray``, ...), read once."""
-        if column not in self._arrays:
-            # Most tables of a single case are empty: reading a column costs more than the
-            # features computed from it, and an empty table's columns are all alike.
-            frame = self.frame
-            self._arrays[column] = frame[column].array if len(frame) else _empty_array(self.name, column)
-        return self._arrays[column]
+    def array(self, column: str) -> np.ndarray | pd.Categorical:
+        """The column as the extract holds it (shared with the extract: never write to it)."""
+        return self.columns[column]
 
     def values(self, column: str, dtype: object = None) -> np.ndarray:
         """The column as a numpy array (no copy when it already has ``dtype``)."""
-        return np.asarray(self.array(column), dtype=dtype)
+        return np.asarray(self.columns[column], dtype=dtype)
 
     def days(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """Day numbers of a date column and the mask of rows where it is present."""
@@ -225,7 +212,7 @@ class EventTable:
         (extract.canonical), so the code of each category comes from the contract.
         """
         if column not in self._categories:
-            self._categories[column] = (np.asarray(self.array(column).codes), CATEGORY_CODES[column])
+            self._categories[column] = (np.asarray(self.columns[column].codes), CATEGORY_CODES[column])
         return self._categories[column]
 
     def is_in(self, column: str, categories: tuple[str, ...] | str) -> np.ndarray:

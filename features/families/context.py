@@ -7,6 +7,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from extract.canonical import table_frame
 from extract.contract import AGE_BANDS, AUDITED_ATTRIBUTES, age_band, age_in_years
 from features.point_in_time import CohortClock
 
@@ -16,24 +17,21 @@ AGE_BAND_DTYPE = pd.CategoricalDtype(list(AGE_BAND_CATEGORIES), ordered=False)
 PERSON_COLUMNS: tuple[str, ...] = ("birth_month", *(n for n in AUDITED_ATTRIBUTES if n != "age_band"))
 
 
-def person_rows(clock: CohortClock) -> dict[str, pd.api.extensions.ExtensionArray]:
-    """The people-table values of each cohort row, in cohort order, by column.
-
-    Taken from the columns' pandas arrays, so each keeps its dtype exactly
-    (categories, object text, float64 with NaN).
-    """
+def person_rows(clock: CohortClock) -> dict[str, np.ndarray | pd.Categorical]:
+    """The people-table values of each cohort row, in cohort order, by column
+    (numpy arrays and ``pandas.Categorical``, as ``Extract.columns`` holds them)."""
     people = clock.table("people")
     return {name: people.array(name).take(clock.row_codes) for name in PERSON_COLUMNS}
 
 
-def ages(as_of: pd.Series, people: dict[str, pd.api.extensions.ExtensionArray]) -> np.ndarray:
+def ages(as_of: pd.Series, people: dict[str, np.ndarray | pd.Categorical]) -> np.ndarray:
     """Whole years at as_of (extract.contract.age_in_years), in cohort order, as int64."""
     index = pd.RangeIndex(len(as_of))
     birth = pd.Series(people["birth_month"], index=index, copy=False)
     return age_in_years(birth, pd.Series(as_of.array, index=index, copy=False)).to_numpy()
 
 
-def context_features(people: dict[str, pd.api.extensions.ExtensionArray], age: np.ndarray) -> dict[str, np.ndarray]:
+def context_features(people: dict[str, np.ndarray | pd.Categorical], age: np.ndarray) -> dict[str, np.ndarray]:
     """``age`` in whole years and ``imd_decile`` (NaN where the area is not recorded)."""
     return {
         "age": age.astype(np.float64),
@@ -60,14 +58,8 @@ def age_bands(age: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, dtype=AGE_BAND_DTYPE, validate=False)
 
 
-def audit_columns(people: dict[str, pd.api.extensions.ExtensionArray], age: np.ndarray) -> pd.DataFrame:
+def audit_columns(people: dict[str, np.ndarray | pd.Categorical], age: np.ndarray) -> pd.DataFrame:
     """sex, ethnicity, age_band, sen, imd_decile, local_authority per cohort row."""
-    index = pd.RangeIndex(len(age))
-    columns = {}
-    for name in AUDITED_ATTRIBUTES:
-        values = age_bands(age) if name == "age_band" else people[name]
-        if isinstance(values, pd.arrays.NumpyExtensionArray) and values.dtype.numpy_dtype == object:
-            # As a Series with its dtype: a bare object array would be inferred as "str".
-            values = pd.Series(values, index=index, dtype=values.dtype, copy=False)
-        columns[name] = values
-    return pd.DataFrame(columns, index=index, copy=False)
+    return table_frame({
+        name: age_bands(age) if name == "age_band" else people[name] for name in AUDITED_ATTRIBUTES
+    })

@@ -108,3 +108,10 @@ def test_tables_do_not_share_a_mutable_column_index(tiny, make_extract):
     second = FeatureBuilder().transform(extract, cohort)
     assert second.X.columns.name is None
     assert list(second.X.columns) == first.feature_names
+
+
+def test_feature_names_are_the_columns_of_x_with_protected_inputs(tiny, make_extract):
+    cohort = pd.DataFrame({"person_id": ["a", "b"], "as_of": [AS_OF, AS_OF]})
+    table = FeatureBuilder({"include_protected": ["sex", "age_band", "sex"]}).transform(make_extract(tiny), cohort)
+    assert table.feature_names == list(table.X.columns)
+    assert table.feature_names[-2:] == ["sex", "age_band"]
