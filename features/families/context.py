@@ -45,7 +45,9 @@ def _band_codes(youngest: int, oldest: int) -> np.ndarray:
     from extract.contract.age_band (called once per range, not once per row)."""
     labels = age_band(pd.Series(np.arange(youngest, oldest + 1)))
     position = {label: i for i, label in enumerate(AGE_BAND_CATEGORIES)}
-    return np.array([position.get(label, -1) for label in labels], dtype=np.int8)
+    codes = np.array([position.get(label, -1) for label in labels], dtype=np.int8)
+    codes.flags.writeable = False  # cached and shared
+    return codes
 
 
 def age_bands(age: np.ndarray) -> pd.Categorical:
