@@ -158,10 +158,7 @@ class ProbabilityShapExplainer:
         return self._tree_shap(self.prepare(X))
 
     def _tree_shap(self, prepared: pd.DataFrame) -> np.ndarray:
-        return np.asarray(
-            self.booster_.predict(prepared, pred_contrib=True, num_threads=booster_threads(len(prepared))),
-            dtype=float,
-        )
+        return booster_predict(self.booster_, prepared, pred_contrib=True)
 
     def contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
         """Base values and per-feature contributions in probability points.
@@ -388,6 +385,19 @@ def _value_lookup(X: pd.DataFrame) -> Callable[[int, int], Any]:
         return float(block[i, position[j]])
 
     return value_of
+
+
+def booster_predict(booster: Any, prepared: pd.DataFrame, **kwargs: Any) -> np.ndarray:
+    """``booster.predict`` on prepared model inputs, as float, with :func:`booster_threads`.
+
+    A model trained without categorical columns gets its inputs as one float64
+    block: LightGBM's pandas path converts them the same way (the frame's values
+    as float64), after per-call dtype checks that cost several times the
+    prediction of one case. A model with categorical columns gets the frame, so
+    LightGBM maps the levels with the categories it stored at training.
+    """
+    data = prepared if booster.pandas_categorical else prepared.to_numpy(dtype=np.float64)
+    return np.asarray(booster.predict(data, num_threads=booster_threads(len(prepared)), **kwargs), dtype=float)
 
 
 def booster_threads(n_rows: int) -> int:

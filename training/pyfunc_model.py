@@ -20,14 +20,17 @@ from __future__ import annotations
 from typing import Any
 
 import mlflow.pyfunc
+import numpy as np
 import pandas as pd
 
+from extract.canonical import table_frame
 from training.risk_model import SCORE_COLUMNS
 
 CASE_COLUMN = "case"
 RISK_MODEL_ARTIFACT = "risk_model"
 NO_CASE_COLUMN = "the input needs a column {column!r} holding the JSON text of each case"
 CASE_POSITION = "in case {position} of the input (0-based row)"
+FACTOR_COLUMNS = ("top_raising", "top_lowering")
 
 
 class SvriskPyfunc(mlflow.pyfunc.PythonModel):
@@ -63,27 +66,42 @@ def score_cases(risk_model: Any, model_input: pd.DataFrame) -> pd.DataFrame:
     score.
     """
     if risk_model.feature_config is None:
-        out = risk_model.score_table(model_input)
-    else:
-        if CASE_COLUMN not in model_input.columns:
-            raise ValueError(NO_CASE_COLUMN.format(column=CASE_COLUMN))
-        from features.single_case import cases_to_extract
+        scored = risk_model.score_table(model_input)
+        return _output({name: scored[name].to_numpy() for name in SCORE_COLUMNS})
+    if CASE_COLUMN not in model_input.columns:
+        raise ValueError(NO_CASE_COLUMN.format(column=CASE_COLUMN))
+    from features.single_case import cases_to_extract
 
-        cases = _parse_cases(model_input[CASE_COLUMN])
-        rounds = _rounds_by_person([case.person.person_id for case in cases])
-        if len(rounds) == 1:
-            extract, cohort = cases_to_extract(cases)
-            out = risk_model.score(extract, cohort)
-        else:
-            parts = []
-            for positions in rounds:
-                extract, cohort = cases_to_extract([cases[i] for i in positions])
-                parts.append(risk_model.score(extract, cohort).set_axis(positions))
-            out = pd.concat(parts).sort_index().reset_index(drop=True)
-        out["as_of"] = pd.to_datetime(out["as_of"]).dt.strftime("%Y-%m-%d")
-    out["person_id"] = out["person_id"].astype(str)
-    out["as_of"] = out["as_of"].astype(object)
-    return out[list(SCORE_COLUMNS)]
+    cases = _parse_cases(model_input[CASE_COLUMN])
+    rounds = _rounds_by_person([case.person.person_id for case in cases])
+    if len(rounds) == 1:
+        return _output(risk_model.score_columns(*cases_to_extract(cases)))
+    parts = [risk_model.score_columns(*cases_to_extract([cases[i] for i in positions]))
+             for positions in rounds]
+    # Back to the input's order: round k holds the k-th case of each person.
+    order = np.argsort(np.concatenate(rounds), kind="stable")
+    return _output({name: np.concatenate([_as_array(name, part[name]) for part in parts])[order]
+                    for name in SCORE_COLUMNS})
+
+
+def _output(columns: dict[str, Any]) -> pd.DataFrame:
+    """The pyfunc's output frame: person_id and as_of as text (dates as ISO text).
+
+    Built in one go from arrays: converting the columns of a one-row frame in place
+    costs more than scoring the case.
+    """
+    columns = {name: _as_array(name, columns[name]) for name in SCORE_COLUMNS}
+    columns["person_id"] = np.array([str(v) for v in columns["person_id"]], dtype=object)
+    as_of = columns["as_of"]
+    if as_of.dtype.kind == "M":
+        as_of = np.datetime_as_string(as_of.astype("datetime64[D]"), unit="D")
+    columns["as_of"] = as_of.astype(object)
+    return table_frame(columns)
+
+
+def _as_array(name: str, values: Any) -> np.ndarray:
+    # The factor columns are JSON text (None when not explained): always Python objects.
+    return np.asarray(values, dtype=object if name in FACTOR_COLUMNS else None)
 
 
 def _parse_cases(texts: pd.Series) -> list[Any]:

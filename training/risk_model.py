@@ -152,10 +152,9 @@ class RiskModel:
     def _raw_probability(self, prepared: pd.DataFrame) -> np.ndarray:
         # The booster's own predict is predict_proba[:, 1] of a binary LGBMClassifier without
         # the scikit-learn wrapper's per-call parameter handling (~6 ms on one case).
-        from explanations.shap_explainer import booster_threads
+        from explanations.shap_explainer import booster_predict
 
-        booster = self.estimator_.booster_
-        return np.asarray(booster.predict(prepared, num_threads=booster_threads(len(prepared))), dtype=float)
+        return booster_predict(self.estimator_.booster_, prepared)
 
     def predict_features(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities for rows of model inputs."""
@@ -169,27 +168,24 @@ class RiskModel:
         ref = self.reference_probabilities_
         return 100.0 * np.searchsorted(ref, np.asarray(probability, dtype=float), side="right") / len(ref)
 
-    def _scored(self, keys: pd.DataFrame, X: pd.DataFrame, explain: bool, top_k: int) -> pd.DataFrame:
+    def _scored(self, keys: dict[str, Any], X: pd.DataFrame, explain: bool, top_k: int) -> dict[str, Any]:
+        """The score columns (:data:`SCORE_COLUMNS`) as arrays and lists, keys given as arrays."""
         # Prepared once: prediction and explanation read the same frame.
         X = self.prepare(X)
         probability = self._calibrated(X)
-        # Built in one go: inserting columns one at a time into a frame with a "str"
-        # column Index costs milliseconds per column.
-        columns: dict[str, Any] = {name: keys[name].reset_index(drop=True) for name in keys.columns}
-        columns["probability"] = probability
+        columns: dict[str, Any] = {**keys, "probability": probability}
         if explain:
             if self.explainer_ is None:
                 raise ValueError(NO_EXPLAINER)
             explained = self.explainer_.explain(X, top_k=top_k)
-            columns["base_value"] = [float(e["base_value"]) for e in explained]
+            columns["base_value"] = np.array([float(e["base_value"]) for e in explained])
             columns["top_raising"] = [json.dumps(e["raising"]) for e in explained]
             columns["top_lowering"] = [json.dumps(e["lowering"]) for e in explained]
         else:
             columns["base_value"] = np.full(len(probability), np.nan)
             columns["top_raising"] = [None] * len(probability)
             columns["top_lowering"] = [None] * len(probability)
-        out = pd.DataFrame(columns)
-        return out
+        return columns
 
     def score(self, extract: Any, cohort: pd.DataFrame, explain: bool = True, top_k: int = 5) -> pd.DataFrame:
         """Score the cohort rows of an extract.
@@ -201,21 +197,29 @@ class RiskModel:
             raising and lowering factors as JSON text (None when ``explain`` is
             False), one row per cohort row, in the feature table's row order.
         """
+        # Built in one go from arrays: inserting columns one at a time costs milliseconds each.
+        return pd.DataFrame(self.score_columns(extract, cohort, explain, top_k))
+
+    def score_columns(
+        self, extract: Any, cohort: pd.DataFrame, explain: bool = True, top_k: int = 5
+    ) -> dict[str, Any]:
+        """:meth:`score` as a dict of columns (numpy arrays and lists), without the DataFrame."""
         table = self.build_features(extract, cohort)
-        keys = table.keys[["person_id", "as_of"]]
+        keys = {name: table.keys[name].to_numpy() for name in ("person_id", "as_of")}
         return self._scored(keys, table.X, explain, top_k)
 
     def score_table(self, frame: pd.DataFrame, explain: bool = True, top_k: int = 5) -> pd.DataFrame:
         """Score rows of a feature table (feature-table models only); ids in ``person_id``."""
         if self.feature_config is not None or self.id_column is None:
             raise ValueError(TABLE_ONLY)
-        keys = pd.DataFrame({
+        keys = {
             "person_id": frame[self.id_column].astype(str).to_numpy(dtype=object)
             if self.id_column in frame.columns else np.arange(len(frame)).astype(str).astype(object),
             "as_of": frame[self.time_column].astype(str).to_numpy(dtype=object)
-            if self.time_column and self.time_column in frame.columns else None,
-        })
-        return self._scored(keys, frame, explain, top_k)
+            if self.time_column and self.time_column in frame.columns
+            else np.full(len(frame), None, dtype=object),
+        }
+        return pd.DataFrame(self._scored(keys, frame, explain, top_k))
 
     def __repr__(self) -> str:
         kind = "table" if self.feature_config is None else "extract"
