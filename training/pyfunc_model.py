@@ -67,36 +67,41 @@ def score_cases(risk_model: Any, model_input: pd.DataFrame) -> pd.DataFrame:
     """
     if risk_model.feature_config is None:
         scored = risk_model.score_table(model_input)
-        return _output({name: scored[name].to_numpy() for name in SCORE_COLUMNS})
+        return table_frame(_output_columns({name: scored[name].to_numpy() for name in SCORE_COLUMNS}))
     if CASE_COLUMN not in model_input.columns:
         raise ValueError(NO_CASE_COLUMN.format(column=CASE_COLUMN))
+    return table_frame(score_parsed_cases(risk_model, _parse_cases(model_input[CASE_COLUMN])))
+
+
+def score_parsed_cases(risk_model: Any, cases: list[Any]) -> dict[str, np.ndarray]:
+    """:func:`score_cases` for validated ``SingleCase`` objects, as columns (no DataFrame).
+
+    The service validates each request into a ``SingleCase`` itself and reads
+    the result column by column, so it calls this rather than going through a
+    one-column frame in and a frame out.
+    """
     from features.single_case import cases_to_extract
 
-    cases = _parse_cases(model_input[CASE_COLUMN])
     rounds = _rounds_by_person([case.person.person_id for case in cases])
     if len(rounds) == 1:
-        return _output(risk_model.score_columns(*cases_to_extract(cases)))
+        return _output_columns(risk_model.score_columns(*cases_to_extract(cases)))
     parts = [risk_model.score_columns(*cases_to_extract([cases[i] for i in positions]))
              for positions in rounds]
     # Back to the input's order: round k holds the k-th case of each person.
     order = np.argsort(np.concatenate(rounds), kind="stable")
-    return _output({name: np.concatenate([_as_array(name, part[name]) for part in parts])[order]
-                    for name in SCORE_COLUMNS})
+    return _output_columns({name: np.concatenate([_as_array(name, part[name]) for part in parts])[order]
+                            for name in SCORE_COLUMNS})
 
 
-def _output(columns: dict[str, Any]) -> pd.DataFrame:
-    """The pyfunc's output frame: person_id and as_of as text (dates as ISO text).
-
-    Built in one go from arrays: converting the columns of a one-row frame in place
-    costs more than scoring the case.
-    """
+def _output_columns(columns: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The pyfunc's output columns as arrays: person_id and as_of as text (dates as ISO text)."""
     columns = {name: _as_array(name, columns[name]) for name in SCORE_COLUMNS}
     columns["person_id"] = np.array([str(v) for v in columns["person_id"]], dtype=object)
     as_of = columns["as_of"]
     if as_of.dtype.kind == "M":
         as_of = np.datetime_as_string(as_of.astype("datetime64[D]"), unit="D")
     columns["as_of"] = as_of.astype(object)
-    return table_frame(columns)
+    return columns
 
 
 def _as_array(name: str, values: Any) -> np.ndarray:
