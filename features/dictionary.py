@@ -43,6 +43,9 @@ class DictionaryEntry(BaseModel):
     zero: str | None = None
     missing: str | None = None
     protected: bool = False
+    # Where the evidence fixes the sign of the effect: +1 more never lowers the risk, -1 more
+    # never raises it; None leaves it free (ages, days since, gaps in the record).
+    direction: Literal[-1, 1] | None = None
 
     @model_validator(mode="after")
     def _zero_needs_numbers(self) -> DictionaryEntry:
@@ -105,6 +108,13 @@ class FeatureDictionary:
     @property
     def names(self) -> list[str]:
         return list(self.entries)
+
+    def directions(self, names: list[str]) -> list[int]:
+        """Each feature's evidence-fixed direction (+1, -1, 0 when free), in the order of ``names``.
+
+        Names the dictionary does not know (e.g. a bring-your-own table's columns) are free.
+        """
+        return [(self.entries[n].direction or 0) if n in self.entries else 0 for n in names]
 
     def family(self, name: str) -> str:
         return self[name].family

@@ -12,6 +12,9 @@ from features.point_in_time import (
     flag,
 )
 
+# "Earlier" suspect contacts: 13 to 36 months before as_of (the year just before is its own feature).
+DAYS_36_MONTHS = 3 * DAYS_12_MONTHS
+
 # The ten police categories in six groups a practitioner recognises; one feature per
 # group keeps the matrix readable (80 role x category x window columns would not be).
 POLICE_CATEGORY_GROUPS: dict[str, tuple[str, ...]] = {
@@ -43,6 +46,23 @@ def police_features(clock: CohortClock) -> dict[str, np.ndarray]:
             for window, days in WINDOWS.items():
                 out[f"police_{as_role}_{group}_{window}"] = contacts.count(days)
         out[f"police_{as_role}_days_since_last"] = police.index("occurred_on", in_role).days_since_last()
+    # Any matter together: a suspect contact of any kind is a signal on its own, which
+    # six separate group counts express only as an "or" across trees.
+    suspect = police.index("occurred_on", police.is_in("role", "suspect"))
+    recent = suspect.count(DAYS_12_MONTHS)
+    out["police_suspect_any_12m"] = recent
+    out["police_suspect_any_13_36m"] = suspect.count(DAYS_36_MONTHS) - recent
+    # Serious violence already on record (as suspect or victim, or an assault injury seen in an
+    # emergency department), whichever agency recorded it.
+    serious = police.is_in("category", POLICE_CATEGORY_GROUPS["serious_violence"]) & police.is_in(
+        "role", POLICE_ROLES_AS_FEATURES)
+    contacts = police.index("occurred_on", serious)
+    health = clock.table("health_events")
+    injuries = health.index("occurred_on", health.is_in("event", "ed_assault_injury"))
+    recent_any = flag(contacts.count(DAYS_12_MONTHS) + injuries.count(DAYS_12_MONTHS))
+    out["serious_violence_recorded_12m"] = recent_any
+    out["serious_violence_recorded_earlier"] = flag(
+        contacts.count() - contacts.count(DAYS_12_MONTHS) + injuries.count() - injuries.count(DAYS_12_MONTHS))
     return out
 
 

@@ -76,5 +76,8 @@ def school_features(clock: CohortClock) -> dict[str, np.ndarray]:
     status = clock.table("education_status")
     out["school_moves_24m"] = status.index("recorded_on", status.is_in("status", "school_move")).count(DAYS_24_MONTHS)
     for event in ("alternative_provision", "elective_home_education", "child_missing_education", "neet"):
-        out[f"{event}_ever"] = flag(status.index("recorded_on", status.is_in("status", event)).count())
+        records = status.index("recorded_on", status.is_in("status", event))
+        out[f"{event}_ever"] = flag(records.count())
+        if event == "neet":
+            out["neet_12m"] = flag(records.count(DAYS_12_MONTHS))
     return out

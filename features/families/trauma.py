@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from extract.contract import CARE_EPISODES
-from features.point_in_time import DAYS_12_MONTHS, DAYS_PER_MONTH, CohortClock, flag
+from features.point_in_time import DAYS_12_MONTHS, DAYS_24_MONTHS, DAYS_PER_MONTH, CohortClock, flag
 
 # Police categories in which being the victim counts as "victim of violence".
 VIOLENT_CATEGORIES = ("violence_with_injury", "violence_without_injury", "robbery", "sexual_offence")
@@ -28,11 +28,14 @@ def trauma_features(clock: CohortClock) -> dict[str, np.ndarray]:
         out[f"care_{kind}_open"] = flag(started - ends.count())
         out[f"care_{kind}_ever"] = flag(started)
         out[f"care_{kind}_months_since"] = starts.days_since_last() / DAYS_PER_MONTH
+    out["care_started_24m"] = flag(care.index("start_on").count(DAYS_24_MONTHS))
 
     police = clock.table("police_contacts")
     missing = police.index("occurred_on", police.is_in("role", "missing_person"))
     out["missing_episodes_12m"] = missing.count(DAYS_12_MONTHS)
     out["missing_episodes_ever"] = missing.count()
+    exploitation = police.index("occurred_on", police.is_in("category", "criminal_exploitation_concern"))
+    out["exploitation_or_missing_12m"] = flag(exploitation.count(DAYS_12_MONTHS) + out["missing_episodes_12m"])
     victim = police.is_in("role", "victim") & police.is_in("category", VIOLENT_CATEGORIES)
     out["victim_of_violence_ever"] = flag(police.index("occurred_on", victim).count())
 

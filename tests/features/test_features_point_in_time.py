@@ -53,6 +53,11 @@ def test_known_values_of_a_hand_built_history(tiny, make_extract):
     assert x["police_suspect_serious_violence_6m"] == 1
     assert x["police_suspect_days_since_last"] == (AS_OF - pd.Timestamp("2024-01-01")).days
     assert x["police_victim_serious_violence_ever"] == 0 and math.isnan(x["police_victim_days_since_last"])
+    # Summaries across categories and tables: the robbery is recent serious violence; a care
+    # episode started in 2023; no exploitation concern or missing episode.
+    assert x["police_suspect_any_12m"] == 1 and x["police_suspect_any_13_36m"] == 0
+    assert x["serious_violence_recorded_12m"] == 1 and x["serious_violence_recorded_earlier"] == 0
+    assert x["care_started_24m"] == 1 and x["exploitation_or_missing_12m"] == 0 and x["neet_12m"] == 0
     assert x["age"] == 16 and x["imd_decile"] == 3
 
 
@@ -64,6 +69,35 @@ def test_missing_school_record_is_explicit_not_zero(tiny, make_extract):
         assert math.isnan(x[name]), name
     assert math.isnan(x["imd_decile"])
     assert x["neet_ever"] == 1 and x["ed_self_harm_ever"] == 1
+    assert x["neet_12m"] == 0  # recorded NEET in January 2023, more than 12 months before as_of
+
+
+@pytest.mark.parametrize(("offset", "recent", "earlier"), [
+    (-1, 1, 0), (-365, 1, 0), (-366, 0, 1), (-1095, 0, 1), (-1096, 0, 0),
+])
+def test_suspect_contacts_fall_in_exactly_one_of_the_last_year_and_13_to_36_months(
+    tiny, make_extract, offset, recent, earlier
+):
+    frames = {name: frame.copy() for name, frame in tiny.items()}
+    # Person b has no police contacts; one drugs contact (not serious violence) at the offset.
+    row = {"person_id": "b", "occurred_on": _date(offset), "role": "suspect", "category": "drugs_supply"}
+    frames["police_contacts"] = pd.concat([frames["police_contacts"], pd.DataFrame([row])], ignore_index=True)
+    x = features_of(make_extract(frames), person="b")
+    assert (x["police_suspect_any_12m"], x["police_suspect_any_13_36m"]) == (recent, earlier)
+    assert x["serious_violence_recorded_12m"] == 0 and x["serious_violence_recorded_earlier"] == 0
+
+
+@pytest.mark.parametrize(("table", "record"), [
+    ("police_contacts", {"role": "victim", "category": "weapon_possession"}),
+    ("health_events", {"event": "ed_assault_injury"}),
+])
+@pytest.mark.parametrize(("offset", "recent", "earlier"), [(-365, 1, 0), (-366, 0, 1), (-3000, 0, 1)])
+def test_serious_violence_recorded_by_either_agency(tiny, make_extract, table, record, offset, recent, earlier):
+    frames = {name: frame.copy() for name, frame in tiny.items()}
+    row = {"person_id": "b", **record, "occurred_on": _date(offset)}
+    frames[table] = pd.concat([frames[table], pd.DataFrame([row])], ignore_index=True)
+    x = features_of(make_extract(frames), person="b")
+    assert (x["serious_violence_recorded_12m"], x["serious_violence_recorded_earlier"]) == (recent, earlier)
 
 
 # A record strategy per event table, dated some days on or after as_of.
@@ -113,9 +147,12 @@ MOVES = [
     ("police_contacts", {"role": "suspect", "category": "robbery"}, "occurred_on",
      {"police_suspect_serious_violence_6m", "police_suspect_serious_violence_12m",
       "police_suspect_serious_violence_24m", "police_suspect_serious_violence_ever",
-      "police_suspect_days_since_last"}),
+      "police_suspect_days_since_last", "police_suspect_any_12m"}),
     ("police_contacts", {"role": "missing_person", "category": "other"}, "occurred_on",
-     {"missing_episodes_12m", "missing_episodes_ever"}),
+     {"missing_episodes_12m", "missing_episodes_ever", "exploitation_or_missing_12m"}),
+    ("police_contacts", {"role": "victim", "category": "criminal_exploitation_concern"}, "occurred_on",
+     {"police_victim_exploitation_6m", "police_victim_exploitation_12m", "police_victim_exploitation_24m",
+      "police_victim_exploitation_ever", "police_victim_days_since_last", "exploitation_or_missing_12m"}),
     ("exclusions", {"exclusion": "suspension", "days": 3.0}, "excluded_on",
      {"suspensions_12m", "suspension_days_12m", "suspensions_ever"}),
     ("adversity", {"ace_type": "parental_separation", "source": "school"}, "recorded_on",
@@ -125,11 +162,12 @@ MOVES = [
     ("health_events", {"event": "ed_assault_injury"}, "occurred_on",
      {"ed_assault_injury_12m", "ed_assault_injury_ever", "ed_assault_injury_days_since_last"}),
     ("education_status", {"status": "school_move"}, "recorded_on", {"school_moves_24m"}),
+    ("education_status", {"status": "neet"}, "recorded_on", {"neet_ever", "neet_12m"}),
 ]
 
 
 @pytest.mark.parametrize(("table", "record", "date_column", "expected"), MOVES,
-                         ids=[m[0] + ":" + next(iter(m[1].values())) for m in MOVES])
+                         ids=[m[0] + ":" + "/".join(map(str, m[1].values())) for m in MOVES])
 def test_moving_one_record_before_as_of_changes_exactly_its_features(
     tiny, make_extract, table, record, date_column, expected
 ):
