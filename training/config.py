@@ -120,6 +120,13 @@ class TrainingConfig(BaseModel):
         "auto", description="'auto' picks the lower cross-fitted Brier on the validation period."
     )
     search: SearchConfig = SearchConfig()
+    monotone_constraints: bool = Field(
+        True,
+        description=(
+            "Hold the model to each feature's evidence-fixed direction in the feature dictionary "
+            "(e.g. more suspensions never lower the score); features without one stay free."
+        ),
+    )
     baselines: BaselineConfig = BaselineConfig()
     ece_bins: int = Field(20, ge=2, description="Equal-count bins for the calibration error.")
     reference_size: int = Field(

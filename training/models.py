@@ -17,6 +17,8 @@ import pandas as pd
 
 from training.config import SearchConfig
 
+CONSTRAINTS_LENGTH = "monotone_constraints has {given} entries for {columns} feature columns"
+
 
 @dataclass
 class SearchResult:
@@ -51,10 +53,20 @@ def search_lightgbm(
     search: SearchConfig,
     seed: int,
     n_jobs: int,
+    monotone_constraints: list[int] | None = None,
     on_trial: Callable[[dict[str, float | int]], None] | None = None,
 ) -> SearchResult:
-    """Train every grid point with early stopping and keep the best by validation log loss."""
+    """Train every grid point with early stopping and keep the best by validation log loss.
+
+    ``monotone_constraints`` has one entry per column of ``X_train`` in order (+1: the
+    score never falls as the value rises, -1: never rises, 0: free); None or all zero
+    trains without constraints.
+    """
     import lightgbm as lgb
+
+    if monotone_constraints is not None and len(monotone_constraints) != X_train.shape[1]:
+        raise ValueError(CONSTRAINTS_LENGTH.format(given=len(monotone_constraints), columns=X_train.shape[1]))
+    constrained = {"monotone_constraints": list(monotone_constraints)} if any(monotone_constraints or ()) else {}
 
     y_train = np.asarray(y_train, dtype=float)
     weight = None
@@ -67,7 +79,7 @@ def search_lightgbm(
     trials: list[dict[str, float | int]] = []
     for params in search.grid:
         estimator = lgb.LGBMClassifier(**{**base_params(search, seed, n_jobs), **search.extra_params,
-                                          **params})
+                                          **params, **constrained})
         estimator.fit(
             X_train,
             y_train,

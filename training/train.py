@@ -239,9 +239,12 @@ def fit_dataset(data: Dataset, config: TrainingConfig, progress: Progress | None
     X = risk.prepare(data.X)
     y = data.y.to_numpy(dtype=float)
 
+    # A bring-your-own table has no dictionary, so no directions: its model stays unconstrained.
+    constraints = (data.dictionary.directions(list(X.columns))
+                   if config.monotone_constraints and data.dictionary is not None else None)
     search = search_lightgbm(
         X[train], y[train], X[val], y[val], search=config.search, seed=config.seed,
-        n_jobs=config.n_jobs, on_trial=lambda t: tell(f"search: {t}"),
+        n_jobs=config.n_jobs, monotone_constraints=constraints, on_trial=lambda t: tell(f"search: {t}"),
     )
     estimator = search.estimator
 
@@ -310,6 +313,7 @@ def fit_dataset(data: Dataset, config: TrainingConfig, progress: Progress | None
         "n_train": int(train.sum()), "n_validation": int(val.sum()), "n_test": int(test.sum()),
         "include_protected": ",".join(config.include_protected) or "none",
         "best_iteration": int(estimator.best_iteration_),
+        "monotone_features": sum(1 for c in constraints or () if c),
         **{f"lgbm_{k}": v for k, v in search.params.items()},
         "lgbm_learning_rate": config.search.learning_rate,
     }
