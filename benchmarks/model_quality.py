@@ -16,6 +16,13 @@ regression, both rules, and the generator's references on the same rows:
 It also reports every score's AUC expected under ``recorded_probability`` on the
 same rows (``expected_auc``), which is free of the outcome's sampling noise.
 
+The records-only reference uses sex (the generator's largest risk term), which
+the model may not (a protected characteristic is never an input by default).
+``--sex-diagnostic`` fits the same configuration once more with
+``include_protected: [sex]`` (not logged, never a deliverable model) and reports
+its expected AUC, which separates the cost of leaving sex out from any shortfall
+in the features or the fit.
+
 The references are regenerated in process with ``generate(..., oracle_columns=True)``
 from ``_truth/parameters.json`` (the truth file on disk carries only the base
 columns) and checked against the file's ``recorded_probability``. For each
@@ -23,7 +30,7 @@ reference: its AUC, the bootstrap standard error, and a paired bootstrap 95%
 interval of (reference AUC - model AUC), resampling test rows.
 
 Usage: .venv/bin/python benchmarks/model_quality.py [--people 200000] [--seed 2024]
-       [--extract DIR] [--resamples 1000] [--out FILE.json]
+       [--extract DIR] [--resamples 1000] [--sex-diagnostic] [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -86,6 +93,28 @@ def oracle_truth(extract: Path):
     if differ:
         raise SystemExit(TRUTH_MISMATCH.format(path=extract / "_truth" / "outcomes.csv", rows=differ))
     return truth
+
+
+def sex_diagnostic(extract: Path, config, truth) -> dict:
+    """The same training with sex as an input, fitted but not logged: its test AUCs.
+
+    Says how much of the gap to the records-only reference is the price of leaving
+    sex out of the inputs, a fairness choice, rather than the features or the fit.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    from training.train import dataset_from_extract, fit_dataset
+
+    with_sex = config.model_copy(update={"include_protected": ["sex"]})
+    result = fit_dataset(dataset_from_extract(extract, with_sex), with_sex)
+    merged = result.predictions.merge(truth, on=["person_id", "as_of"], how="left", validate="1:1")
+    score = merged[MODEL_SCORE].to_numpy(dtype=float)
+    return {
+        "auc": float(roc_auc_score(merged["label"], score)),
+        "expected_auc": expected_auc(merged["recorded_probability"], score),
+        "best_iteration": result.params["best_iteration"],
+        "lgbm_params": {k: v for k, v in result.params.items() if k.startswith("lgbm_")},
+    }
 
 
 def _rank_groups(score):
@@ -155,6 +184,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--extract", type=Path, help="Use this generated extract instead of a new one.")
     parser.add_argument("--resamples", type=int, default=1000, help="Bootstrap resamples of the test rows.")
+    parser.add_argument("--sex-diagnostic", action="store_true",
+                        help="Also fit with sex as an input (diagnostic only) and report its expected AUC.")
     parser.add_argument("--out", type=Path, help="Also write the JSON here.")
     args = parser.parse_args()
     if args.resamples < MIN_RESAMPLES:
@@ -243,6 +274,8 @@ def main() -> None:
                 name: expected_auc(merged["recorded_probability"], score)
                 for name, score in {**scores, "baseline_logistic": merged["baseline_logistic"]}.items()
             },
+            "monotone_features": outcome.result.params["monotone_features"],
+            "trees_stored": outcome.result.risk_model.estimator_.booster_.num_trees(),
             "bootstrap": {"resamples": args.resamples, "seed": BOOTSTRAP_SEED,
                           "paired": "the same resampled test rows for the model and every reference"},
             "ece": {
@@ -256,6 +289,10 @@ def main() -> None:
                                       for name, values in metrics.items()},
             "timings": timings,
         }
+        if args.sex_diagnostic:
+            start = time.perf_counter()
+            report["sex_diagnostic"] = sex_diagnostic(extract, outcome.config, truth)
+            timings["sex_diagnostic_s"] = round(time.perf_counter() - start, 1)
         report["checks"] = {
             "within_oracle_gap": report["oracle_gap"] <= ORACLE_GAP,
             "within_0.01_of_records_only": gaps["oracle_records_only"]["model_within_0.01"],
