@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from functools import lru_cache
 from typing import Any
 
@@ -135,11 +136,17 @@ def table_frame(columns: Mapping[str, ColumnValues]) -> pd.DataFrame:
     )
 
 
+def frame_columns(frame: pd.DataFrame) -> dict[str, ColumnValues]:
+    """A canonical frame's columns as arrays: numpy arrays, categories as pandas.Categorical."""
+    return {
+        key: series.array if isinstance(series.dtype, pd.CategoricalDtype) else series.to_numpy()
+        for key, series in frame.items()
+    }
+
+
 @lru_cache(maxsize=None)
 def _empty_columns_cached(name: str) -> tuple[tuple[str, ColumnValues], ...]:
-    frame = _empty_table(name)
-    return tuple((key, series.array if isinstance(series.dtype, pd.CategoricalDtype) else series.to_numpy())
-                 for key, series in frame.items())
+    return tuple(frame_columns(_empty_table(name)).items())
 
 
 def _empty_columns(name: str) -> dict[str, ColumnValues]:
@@ -151,10 +158,20 @@ class CanonicalTables(Mapping[str, pd.DataFrame]):
 
     One person's case is scored from the arrays alone (:meth:`columns`):
     building a DataFrame per table would cost more than its features.
+
+    A validated extract does not change: the arrays are read-only, and each
+    ``tables[name]`` is a new shallow copy of the table's frame, so a caller that
+    edits its frame (copy-on-write) changes neither the arrays nor what the
+    next reader gets. Two threads reading a table for the first time at once
+    may both build its frame; both get equal frames over the same arrays.
     """
 
     def __init__(self, columns: Mapping[str, Mapping[str, ColumnValues]]) -> None:
-        self._columns = dict(columns)
+        for table in columns.values():
+            for values in table.values():
+                if isinstance(values, np.ndarray):
+                    values.flags.writeable = False
+        self._columns = {name: MappingProxyType(dict(table)) for name, table in columns.items()}
         self._frames: dict[str, pd.DataFrame] = {}
 
     def __getitem__(self, name: str) -> pd.DataFrame:
@@ -162,7 +179,14 @@ class CanonicalTables(Mapping[str, pd.DataFrame]):
             columns = self._columns[name]  # KeyError for a name that is not a table, as a dict
             frame = table_frame(columns) if len(next(iter(columns.values()))) else empty_table(name)
             self._frames[name] = frame
-        return self._frames[name]
+        return self._frames[name].copy(deep=False)
+
+    def __getstate__(self) -> dict[str, object]:
+        # Frames are rebuilt from the arrays when read: pickling them too would double the size.
+        return {"_columns": {name: dict(table) for name, table in self._columns.items()}}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__init__(state["_columns"])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._columns)
@@ -171,7 +195,7 @@ class CanonicalTables(Mapping[str, pd.DataFrame]):
         return len(self._columns)
 
     def columns(self, name: str) -> Mapping[str, ColumnValues]:
-        """One table's canonical column arrays (read-only by convention: shared, not copied)."""
+        """One table's canonical column arrays (read-only: shared, not copied)."""
         return self._columns[name]
 
 
@@ -252,6 +276,8 @@ def _convert(values: ColumnValues, col: ColumnSpec) -> ColumnValues:
         series = values if isinstance(values, pd.Series) else pd.Series(values, copy=False)
         if not pd.api.types.is_datetime64_any_dtype(series):
             series = pd.to_datetime(series, format="%Y-%m-%d")
+        if getattr(series.dtype, "tz", None) is not None:
+            series = series.dt.tz_localize(None)  # the local calendar day, as the loader reads it
         return series.to_numpy(dtype=DATE_DTYPE)
     if col.kind == "category":
         if categorical is not None:

@@ -358,11 +358,13 @@ DEFAULT_OUTCOME = OutcomeDefinition()
 
 @dataclass
 class Extract:
-    """A loaded, validated extract: one typed DataFrame per contract table.
+    """A loaded, validated extract: every contract table, with canonical dtypes.
 
     ``tables`` maps every table in ``TABLES`` to its frame (optional ones as
     empty frames when absent); the loader's mapping builds each frame on first
-    use, and :meth:`columns` reads a table's arrays without one. Dtypes are canonical, whichever path built the extract
+    use, and :meth:`columns` reads a table's arrays without one. An extract is
+    not edited after validation (the loader's arrays are read-only). Dtypes are
+    canonical, whichever path built the extract
     (CSV, Parquet, a generator or one JSON case): ``person_id`` and
     ``local_authority`` as ``object`` str, dates as ``datetime64[ns]``,
     categories as ``pandas.CategoricalDtype`` with the contract's categories,
@@ -389,7 +391,6 @@ class Extract:
         reader = getattr(self.tables, "columns", None)
         if reader is not None:
             return reader(name)
-        return {
-            key: series.array if isinstance(series.dtype, pd.CategoricalDtype) else series.to_numpy()
-            for key, series in self.tables[name].items()
-        }
+        from extract.canonical import frame_columns  # canonical imports this module
+
+        return frame_columns(self.tables[name])

@@ -61,7 +61,7 @@ NOT_A_FOLDER = "not a folder: an extract is a folder with one file per contract 
 MISSING_TABLE = "required table is missing (expected {table}.csv or {table}.parquet)"
 UNKNOWN_TABLE = "not a contract table; contract tables: {allowed}"
 NOT_A_FRAME = "expected a table (pandas DataFrame), got {kind}"
-NOT_A_MAPPING = "expected a mapping of table name to DataFrame, got {kind}"
+NOT_A_MAPPING = "expected a mapping of table name to table (a DataFrame, or its columns), got {kind}"
 BOTH_FORMATS = "table is present as both CSV and Parquet; keep exactly one file per table"
 UNKNOWN_FILE = (
     "file is not part of the contract; an extract holds only <table>.csv or <table>.parquet "
@@ -293,8 +293,13 @@ def extract_from_columns(
     Raises
     ------
     ExtractValidationError
-        Listing every violation found.
+        Listing every violation found (``tables`` not a mapping is one).
+    ValueError
+        If one table's columns differ in length (a caller's error, not the data's).
     """
+    if not isinstance(tables, Mapping):
+        raise ExtractValidationError([Violation(EXTRACT, None, None, None, NOT_A_MAPPING.format(
+            kind=type(tables).__name__))])
     violations: list[Violation] = []
     raw: dict[str, RawTable] = {}
     for name, columns in tables.items():
@@ -315,7 +320,14 @@ def _unknown_table(name: object) -> Violation:
 
 
 def _frame_table(name: str, frame: pd.DataFrame, violations: list[Violation]) -> RawTable:
-    """A DataFrame's columns by (text) name; a repeated column is reported and read once."""
+    """A DataFrame's columns by (text) name; a repeated column is reported and read once.
+
+    Rows are read by position (row numbers count from the top), so the caller's
+    index is dropped: a column kept as given (one outside the contract) must not be
+    aligned on labels later.
+    """
+    if not (isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1):
+        frame = frame.reset_index(drop=True)
     names = [str(c) for c in frame.columns]
     columns: dict[str, Any] = {}
     reported: set[str] = set()
@@ -694,7 +706,7 @@ def _small_text_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, list[
     return np.array(codes, dtype=np.int64), list(lookup)
 
 
-def _is_plain_numeric(values: pd.Series) -> bool:
+def _is_plain_numeric(values: pd.Series | np.ndarray) -> bool:
     dtype = values.dtype
     return (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype)) and not (
         pd.api.types.is_bool_dtype(dtype)

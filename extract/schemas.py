@@ -137,7 +137,7 @@ def _screens(name: str) -> dict[str, _Screen]:
     return screens
 
 
-def schema_may_fail(name: str, frame: Mapping[str, pd.Series]) -> bool:
+def schema_may_fail(name: str, frame: Mapping[str, pd.Series | np.ndarray | TextColumn]) -> bool:
     """False only when :func:`table_schema` (``name``) certainly accepts ``frame``.
 
     ``frame`` maps each column name to its values, in the frame's column order

@@ -93,7 +93,8 @@ def test_extract_columns_equal_its_frames_and_frames_are_built_once(contract_fra
         columns = extract.columns(name)
         assert list(columns) == list(spec.column_names)
         frame = extract[name]
-        assert extract[name] is frame  # built on first use, then kept
+        assert name in extract.tables._frames  # built on first use, then kept
+        pd.testing.assert_frame_equal(extract[name], frame)  # each read: a shallow copy
         for col in spec.columns:
             values = columns[col.name]
             if col.kind == "category":
@@ -117,3 +118,45 @@ def test_extract_of_plain_frames_reads_columns_from_them(contract_frames):
                 assert values.equals(expected)
             else:
                 np.testing.assert_array_equal(values, expected)
+
+
+def test_a_repeated_row_index_with_an_extra_column_is_a_violation_not_a_crash(contract_frames):
+    frames = contract_frames()
+    people = frames["people"].assign(notes="x")
+    frames["people"] = people.set_axis([0] * len(people), axis=0)
+    with pytest.raises(ExtractValidationError) as info:
+        extract_from_frames(frames, extracted_on=EXTRACTED_ON)
+    [violation] = info.value.violations
+    assert (violation.table, violation.column) == ("people", "notes")
+
+
+def test_columns_not_a_mapping_is_a_violation():
+    with pytest.raises(ExtractValidationError) as info:
+        extract_from_columns([("people", {})], extracted_on=EXTRACTED_ON)
+    assert info.value.violations[0].problem.startswith("expected a mapping of table name")
+
+
+def test_a_loaded_extract_cannot_be_edited_through_its_frames_or_arrays(contract_frames):
+    extract = extract_from_frames(contract_frames(), extracted_on=EXTRACTED_ON)
+    before = extract.columns("people")["imd_decile"].copy()
+    frame = extract["people"]
+    frame.loc[0, "imd_decile"] = 99.0  # the caller's copy only (copy-on-write)
+    frame["imd_decile"] = 1.0
+    np.testing.assert_array_equal(extract.columns("people")["imd_decile"], before)
+    np.testing.assert_array_equal(extract["people"]["imd_decile"].to_numpy(), before)
+    with pytest.raises(ValueError, match="read-only"):
+        extract.columns("people")["imd_decile"][0] = 99.0
+    with pytest.raises(TypeError):
+        extract.columns("people")["imd_decile"] = before
+
+
+def test_a_loaded_extract_pickles_without_its_frames(contract_frames):
+    import pickle
+
+    extract = extract_from_frames(contract_frames(), extracted_on=EXTRACTED_ON)
+    for name in TABLES:
+        extract[name]  # build every frame
+    copy = pickle.loads(pickle.dumps(extract))
+    assert not copy.tables._frames
+    for name in TABLES:
+        pd.testing.assert_frame_equal(copy[name], extract[name])

@@ -388,3 +388,16 @@ def test_canonical_order_matches_a_stable_sort(rows, categorical, with_time):
     assert got["person_id"].tolist() == reference["person_id"].tolist()
     assert got["recorded_on"].astype(object).tolist() == reference["recorded_on"].astype(object).tolist()
     assert got["ace_type"].dtype == canonical_dtype(TABLES["adversity"].column("ace_type"))
+
+
+def test_to_canonical_reads_zoned_dates_as_their_local_day():
+    from extract.canonical import to_canonical as canonical
+
+    frame = pd.DataFrame({
+        "person_id": ["p1", "p2"],
+        "ace_type": ["physical_abuse", "physical_abuse"],
+        "recorded_on": pd.to_datetime(["2021-06-01", "2021-06-02"]).tz_localize("Europe/London"),
+        "source": ["police", "police"],
+    })
+    got = canonical("adversity", frame)
+    assert got["recorded_on"].tolist() == [pd.Timestamp("2021-06-01"), pd.Timestamp("2021-06-02")]
