@@ -44,6 +44,8 @@ CATEGORY_CODES: dict[str, dict[str, int]] = {
 DAYS_6_MONTHS = 182
 DAYS_12_MONTHS = 365
 DAYS_24_MONTHS = 730
+# "Earlier" suspect contacts are those 13 to 36 months before as_of.
+DAYS_36_MONTHS = 3 * DAYS_12_MONTHS
 DAYS_PER_MONTH = 365.25 / 12
 
 UNKNOWN_PERSON = "cohort rows refer to person_id(s) not in the people table: {ids}"

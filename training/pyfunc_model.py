@@ -83,7 +83,7 @@ def score_parsed_cases(risk_model: Any, cases: list[Any]) -> dict[str, np.ndarra
     from features.single_case import cases_to_extract
 
     rounds = _rounds_by_person([case.person.person_id for case in cases])
-    if len(rounds) == 1:
+    if len(rounds) <= 1:  # no cases: cases_to_extract says so
         return _output_columns(risk_model.score_columns(*cases_to_extract(cases)))
     parts = [risk_model.score_columns(*cases_to_extract([cases[i] for i in positions]))
              for positions in rounds]

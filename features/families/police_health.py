@@ -8,12 +8,10 @@ from features.point_in_time import (
     DAYS_6_MONTHS,
     DAYS_12_MONTHS,
     DAYS_24_MONTHS,
+    DAYS_36_MONTHS,
     CohortClock,
     flag,
 )
-
-# "Earlier" suspect contacts: 13 to 36 months before as_of (the year just before is its own feature).
-DAYS_36_MONTHS = 3 * DAYS_12_MONTHS
 
 # The ten police categories in six groups a practitioner recognises; one feature per
 # group keeps the matrix readable (80 role x category x window columns would not be).
