@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from training.config import SearchConfig
-from training.models import CONSTRAINTS_LENGTH, search_lightgbm
+from training.models import CONSTRAINTS_LENGTH, CONSTRAINTS_TWICE, search_lightgbm
 
 TINY_SEARCH = SearchConfig(max_estimators=20, early_stopping_rounds=5, negative_sample_rate=1.0,
                            grid=[{"num_leaves": 4, "min_child_samples": 5}])
@@ -54,3 +54,11 @@ def test_training_search_holds_each_column_to_its_direction() -> None:
     with pytest.raises(ValueError, match=CONSTRAINTS_LENGTH.split("{")[0]):
         search_lightgbm(X[:300], y[:300], X[300:], y[300:], search=TINY_SEARCH, seed=1, n_jobs=1,
                         monotone_constraints=[1, 0])
+
+
+def test_training_constraints_given_twice_are_refused() -> None:
+    X, y = _frame()
+    search = TINY_SEARCH.model_copy(update={"extra_params": {"monotone_constraints": [0, 0, 0]}})
+    with pytest.raises(ValueError, match=CONSTRAINTS_TWICE.split(";")[0]):
+        search_lightgbm(X[:300], y[:300], X[300:], y[300:], search=search, seed=1, n_jobs=1,
+                        monotone_constraints=[1, 0, -1])
