@@ -138,8 +138,12 @@ class SvriskService:
         self.audit.create_schema()
 
     @bentoml.api(route="/score")
-    def score(self, case: CaseInput, /, context: bentoml.Context) -> ScoredCase:
+    async def score(self, case: CaseInput, /, context: bentoml.Context) -> ScoredCase:
         """Score and explain one case; the call is recorded in the audit trail."""
+        # Run on the event loop, not in BentoML's thread pool: one case is a few ms of
+        # CPU-bound work with nothing to await, and the hand-off to a worker thread (and
+        # the GIL passing back and forth) cost 1-7 ms a call in benchmarks/serve.py.
+        # Requests still run one at a time per worker, as CPU-bound threads would.
         return self._score([case], _principal(context.request))[0]
 
     @bentoml.api(route="/score_batch")
