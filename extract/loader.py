@@ -27,7 +27,7 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -251,30 +251,7 @@ def extract_from_frames(
     ExtractValidationError
         Listing every violation found.
     """
-    if not isinstance(frames, Mapping):
-        raise ExtractValidationError([Violation(EXTRACT, None, None, None, NOT_A_MAPPING.format(
-            kind=type(frames).__name__))])
-    violations: list[Violation] = []
-    raw: dict[str, RawTable] = {}
-    for name, frame in frames.items():
-        if name not in TABLES:
-            violations.append(_unknown_table(name))
-        elif not isinstance(frame, pd.DataFrame):
-            violations.append(Violation(name, None, None, None,
-                                        NOT_A_FRAME.format(kind=type(frame).__name__)))
-        else:
-            raw[name] = _frame_table(name, frame, violations)
-    day: pd.Timestamp | None = None
-    if extracted_on is not None:
-        day = _parse_extracted_on(extracted_on, violations)
-    return _validate(
-        raw,
-        rows={},
-        present={name for name in frames if name in TABLES},
-        extracted_on=day,
-        violations=violations,
-        source=source,
-    )
+    return _extract_from_memory(frames, _given_frame, extracted_on=extracted_on, source=source)
 
 
 def extract_from_columns(
@@ -297,26 +274,49 @@ def extract_from_columns(
     ValueError
         If one table's columns differ in length (a caller's error, not the data's).
     """
+    return _extract_from_memory(tables, _given_columns, extracted_on=extracted_on, source=source)
+
+
+def _extract_from_memory(
+    tables: Mapping[str, Any],
+    read: Callable[[str, Any, list[Violation]], RawTable | None],
+    *,
+    extracted_on: str | pd.Timestamp | None,
+    source: str | None,
+) -> Extract:
+    """The in-memory entry points: ``read`` turns one given table into a RawTable (or
+    reports why it cannot, returning None)."""
     if not isinstance(tables, Mapping):
         raise ExtractValidationError([Violation(EXTRACT, None, None, None, NOT_A_MAPPING.format(
             kind=type(tables).__name__))])
     violations: list[Violation] = []
     raw: dict[str, RawTable] = {}
-    for name, columns in tables.items():
+    for name, table in tables.items():
         if name not in TABLES:
-            violations.append(_unknown_table(name))
+            violations.append(Violation(str(name), None, None, None,
+                                        UNKNOWN_TABLE.format(allowed=", ".join(TABLES))))
             continue
-        lengths = {len(values) for values in columns.values()}
-        if len(lengths) > 1:
-            raise ValueError(RAGGED_COLUMNS.format(table=name, lengths=sorted(lengths)))
-        raw[name] = (dict(columns), lengths.pop() if lengths else 0)
+        read_table = read(name, table, violations)
+        if read_table is not None:
+            raw[name] = read_table
     day = None if extracted_on is None else _parse_extracted_on(extracted_on, violations)
     return _validate(raw, rows={}, present={name for name in tables if name in TABLES},
                      extracted_on=day, violations=violations, source=source)
 
 
-def _unknown_table(name: object) -> Violation:
-    return Violation(str(name), None, None, None, UNKNOWN_TABLE.format(allowed=", ".join(TABLES)))
+def _given_frame(name: str, frame: Any, violations: list[Violation]) -> RawTable | None:
+    if not isinstance(frame, pd.DataFrame):
+        violations.append(Violation(name, None, None, None,
+                                    NOT_A_FRAME.format(kind=type(frame).__name__)))
+        return None
+    return _frame_table(name, frame, violations)
+
+
+def _given_columns(name: str, columns: Mapping[str, np.ndarray], _violations: list[Violation]) -> RawTable:
+    lengths = {len(values) for values in columns.values()}
+    if len(lengths) > 1:
+        raise ValueError(RAGGED_COLUMNS.format(table=name, lengths=sorted(lengths)))
+    return dict(columns), lengths.pop() if lengths else 0
 
 
 def _frame_table(name: str, frame: pd.DataFrame, violations: list[Violation]) -> RawTable:
