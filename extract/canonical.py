@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -44,10 +44,6 @@ class TextColumn:
         """The text at one row, None where empty."""
         code = int(self.codes[position])
         return None if code < 0 else self.categories[code]
-
-    def take(self, positions: np.ndarray) -> TextColumn:
-        """The rows at ``positions`` (a row order or a selection)."""
-        return TextColumn(self.codes[positions], self.categories)
 
     def to_categorical(self) -> pd.Categorical:
         """The same column as a pandas.Categorical (for pandera)."""
