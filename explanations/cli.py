@@ -38,12 +38,12 @@ def score(
         typer.Option("--alias", help="Registry alias to use (default: champion, else candidate with a warning)."),
     ] = None,
     version: Annotated[int | None, typer.Option("--version", help="Use this registered version.", min=1)] = None,
-    top_k: Annotated[int, typer.Option("--top-k", help="Factors listed each way.", min=1)] = 5,
+    top_k: Annotated[int, typer.Option("--top-k", help="Factor groups listed each way.", min=1)] = 5,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Cohort rows scored at a time.", min=1)] = 20_000,
 ) -> None:
     """Score and explain every cohort row of an extract with the registered model (the same
-    pyfunc as the service), writing person_id, as_of, probability, model_version and the top
-    raising and lowering factors (JSON text).
+    pyfunc as the service), writing person_id, as_of, probability, the absolute risk in words
+    ("about 3 in 1,000 ..."), model_version and the grouped explanation (JSON text).
 
     Example: svrisk score demo/extract --as-of 2024-04-01 --out scores.parquet
 

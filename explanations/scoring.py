@@ -42,10 +42,10 @@ OUTPUT_COLUMNS = (
     "as_of",
     "kind",
     "probability",
+    "absolute_risk",
     "model_version",
     "base_value",
-    "top_raising",
-    "top_lowering",
+    "explanation",
 )
 
 ERR_NO_VERSION = "registered model '{name}' has no version {version}"
@@ -201,7 +201,8 @@ def score_extract(
     -------
     DataFrame
         ``OUTPUT_COLUMNS`` (plus referral_source for referrals), in cohort order;
-        top_raising and top_lowering are JSON text lists of factors.
+        absolute_risk is the natural-frequency sentence and explanation the grouped
+        explanation as JSON text (docs/explanations.md, "Output").
     """
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(ERR_CHUNK.format(value=chunk_size))

@@ -2,8 +2,9 @@
 
 Input: a DataFrame with one column ``case``, each row the JSON text of one
 ``features.single_case.SingleCase``. Output: one row per case with
-person_id, as_of (ISO date), probability, base_value, top_raising and
-top_lowering (JSON text lists of factors).
+person_id, as_of (ISO date), probability, absolute_risk (the natural-frequency
+sentence), base_value and explanation (JSON text of the grouped explanation,
+``runtime.shap_explainer.CaseExplanation``; docs/explanations.md).
 
 A model trained on a bring-your-own feature table takes feature rows instead
 (its columns, plus the id and time columns when present) and returns the
@@ -30,7 +31,7 @@ CASE_COLUMN = "case"
 RISK_MODEL_ARTIFACT = "risk_model"
 NO_CASE_COLUMN = "the input needs a column {column!r} holding the JSON text of each case"
 CASE_POSITION = "in case {position} of the input (0-based row)"
-FACTOR_COLUMNS = ("top_raising", "top_lowering")
+TEXT_COLUMNS = ("absolute_risk", "explanation")
 
 
 class SvriskPyfunc(mlflow.pyfunc.PythonModel):
@@ -105,8 +106,8 @@ def _output_columns(columns: dict[str, Any]) -> dict[str, np.ndarray]:
 
 
 def _as_array(name: str, values: Any) -> np.ndarray:
-    # The factor columns are JSON text (None when not explained): always Python objects.
-    return np.asarray(values, dtype=object if name in FACTOR_COLUMNS else None)
+    # The text columns (the explanation None when not explained): always Python objects.
+    return np.asarray(values, dtype=object if name in TEXT_COLUMNS else None)
 
 
 def _parse_cases(texts: pd.Series) -> list[Any]:

@@ -30,7 +30,9 @@ NO_EXPLAINER = "this model has no fitted explainer; score with explain=False"
 _DTYPES_CACHE = "_input_dtypes_cache"
 _COLUMNS_CACHE = "_input_columns_cache"
 
-SCORE_COLUMNS = ("person_id", "as_of", "probability", "base_value", "top_raising", "top_lowering")
+# absolute_risk: the probability as a natural frequency (runtime.risk_language); explanation:
+# the case's grouped explanation as JSON text (runtime.shap_explainer.CaseExplanation).
+SCORE_COLUMNS = ("person_id", "as_of", "probability", "absolute_risk", "base_value", "explanation")
 
 
 class RiskModel:
@@ -168,23 +170,40 @@ class RiskModel:
         ref = self.reference_probabilities_
         return 100.0 * np.searchsorted(ref, np.asarray(probability, dtype=float), side="right") / len(ref)
 
+    @property
+    def horizon_days(self) -> int | None:
+        """The outcome window in days (None for a feature-table model, whose window is unknown)."""
+        horizon = (self.outcome or {}).get("horizon_days")
+        return int(horizon) if horizon is not None else None
+
+    def absolute_risk(self, probability: float) -> Any:
+        """The probability as a natural frequency over this model's outcome window."""
+        from runtime.risk_language import natural_frequency
+
+        return natural_frequency(float(probability), self.horizon_days)
+
     def _scored(self, keys: dict[str, Any], X: pd.DataFrame, explain: bool, top_k: int) -> dict[str, Any]:
         """The score columns (:data:`SCORE_COLUMNS`) as arrays and lists, keys given as arrays."""
         # Prepared once: prediction and explanation read the same frame.
         X = self.prepare(X)
         probability = self._calibrated(X)
-        columns: dict[str, Any] = {**keys, "probability": probability}
+        # Probabilities repeat (an isotonic calibrator has steps): each is worded once.
+        worded: dict[float, str] = {}
+        for p in probability.tolist():
+            if p not in worded:
+                worded[p] = self.absolute_risk(p)["sentence"]
+        columns: dict[str, Any] = {
+            **keys, "probability": probability, "absolute_risk": [worded[p] for p in probability.tolist()],
+        }
         if explain:
             if self.explainer_ is None:
                 raise ValueError(NO_EXPLAINER)
             explained = self.explainer_.explain(X, top_k=top_k)
             columns["base_value"] = np.array([float(e["base_value"]) for e in explained])
-            columns["top_raising"] = [json.dumps(e["raising"]) for e in explained]
-            columns["top_lowering"] = [json.dumps(e["lowering"]) for e in explained]
+            columns["explanation"] = [json.dumps(e) for e in explained]
         else:
             columns["base_value"] = np.full(len(probability), np.nan)
-            columns["top_raising"] = [None] * len(probability)
-            columns["top_lowering"] = [None] * len(probability)
+            columns["explanation"] = [None] * len(probability)
         return columns
 
     def score(self, extract: Any, cohort: pd.DataFrame, explain: bool = True, top_k: int = 5) -> pd.DataFrame:
@@ -193,9 +212,10 @@ class RiskModel:
         Returns
         -------
         DataFrame
-            person_id, as_of, probability (calibrated), base_value and the top
-            raising and lowering factors as JSON text (None when ``explain`` is
-            False), one row per cohort row, in the feature table's row order.
+            person_id, as_of, probability (calibrated), absolute_risk (the
+            natural-frequency sentence), base_value and the explanation as JSON
+            text (None when ``explain`` is False), one row per cohort row, in
+            the feature table's row order.
         """
         # Built in one go from arrays: inserting columns one at a time costs milliseconds each.
         return pd.DataFrame(self.score_columns(extract, cohort, explain, top_k))

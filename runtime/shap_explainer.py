@@ -28,9 +28,22 @@ Method
    is exactly zero the margin equals the bias, ``p == base`` and every
    contribution is zero.
 
-Factors whose contribution rounds to zero at ``CONTRIBUTION_DECIMALS`` are not
-listed. Additivity is a property of :meth:`ProbabilityShapExplainer.contributions`
+4. **One line per concept.** The feature dictionary puts the features that
+   measure one thing in a group (attendance over 3 and 6 terms). ``explain``
+   sums the contributions within each group (additivity keeps
+   ``base + sum(group contributions) == p``), lists the groups, each with one
+   sentence carrying the person's values, and keeps the per-feature detail
+   under the group. Groups that round to zero at the display precision
+   (``runtime.risk_language.DISPLAY_DECIMALS``) are never listed; the
+   explanation says how little the unlisted groups moved the score, and lists
+   the modifiable groups that raised it under "support could address".
+
+Additivity is a property of :meth:`ProbabilityShapExplainer.contributions`
 (unrounded); :meth:`ProbabilityShapExplainer.explain` rounds for display.
+
+A model saved before groups existed holds a dictionary without them: its
+features are grouped by the packaged dictionary (``features/dictionary.yaml``),
+and a feature it does not know is a group of its own.
 """
 
 from __future__ import annotations
@@ -42,6 +55,8 @@ from typing import Any, TypedDict
 import numpy as np
 import pandas as pd
 
+from runtime.risk_language import DISPLAY_DECIMALS, other_factors_sentence
+
 RAISED = "raised"
 LOWERED = "lowered"
 UNASSIGNED_FAMILY = "unassigned"
@@ -50,6 +65,7 @@ CONTRIBUTION_DECIMALS = 5
 PROBABILITY_DECIMALS = 6
 VALUE_DECIMALS = 4
 SMALL_BATCH = 64
+_GROUPING_CACHE = "_grouping_cache"
 
 ERR_TOP_K = "top_k must be a positive integer, got {!r}"
 ERR_NOT_FITTED = "ProbabilityShapExplainer is not fitted: call fit(estimator, calibrator, X_reference, dictionary) first"
@@ -64,22 +80,50 @@ ERR_NOT_NUMERIC = "feature {!r} cannot be read as a number: {}"
 
 
 class Factor(TypedDict):
-    """One feature's part in one case's score."""
+    """One feature's part in one case's score (the detail under its group)."""
 
     feature: str
-    family: str
     value: float | int | str | None
     sentence: str
     contribution: float
 
 
+class GroupFactor(TypedDict):
+    """One concept's part in one case's score: its features' contributions summed."""
+
+    group: str
+    family: str
+    modifiable: bool
+    sentence: str
+    contribution: float
+    features: list[Factor]
+
+
 class CaseExplanation(TypedDict):
-    """The explanation of one case: base value, probability and top factors each way."""
+    """The explanation of one case (docs/explanations.md, "Output")."""
 
     base_value: float
     probability: float
-    raising: list[Factor]
-    lowering: list[Factor]
+    raising: list[GroupFactor]
+    lowering: list[GroupFactor]
+    support_could_address: list[GroupFactor]
+    other_factors: str
+
+
+class _Grouping:
+    """Feature groups in model order: names, families, modifiability, member columns."""
+
+    def __init__(self, names: list[str], families: list[str], modifiable: list[bool],
+                 members: list[list[int]], dictionary: Any, n_features: int) -> None:
+        self.names = names
+        self.families = families
+        self.modifiable = modifiable
+        self.members = members
+        # Sentences come from this dictionary's groups (None: each group is one feature).
+        self.dictionary = dictionary
+        self.matrix = np.zeros((n_features, len(names)))
+        for g, columns in enumerate(members):
+            self.matrix[columns, g] = 1.0
 
 
 class ProbabilityShapExplainer:
@@ -104,6 +148,10 @@ class ProbabilityShapExplainer:
 
     def __init__(self, top_k: int = 5) -> None:
         self.top_k = top_k
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The grouping is rebuilt after loading; a saved explainer holds only its fitted parts.
+        return {k: v for k, v in self.__dict__.items() if k != _GROUPING_CACHE}
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -238,49 +286,143 @@ class ProbabilityShapExplainer:
         probability: np.ndarray,
         k: int,
     ) -> list[CaseExplanation]:
-        n_features = contrib.shape[1]
-        k = min(k, n_features)
-        # argpartition then a sort of only k columns: O(n * F) rather than a full sort.
-        if k < n_features:
-            up = np.argpartition(-contrib, k - 1, axis=1)[:, :k]
-            down = np.argpartition(contrib, k - 1, axis=1)[:, :k]
-        else:
-            up = np.tile(np.arange(n_features), (len(contrib), 1))
-            down = up
+        grouping = self.grouping()
+        group_contrib = contrib @ grouping.matrix
+        n_groups = group_contrib.shape[1]
+        k = min(k, n_groups)
+        # A group is listed only when it shows at the display precision (percentage points).
+        visible = np.round(100.0 * group_contrib, DISPLAY_DECIMALS) != 0.0
+        up_score = np.where(visible & (group_contrib > 0), group_contrib, -np.inf)
+        down_score = np.where(visible & (group_contrib < 0), -group_contrib, -np.inf)
+        # argpartition then a sort of only k columns: O(n * G) rather than a full sort.
+        up = _top(up_score, k)
+        down = _top(down_score, k)
+        modifiable = np.array(grouping.modifiable, dtype=bool)
+        support_score = np.where(modifiable, up_score, -np.inf)
+        listed = np.zeros_like(visible)
         rows = np.arange(len(contrib))[:, None]
-        up = np.take_along_axis(up, np.argsort(-contrib[rows, up], axis=1), axis=1).tolist()
-        down = np.take_along_axis(down, np.argsort(contrib[rows, down], axis=1), axis=1).tolist()
-        # Rounded once, as Python floats; a factor that rounds to zero is not listed.
+        listed[rows, up] = np.isfinite(up_score[rows, up])
+        listed[rows, down] = np.isfinite(down_score[rows, down])
+        unshown = np.where(listed, 0.0, np.abs(group_contrib)).max(axis=1, initial=0.0).tolist()
+        # Rounded once, as Python floats.
         shown = np.round(contrib, CONTRIBUTION_DECIMALS).tolist()
+        shown_groups = np.round(group_contrib, CONTRIBUTION_DECIMALS).tolist()
+        up_scores, down_scores = up_score.tolist(), down_score.tolist()
+        support_scores = support_score.tolist()
+        up, down = up.tolist(), down.tolist()
         bases = np.round(base, PROBABILITY_DECIMALS).tolist()
         probabilities = np.round(probability, PROBABILITY_DECIMALS).tolist()
 
         value_of = _value_lookup(X)
-        names, families = self.feature_names_, self.families_
+        names = self.feature_names_
         # Values repeat (counts, flags, categories), so each (feature, value, direction)
-        # is put into words once per call.
+        # and each group's values are put into words once per call.
         described: dict[tuple[int, Any, str], tuple[Any, str]] = {}
+        group_words: dict[tuple[Any, ...], str] = {}
+        others: dict[float, str] = {}
 
-        def factor(j: int, raw: Any, contribution: float, direction: str) -> Factor:
+        def factor(i: int, j: int, contribution: float, direction: str) -> Factor:
+            raw = value_of(i, j)
             key = (j, None if raw != raw else raw, direction)  # NaN != NaN: one key for missing
             words = described.get(key)
             if words is None:
                 words = described[key] = self._describe(j, raw, direction)
-            return Factor(
-                feature=names[j], family=families[j], value=words[0], sentence=words[1], contribution=contribution
+            return Factor(feature=names[j], value=words[0], sentence=words[1], contribution=contribution)
+
+        def group_factor(i: int, g: int) -> GroupFactor:
+            row = shown[i]
+            total = shown_groups[i][g]
+            direction = RAISED if total > 0 else LOWERED
+            columns = grouping.members[g]
+            details = sorted((j for j in columns if row[j] != 0.0), key=lambda j: -abs(row[j]))
+            return GroupFactor(
+                group=grouping.names[g],
+                family=grouping.families[g],
+                modifiable=grouping.modifiable[g],
+                sentence=self._group_sentence(grouping, g, i, value_of, direction, group_words),
+                contribution=total,
+                features=[factor(i, j, row[j], RAISED if row[j] > 0 else LOWERED) for j in details],
             )
 
         out: list[CaseExplanation] = []
-        for i, row in enumerate(shown):
+        for i in range(len(shown)):
+            made: dict[int, GroupFactor] = {}
+
+            def entry(g: int, i: int = i, made: dict[int, GroupFactor] = made) -> GroupFactor:
+                if g not in made:
+                    made[g] = group_factor(i, g)
+                return made[g]
+
+            ups, downs = up_scores[i], down_scores[i]
+            supports = support_scores[i]
+            support = sorted((g for g in range(n_groups) if supports[g] != -math.inf), key=lambda g: -supports[g])
+            rest = round(unshown[i], 12)
+            sentence = others.get(rest)
+            if sentence is None:
+                sentence = others[rest] = other_factors_sentence(rest)
             out.append(
                 CaseExplanation(
                     base_value=bases[i],
                     probability=probabilities[i],
-                    raising=[factor(j, value_of(i, j), row[j], RAISED) for j in up[i] if row[j] > 0.0],
-                    lowering=[factor(j, value_of(i, j), row[j], LOWERED) for j in down[i] if row[j] < 0.0],
+                    raising=[entry(g) for g in up[i] if ups[g] != -math.inf],
+                    lowering=[entry(g) for g in down[i] if downs[g] != -math.inf],
+                    support_could_address=[entry(g) for g in support],
+                    other_factors=sentence,
                 )
             )
         return out
+
+    def _group_sentence(
+        self, grouping: _Grouping, g: int, i: int, value_of: Callable[[int, int], Any], direction: str,
+        cache: dict[tuple[Any, ...], str],
+    ) -> str:
+        """Group ``g`` in one sentence with case ``i``'s values (cached by the values)."""
+        columns = grouping.members[g]
+        raw = [value_of(i, j) for j in columns]
+        key = (g, direction, *(None if v != v else v for v in raw))
+        sentence = cache.get(key)
+        if sentence is None:
+            if grouping.dictionary is None:
+                sentence = self._describe(columns[0], raw[0], direction)[1]
+            else:
+                values = {self.feature_names_[j]: v for j, v in zip(columns, raw, strict=True)}
+                sentence = grouping.dictionary.group_sentence(grouping.names[g], values, direction)
+            cache[key] = sentence
+        return sentence
+
+    def grouping(self) -> _Grouping:
+        """The feature groups of this model (built once per process; see the module docstring)."""
+        cached = self.__dict__.get(_GROUPING_CACHE)
+        if cached is None:
+            cached = self.__dict__[_GROUPING_CACHE] = self._build_grouping()
+        return cached
+
+    def _build_grouping(self) -> _Grouping:
+        self._check_fitted()
+        names = self.feature_names_
+        dictionary = self.dictionary_
+        if dictionary is not None and getattr(dictionary, "groups", None) is None:
+            # Saved before groups existed (or a dictionary without them): group by the packaged one.
+            from features.dictionary import FeatureDictionary
+
+            dictionary = FeatureDictionary.load()
+        grouped = dictionary is not None and all(name in dictionary for name in names)
+        if not grouped:
+            # Each feature its own group, not modifiable (nothing says a service could change it).
+            return _Grouping(list(names), list(self.families_), [False] * len(names),
+                             [[j] for j in range(len(names))], None, len(names))
+        order: dict[str, list[int]] = {}
+        for j, name in enumerate(names):
+            order.setdefault(dictionary[name].group, []).append(j)
+        groups = list(order)
+        return _Grouping(
+            groups,
+            [dictionary.family(names[order[g][0]]) for g in groups],
+            [bool(dictionary.groups[g].modifiable) for g in groups],
+            [order[g] for g in groups],
+            dictionary,
+            len(names),
+        )
 
     def _describe(self, j: int, raw: Any, direction: str) -> tuple[Any, str]:
         """The JSON-safe value and the dictionary sentence of feature ``j`` at ``raw``."""
@@ -407,6 +549,17 @@ def booster_threads(n_rows: int) -> int:
     (about 2x on one case on a busy 2-core machine); LightGBM's default (0) for batches.
     """
     return 1 if n_rows < SMALL_BATCH else 0
+
+
+def _top(score: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the ``k`` largest scores of each row, largest first."""
+    n_columns = score.shape[1]
+    if k < n_columns:
+        top = np.argpartition(-score, k - 1, axis=1)[:, :k]
+    else:
+        top = np.tile(np.arange(n_columns), (len(score), 1))
+    rows = np.arange(len(score))[:, None]
+    return np.take_along_axis(top, np.argsort(-score[rows, top], axis=1, kind="stable"), axis=1)
 
 
 def _sigmoid(margin: np.ndarray) -> np.ndarray:

@@ -145,30 +145,33 @@ class ServerProcess:
 
 
 def render_scored_case(scored: dict[str, Any], console: Any) -> None:
-    """Print a scored, explained case readably with rich."""
+    """Print a scored, explained case readably with rich (the /score answer's own words)."""
     from rich.panel import Panel
     from rich.table import Table
 
+    from runtime.risk_language import format_points
+
     head = (
         f"[bold]person[/] {scored['person_id']}   [bold]as of[/] {scored['as_of']}\n"
-        f"[bold]probability[/] {scored['probability']:.1%}   "
-        f"[bold]risk band[/] {scored['band']} of 10   "
-        f"[bold]percentile[/] {scored['percentile']:.0f}\n"
+        f"[bold]probability[/] {scored['probability']:.2%}: {scored['absolute_risk']['sentence']}\n"
+        f"{scored['band_sentence']}\n"
         f"model version {scored['model_version']}   audit_id {scored['audit_id']}"
     )
     console.print(Panel(head, title="svrisk score", expand=False))
     explanation = scored["explanation"]
     for title, key, style in (
-        ("raising the score", "raising", "red"),
-        ("lowering the score", "lowering", "green"),
+        ("Factors raising the score", "raising", "red"),
+        ("Factors lowering the score", "lowering", "green"),
+        ("Factors that support could address", "support_could_address", "red"),
     ):
-        table = Table(title=f"Factors {title}", title_justify="left")
+        table = Table(title=title, title_justify="left")
         table.add_column("factor")
-        table.add_column("percentage points", justify="right", style=style)
-        for factor in explanation[key]:
-            table.add_row(factor["sentence"], f"{100 * factor['contribution']:+.2f}")
+        table.add_column("change", justify="right", style=style)
+        for group in explanation[key]:
+            table.add_row(group["sentence"], format_points(group["contribution"]))
         if not explanation[key]:
             table.add_row("(none)", "")
         console.print(table)
-    console.print(f"Typical case: {explanation['base_value']:.1%}")
+    console.print(explanation["other_factors"])
+    console.print(f"Typical case: {explanation['base_value']:.2%}")
     console.print(f"[bold]{scored['notice']}[/]")

@@ -7,6 +7,12 @@ tenth of the reference population and band 10 the highest tenth, as
 practitioners know from decile-based tools. A probability equal to a cut-off
 goes to the higher band. The percentile within the reference population is
 the RiskModel's own (:meth:`runtime.risk_model.RiskModel.percentile`).
+
+A band is a ranking, not a level of risk: recorded serious violence is rare,
+so band 10 can hold scores of a few in 1,000. Its wording (:func:`band_sentence`)
+says where the case stands among other young people and never calls it high or
+low; the absolute risk is said beside it as a natural frequency
+(``runtime.risk_language.natural_frequency``).
 """
 
 from __future__ import annotations
@@ -15,6 +21,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 N_BANDS = 10
+BAND_SENTENCE = (
+    "band {band} of {n_bands} among young people in the reference population: "
+    "{percentile:.0f}% of them scored the same or lower"
+)
 ERR_REFERENCE = "reference probabilities must be a non-empty 1-D array of finite values in [0, 1]"
 
 
@@ -50,3 +60,8 @@ class RiskBands:
         return [
             {"band": i + 1, "lower": edges[i], "upper": edges[i + 1]} for i in range(N_BANDS)
         ]
+
+
+def band_sentence(band: int, percentile: float) -> str:
+    """The band in words, relative to the reference population (never "high" or "low")."""
+    return BAND_SENTENCE.format(band=int(band), n_bands=N_BANDS, percentile=float(percentile))

@@ -4,7 +4,8 @@ Run it with ``svrisk serve`` (or ``bentoml serve serving.service:SvriskService``
 Endpoints (see docs/serving.md):
 
 - ``POST /score``: one case in the single-case format -> calibrated probability,
-  risk band, percentile, explanation, model version, audit_id and the notice.
+  its natural frequency, band and percentile (relative), the grouped explanation,
+  model version, audit_id and the notice.
 - ``POST /score_batch``: ``{"cases": [...]}`` up to ``SVRISK_MAX_BATCH`` cases.
 - ``GET /model``: the served version, its training date, outcome definition,
   gate verdict, metrics, fairness report and band cut-offs.
@@ -20,7 +21,6 @@ and error messages name the field and the problem without its value.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import bentoml
@@ -36,6 +36,7 @@ from serving.errors import BatchTooLarge, InvalidCase, ServiceError
 from serving.http_guard import ServiceGuard
 from serving.model_loader import load_served_model
 from serving.reviews import Decision, ReviewList, ReviewRecord, ReviewRequest, record_review
+from serving.risk_bands import band_sentence
 from serving.settings import ServingSettings
 from runtime.pyfunc_model import score_parsed_cases
 
@@ -76,19 +77,42 @@ class BatchInput(BaseModel):
 
 
 class Factor(BaseModel):
-    """One feature that moved this case's probability."""
+    """One feature of a group: the detail behind the group's sentence."""
 
     feature: str = Field(..., description="Feature name (see the feature dictionary).")
-    family: str | None = Field(None, description="ace, trauma, school, police, health or context.")
     value: float | str | None = Field(None, description="The person's value of the feature.")
-    sentence: str = Field(..., description="The factor in plain English.")
+    sentence: str = Field(..., description="The feature in plain English with the person's value.")
     contribution: float = Field(..., description="Change in probability (probability points).")
+
+
+class FactorGroup(BaseModel):
+    """One concept (a group of features) that moved this case's probability."""
+
+    group: str = Field(..., description="Group name (see the feature dictionary's groups).")
+    family: str = Field(..., description="ace, trauma, school, police, health or context.")
+    modifiable: bool = Field(..., description="Whether a service could work on it (not fixed or past).")
+    sentence: str = Field(..., description="The concept in plain English with the person's values.")
+    contribution: float = Field(..., description="Change in probability (probability points), its features summed.")
+    features: list[Factor] = Field(..., description="The group's features that moved the score.")
 
 
 class Explanation(BaseModel):
     base_value: float = Field(..., description="Probability of a typical case; factors add to it.")
-    raising: list[Factor] = Field(..., description="Top factors raising the probability.")
-    lowering: list[Factor] = Field(..., description="Top factors lowering the probability.")
+    raising: list[FactorGroup] = Field(..., description="Top groups raising the probability.")
+    lowering: list[FactorGroup] = Field(..., description="Top groups lowering the probability.")
+    support_could_address: list[FactorGroup] = Field(
+        ..., description="Modifiable groups that raised the probability: factors that support could address."
+    )
+    other_factors: str = Field(..., description="How little the groups not listed moved the score.")
+
+
+class AbsoluteRisk(BaseModel):
+    """The probability as a natural frequency (runtime.risk_language.natural_frequency)."""
+
+    count: int = Field(..., description="Young people out of `denominator` recorded as involved.")
+    denominator: int = Field(..., description="100, 1,000 or 10,000.")
+    not_involved: int = Field(..., description="The others out of `denominator`.")
+    sentence: str = Field(..., description="The same in words.")
 
 
 class ScoredCase(BaseModel):
@@ -99,9 +123,11 @@ class ScoredCase(BaseModel):
     person_id: str = Field(..., description="The pseudonymised person_id of the case.")
     as_of: dt.date = Field(..., description="The date the case was scored at.")
     probability: float = Field(..., description="Calibrated probability of the outcome.")
-    band: int = Field(..., ge=1, le=10, description="Risk band 1 (lowest) to 10 (highest).")
+    absolute_risk: AbsoluteRisk = Field(..., description="The probability as a natural frequency.")
+    band: int = Field(..., ge=1, le=10, description="Band 1 to 10: the tenth of the reference population (a ranking).")
+    band_sentence: str = Field(..., description="The band in words, relative to the reference population.")
     percentile: float = Field(..., description="Percent of the reference population at or below.")
-    explanation: Explanation = Field(..., description="Top factors raising and lowering.")
+    explanation: Explanation = Field(..., description="Groups raising and lowering, and what support could address.")
     model_version: str = Field(..., description="Registered version of the svrisk model.")
     audit_id: str = Field(..., description="Identifier of this scoring in the audit trail.")
     notice: str = Field(NOTICE, description="How to use the score.")
@@ -218,13 +244,11 @@ class SvriskService:
                 person_id=row.person_id,
                 as_of=row.as_of,
                 probability=row.probability,
+                absolute_risk=self.model.risk_model.absolute_risk(row.probability),
                 band=row.band,
+                band_sentence=band_sentence(row.band, percentiles[i]),
                 percentile=float(percentiles[i]),
-                explanation=Explanation(
-                    base_value=float(out["base_value"][i]),
-                    raising=json.loads(out["top_raising"][i]),
-                    lowering=json.loads(out["top_lowering"][i]),
-                ),
+                explanation=Explanation.model_validate_json(out["explanation"][i]),
                 model_version=row.model_version,
                 audit_id=row.audit_id,
             )

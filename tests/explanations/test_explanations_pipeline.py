@@ -28,19 +28,21 @@ def test_every_feature_has_sentences_both_ways_and_when_missing(pipeline_model):
         for value in [*values, np.nan]:
             for direction in ("raised", "lowered"):
                 assert _clean(dictionary.sentence(name, value, direction)), (name, value, direction)
-    # And through the explanation itself: with top_k = all, every feature that moves a
-    # case's score is listed, with a clean sentence.
+    # And through the explanation itself: with top_k = all, every group that moves a
+    # case's score at display precision is listed, with clean sentences for it and its features.
     sample = X.iloc[:300]
     explained = risk.explainer_.explain(sample, top_k=len(X.columns))
     seen = set()
     for case in explained:
-        for factor in case["raising"] + case["lowering"]:
-            assert _clean(factor["sentence"]), factor
-            seen.add(factor["feature"])
+        for group in case["raising"] + case["lowering"]:
+            assert _clean(group["sentence"]), group
+            assert all(_clean(f["sentence"]) for f in group["features"]), group
+            seen.add(group["group"])
     json.dumps(explained, allow_nan=False)
     _, contrib = risk.explainer_.contributions(sample)
-    moving = set(contrib.columns[(contrib.abs() >= 5e-6).any()])
-    assert seen == moving and len(moving) > 10
+    by_group = contrib.T.groupby([dictionary[name].group for name in contrib.columns]).sum().T
+    moving = set(by_group.columns[(np.round(100 * by_group, 2) != 0).any()])
+    assert seen == moving and len(moving) > 5
 
 
 def test_no_school_record_says_so_never_attendance_zero(pipeline_model):
@@ -49,7 +51,9 @@ def test_no_school_record_says_so_never_attendance_zero(pipeline_model):
     no_record = X[X[ATTENDANCE].isna()]
     assert len(no_record) > 0
     explained = risk.explainer_.explain(no_record.iloc[:400], top_k=len(X.columns))
-    factors = [f for case in explained for f in case["raising"] + case["lowering"] if f["feature"] == ATTENDANCE]
+    groups = [g for case in explained for g in case["raising"] + case["lowering"] if g["group"] == "school_attendance"]
+    assert groups and all(g["sentence"] == "no school attendance record in the last 6 terms" for g in groups)
+    factors = [f for g in groups for f in g["features"] if f["feature"] == ATTENDANCE]
     assert factors, "missing attendance should move some case's score"
     expected = risk.explainer_.dictionary_["attendance_3t"].missing
     for factor in factors:
@@ -59,10 +63,11 @@ def test_no_school_record_says_so_never_attendance_zero(pipeline_model):
     # A recorded attendance is shown as a percentage.
     recorded = X[X[ATTENDANCE].notna()].iloc[:200]
     shown = [
-        f for case in risk.explainer_.explain(recorded, top_k=len(X.columns))
-        for f in case["raising"] + case["lowering"] if f["feature"] == ATTENDANCE
+        g for case in risk.explainer_.explain(recorded, top_k=len(X.columns))
+        for g in case["raising"] + case["lowering"] if g["group"] == "school_attendance"
     ]
-    assert shown and all("%" in f["sentence"] for f in shown)
+    assert shown and all("%" in g["sentence"] for g in shown)
+    assert all("%" in f["sentence"] for g in shown for f in g["features"] if f["feature"] == ATTENDANCE)
 
 
 def test_raising_suspensions_never_lowers_their_contribution(pipeline_model):

@@ -28,7 +28,8 @@ def test_batch_equals_cases_one_by_one(pipeline_model, case_texts):
         [score_cases(risk, pd.DataFrame({CASE_COLUMN: [text]})) for text in texts], ignore_index=True
     )
     pd.testing.assert_frame_equal(batch, one_by_one, check_exact=False, rtol=0, atol=1e-12)
-    assert batch["top_raising"].tolist() == one_by_one["top_raising"].tolist()
+    assert batch["explanation"].tolist() == one_by_one["explanation"].tolist()
+    assert batch["absolute_risk"].tolist() == one_by_one["absolute_risk"].tolist()
     assert batch["person_id"].iloc[-1] == batch["person_id"].iloc[0]
 
 

@@ -40,10 +40,13 @@ def test_chunked_scoring_equals_one_pass(pipeline_model, cohort):
     assert got["person_id"].tolist() == cohort["person_id"].tolist()
     assert (got["kind"] == "snapshot").all() and (got["model_version"] == "7").all()
     np.testing.assert_allclose(got["probability"], expected["probability"], rtol=0, atol=1e-12)
-    assert got["top_raising"].tolist() == expected["top_raising"].tolist()
-    assert got["top_lowering"].tolist() == expected["top_lowering"].tolist()
-    factor = json.loads(got["top_raising"].iloc[int(np.argmax(got["probability"]))])[0]
-    assert set(factor) == {"feature", "family", "value", "sentence", "contribution"}
+    assert got["explanation"].tolist() == expected["explanation"].tolist()
+    assert got["absolute_risk"].tolist() == expected["absolute_risk"].tolist()
+    top = int(np.argmax(got["probability"]))
+    assert got["absolute_risk"].iloc[top] == risk.absolute_risk(got["probability"].iloc[top])["sentence"]
+    group = json.loads(got["explanation"].iloc[top])["raising"][0]
+    assert set(group) == {"group", "family", "modifiable", "sentence", "contribution", "features"}
+    assert set(group["features"][0]) == {"feature", "value", "sentence", "contribution"}
 
 
 def test_referral_rows_keep_their_source(pipeline_model):
@@ -72,7 +75,7 @@ def test_write_scores_round_trips(pipeline_model, cohort, tmp_path):
     pd.testing.assert_frame_equal(back, scores, check_dtype=False)
     text = pd.read_csv(write_scores(scores, tmp_path / "scores.csv"), dtype={"model_version": str})
     assert text["as_of"].unique().tolist() == [AS_OF]
-    assert json.loads(text["top_lowering"].iloc[0]) == json.loads(scores["top_lowering"].iloc[0])
+    assert json.loads(text["explanation"].iloc[0]) == json.loads(scores["explanation"].iloc[0])
     with pytest.raises(ValueError, match=r"\.parquet or \.csv"):
         check_output_path(tmp_path / "scores.xlsx")
     with pytest.raises(ValueError, match="chunk_size"):

@@ -84,8 +84,12 @@ def test_explain_lists_top_factors_each_way_in_order(tiny_explainer):
         assert len(raising) <= 3 and len(lowering) <= 3
         assert raising == sorted(raising, reverse=True) and all(c > 0 for c in raising)
         assert lowering == sorted(lowering) and all(c < 0 for c in lowering)
-        expected_up = row[row >= 5e-6].sort_values(ascending=False).index[:3].tolist()
-        assert [f["feature"] for f in case["raising"]] == expected_up
+        # Without a dictionary each feature is its own group; only groups shown at 0.01 points.
+        visible = np.round(100 * row, 2)
+        expected_up = row[visible > 0].sort_values(ascending=False).index[:3].tolist()
+        assert [f["group"] for f in case["raising"]] == expected_up
+        assert [f["features"][0]["feature"] for f in case["raising"]] == expected_up
+        assert case["support_could_address"] == []
         assert case["probability"] == pytest.approx(base[i] + row.sum(), abs=1e-6)
         assert case["base_value"] == pytest.approx(tiny_explainer.base_value_, abs=1e-6)
     assert any(case["raising"] for case in explanations) and any(case["lowering"] for case in explanations)
@@ -94,15 +98,20 @@ def test_explain_lists_top_factors_each_way_in_order(tiny_explainer):
 def test_factor_fields_without_a_dictionary(tiny_explainer):
     X, _ = make_frame(50, seed=16)
     X.loc[:, "school_attendance_pct"] = np.nan
-    factors = [f for case in tiny_explainer.explain(X, top_k=6) for f in case["raising"] + case["lowering"]]
+    groups = [g for case in tiny_explainer.explain(X, top_k=6) for g in case["raising"] + case["lowering"]]
+    for group in groups:
+        assert set(group) == {"group", "family", "modifiable", "sentence", "contribution", "features"}
+        assert group["family"] == "unassigned" and group["modifiable"] is False
+        assert [f["feature"] for f in group["features"]] == [group["group"]]
+        assert group["sentence"] == group["features"][0]["sentence"]
+    factors = [f for g in groups for f in g["features"]]
     attendance = [f for f in factors if f["feature"] == "school_attendance_pct"]
     assert attendance, "missing attendance should matter for some case in this model"
     for factor in attendance:
         assert factor["value"] is None
         assert factor["sentence"] == "school_attendance_pct = missing"
     for factor in factors:
-        assert set(factor) == {"feature", "family", "value", "sentence", "contribution"}
-        assert factor["family"] == "unassigned"
+        assert set(factor) == {"feature", "value", "sentence", "contribution"}
     care = [f for f in factors if f["feature"] == "ace_care_episode" and f["value"] is not None]
     assert care and all(f["value"] in CATEGORY_LEVELS for f in care)
     json.dumps(factors, allow_nan=False)
@@ -128,11 +137,11 @@ def test_sentences_and_families_come_from_the_dictionary(tiny_model):
     X, _ = make_frame(30, seed=17)
     X.loc[0, "school_attendance_pct"] = np.nan
     for case in explainer.explain(X):
-        for factor in case["raising"]:
-            assert factor["sentence"] == f"{factor['feature']}|raised"
-            assert factor["family"] == factor["feature"].split("_")[0]
-        for factor in case["lowering"]:
-            assert factor["sentence"] == f"{factor['feature']}|lowered"
+        for group in case["raising"]:
+            assert group["sentence"] == f"{group['group']}|raised"
+            assert group["family"] == group["group"].split("_")[0]
+        for group in case["lowering"]:
+            assert group["sentence"] == f"{group['group']}|lowered"
     # Missing values reach the dictionary as NaN, so it can say "no school record".
     asked = [v for name, v, _ in dictionary.calls if name == "school_attendance_pct"]
     assert any(isinstance(v, float) and np.isnan(v) for v in asked)
