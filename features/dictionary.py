@@ -225,6 +225,8 @@ class FeatureDictionary:
     def group_sentence(self, group: str, values: Mapping[str, Any], direction: str = "raised") -> str:
         """The group in one sentence with the person's values (``values``: member name -> value).
 
+        Members absent from ``values`` (not inputs of the model) count as not recorded.
+
         In order: every member the chosen template names is missing -> ``missing``;
         every member zero or missing -> ``zero``; a named member missing -> the
         member sentences of the named members; all named members equal -> ``same``;
@@ -232,7 +234,9 @@ class FeatureDictionary:
         members recorded and not zero, joined by "; ".
         """
         spec = self.groups[group]
-        members = self.members[group]
+        # A model may use only some of a group's features: the others count as not recorded.
+        values = {m: values.get(m) for m in self.members[group]}
+        members = list(values)
         present = {m: not is_missing(values[m]) for m in members}
         nonzero = {m: present[m] and (self.entries[m].unit == "category" or float(values[m]) != 0) for m in members}
         template = next((t.text for t in spec.templates if t.when is None or nonzero[t.when]), None)

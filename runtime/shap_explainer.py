@@ -301,8 +301,9 @@ class ProbabilityShapExplainer:
         support_score = np.where(modifiable, up_score, -np.inf)
         listed = np.zeros_like(visible)
         rows = np.arange(len(contrib))[:, None]
-        listed[rows, up] = np.isfinite(up_score[rows, up])
-        listed[rows, down] = np.isfinite(down_score[rows, down])
+        # Listed: in the top k of its direction with a finite score (an index can be in both tops).
+        listed[rows, up] |= np.isfinite(up_score[rows, up])
+        listed[rows, down] |= np.isfinite(down_score[rows, down])
         unshown = np.where(listed, 0.0, np.abs(group_contrib)).max(axis=1, initial=0.0).tolist()
         # Rounded once, as Python floats.
         shown = np.round(contrib, CONTRIBUTION_DECIMALS).tolist()
@@ -319,7 +320,6 @@ class ProbabilityShapExplainer:
         # and each group's values are put into words once per call.
         described: dict[tuple[int, Any, str], tuple[Any, str]] = {}
         group_words: dict[tuple[Any, ...], str] = {}
-        others: dict[float, str] = {}
 
         def factor(i: int, j: int, contribution: float, direction: str) -> Factor:
             raw = value_of(i, j)
@@ -356,10 +356,6 @@ class ProbabilityShapExplainer:
             ups, downs = up_scores[i], down_scores[i]
             supports = support_scores[i]
             support = sorted((g for g in range(n_groups) if supports[g] != -math.inf), key=lambda g: -supports[g])
-            rest = round(unshown[i], 12)
-            sentence = others.get(rest)
-            if sentence is None:
-                sentence = others[rest] = other_factors_sentence(rest)
             out.append(
                 CaseExplanation(
                     base_value=bases[i],
@@ -367,7 +363,7 @@ class ProbabilityShapExplainer:
                     raising=[entry(g) for g in up[i] if ups[g] != -math.inf],
                     lowering=[entry(g) for g in down[i] if downs[g] != -math.inf],
                     support_could_address=[entry(g) for g in support],
-                    other_factors=sentence,
+                    other_factors=other_factors_sentence(unshown[i]),
                 )
             )
         return out

@@ -26,7 +26,7 @@ from serving.api_keys import (
 from serving.audit_trail import ERR_APPEND_ONLY, SCORES, AuditTrail, ScoreRow, new_audit_id, utc_now
 from serving.errors import MissingApiKey, RoleNotAllowed, UnknownAuditId
 from serving.reviews import ReviewRequest, record_review
-from serving.risk_bands import RiskBands
+from serving.risk_bands import N_BANDS, RiskBands, band_sentence
 from serving.settings import ServingSettings
 
 
@@ -189,3 +189,10 @@ def test_serving_settings_from_environment(tmp_path: Path) -> None:
         ServingSettings.from_env({"SVRISK_MAX_BATCH": "0"})
     with pytest.raises(ValueError, match="SVRISK_MODEL_SOURCE"):
         ServingSettings.from_env({"SVRISK_MODEL_SOURCE": "s3"})
+
+
+def test_serving_band_is_worded_as_a_ranking_never_high_or_low():
+    for band in range(1, N_BANDS + 1):
+        sentence = band_sentence(band, band * 10 - 5)
+        assert sentence.startswith(f"band {band} of 10 among young people in the reference population")
+        assert "high" not in sentence.lower() and "low" not in sentence.lower().replace("lower", "")

@@ -61,5 +61,6 @@ def test_training_pyfunc_scores_raw_cases_like_batch(trained_extract, in_extract
     np.testing.assert_allclose(out["probability"], test["probability"], rtol=0, atol=1e-12)
     batch = loaded.unwrap_python_model().risk_model.score(extract, test[["person_id", "as_of"]])
     np.testing.assert_allclose(batch["probability"], test["probability"], rtol=0, atol=1e-12)
-    raising = json.loads(out["top_raising"].iloc[0])
-    assert all(f["contribution"] >= 0 for f in raising)
+    explanation = json.loads(out["explanation"].iloc[0])
+    assert all(g["contribution"] > 0 for g in explanation["raising"])
+    assert out["absolute_risk"].iloc[0].startswith(("about ", "fewer than "))

@@ -72,14 +72,16 @@ def test_training_pyfunc_round_trip_matches_in_memory_model(
     inputs = frame.drop(columns=["outcome", "sex", "ethnicity"])
     inputs = inputs.astype({"year": "float64"})
     out = loaded.predict(inputs)
-    assert list(out.columns) == ["person_id", "as_of", "probability", "base_value", "top_raising",
-                                 "top_lowering"]
+    assert list(out.columns) == ["person_id", "as_of", "probability", "absolute_risk", "base_value",
+                                 "explanation"]
     expected = trained_table.result.risk_model.predict_features(frame)
     np.testing.assert_allclose(out["probability"].to_numpy(), expected, rtol=0, atol=1e-12)
     same = loaded.unwrap_python_model().risk_model.predict_features(frame)
     np.testing.assert_allclose(same, expected, rtol=0, atol=1e-12)
-    factors = json.loads(out["top_raising"].iloc[0])
-    assert all({"feature", "contribution", "sentence"} <= set(f) for f in factors)
+    groups = json.loads(out["explanation"].iloc[0])["raising"]
+    assert all({"group", "contribution", "sentence", "features"} <= set(g) for g in groups)
+    # A feature table's outcome window is unknown: the natural frequency says so.
+    assert out["absolute_risk"].str.contains("in the outcome window").all()
 
 
 def test_training_cli_usage_and_data_errors(tmp_path: Path) -> None:
