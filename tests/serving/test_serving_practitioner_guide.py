@@ -2,8 +2,9 @@
 
 Every field the guide's tables name exists in what /score returns, every
 field /score returns is explained in the guide, the notice is quoted word
-for word, and a review made with exactly the guide's review fields and
-decisions is accepted by the service.
+for word, the factor groups and natural frequencies the service returns are
+the ones the guide lists and describes, and a review made with exactly the
+guide's review fields and decisions is accepted by the service.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from serving.service import NOTICE
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "practitioner-guide.md"
-FACTOR_LISTS = ("explanation.raising[].", "explanation.lowering[].")
+FACTOR_LISTS = ("explanation.raising[].", "explanation.lowering[].", "explanation.support_could_address[].")
 FACTOR_PREFIX = "factor."
 TABLE_ROW = re.compile(r"^\| `([^`]+)` \|", re.MULTILINE)
+GROUP_ROW = re.compile(r"^\| `(\w+)` \| (\w+) \| (yes|no) \|$", re.MULTILINE)
+FREQUENCY_ROW = re.compile(r"^\| ([0-9.]+) \| (.+) \|$", re.MULTILINE)
 
 
 def _section(text: str, heading: str) -> str:
@@ -94,3 +97,31 @@ def test_serving_practitioner_guide_review_fields_are_accepted(served, cases) ->
     response = httpx.post(served.url + "/reviews", json=review, headers=served.headers("practitioner"), timeout=60)
     assert response.status_code == 201, response.text
     assert response.json()["practitioner_band"] == 3
+
+
+def test_serving_practitioner_guide_groups_and_natural_frequencies_match_the_response(served, cases) -> None:
+    from features.dictionary import FeatureDictionary
+    from runtime.risk_language import natural_frequency
+
+    guide = GUIDE.read_text(encoding="utf-8")
+    groups = {name: (family, modifiable == "yes")
+              for name, family, modifiable in GROUP_ROW.findall(_section(guide, "## The factor groups"))}
+    dictionary = FeatureDictionary.load()
+    assert groups == {name: (dictionary[dictionary.members[name][0]].family, spec.modifiable)
+                      for name, spec in dictionary.groups.items()}
+    examples = FREQUENCY_ROW.findall(_section(guide, "## Why both the absolute risk and the band are shown"))
+    assert len(examples) >= 5
+    for probability, sentence in examples:
+        assert natural_frequency(float(probability))["sentence"] == sentence, probability
+    served_groups = 0
+    for case in cases[:8]:
+        body = httpx.post(served.url + "/score", json=case, headers=served.headers("practitioner"), timeout=60).json()
+        assert body["absolute_risk"] == natural_frequency(body["probability"])
+        assert "high" not in body["band_sentence"]
+        explanation = body["explanation"]
+        for group in explanation["raising"] + explanation["lowering"] + explanation["support_could_address"]:
+            assert (group["family"], group["modifiable"]) == groups[group["group"]]
+            served_groups += 1
+        assert all(g["modifiable"] for g in explanation["support_could_address"])
+        assert explanation["other_factors"].startswith("no other factor moved the score by more than ")
+    assert served_groups > 0
