@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+import functools
 import re
 import string
 from collections.abc import Mapping
@@ -128,14 +129,24 @@ class _DictionaryFile(BaseModel):
 
 def is_missing(value: Any) -> bool:
     """True for None, NaN, pandas.NA and NaT."""
-    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+    if value is None:
+        return True
+    if type(value) is float:  # the common case, without pandas' per-call checks
+        return value != value
+    return pd.api.types.is_scalar(value) and bool(pd.isna(value))
 
 
 def placeholders(template: str) -> list[str]:
     """The member names a group template refers to ({member} and {s:member})."""
+    return list(_placeholders(template))
+
+
+@functools.lru_cache(maxsize=1024)
+def _placeholders(template: str) -> tuple[str, ...]:
+    # Cached: explanations ask for every group sentence they write.
     plural = PLURAL.findall(template)
     fields = [f for _, f, _, _ in string.Formatter().parse(PLURAL.sub("", template)) if f]
-    return list(dict.fromkeys([*fields, *plural]))
+    return tuple(dict.fromkeys([*fields, *plural]))
 
 
 class FeatureDictionary:
@@ -160,6 +171,9 @@ class FeatureDictionary:
             self.members[entry.group].append(entry.name)
         for group in self.groups.values():
             self._check_group(group)
+        # Built once: explanations ask for them for every group sentence they write.
+        self.templates = {name: group.templates for name, group in self.groups.items()}
+        self._sentence_members = {name: self._find_sentence_members(name) for name in self.groups}
 
     def _check_group(self, group: FeatureGroup) -> None:
         members = self.members[group.name]
@@ -222,28 +236,50 @@ class FeatureDictionary:
         """The evidence-fixed direction its members share (+1, -1, 0 when none has one)."""
         return next((self.entries[m].direction for m in self.members[group] if self.entries[m].direction), 0)
 
-    def group_sentence(self, group: str, values: Mapping[str, Any], direction: str = "raised") -> str:
-        """The group in one sentence with the person's values (``values``: member name -> value).
+    def sentence_members(self, group: str) -> list[str]:
+        """The members a group's sentence depends on, besides whether every member is zero.
 
-        Members absent from ``values`` (not inputs of the model) count as not recorded.
+        With an unconditional template that names members: those and the ``if``
+        members; otherwise (the sentence may join any member's sentence) all members.
+        Callers may cache :meth:`group_sentence` on these values and that flag.
+        """
+        return list(self._sentence_members[group])
+
+    def _find_sentence_members(self, group: str) -> list[str]:
+        templates = self.templates[group]
+        fallback = next((t for t in templates if t.when is None), None)
+        if fallback is None or not placeholders(fallback.text):
+            return list(self.members[group])
+        named = [n for t in templates for n in [*placeholders(t.text), *([t.when] if t.when else [])]]
+        return list(dict.fromkeys(named))
+
+    def group_sentence(
+        self, group: str, values: Mapping[str, Any], direction: str = "raised", recorded: bool | None = None
+    ) -> str:
+        """The group in one sentence with the person's values (``values``: member name -> value).
 
         In order: every member the chosen template names is missing -> ``missing``;
         every member zero or missing -> ``zero``; a named member missing -> the
         member sentences of the named members; all named members equal -> ``same``;
         else the template. Without a template: the member sentences of the
         members recorded and not zero, joined by "; ".
+
+        Members absent from ``values`` count as not recorded. ``recorded`` (any
+        member recorded and not zero) may be given by a caller that knows it; then
+        ``values`` need only hold :meth:`sentence_members`.
         """
         spec = self.groups[group]
-        # A model may use only some of a group's features: the others count as not recorded.
-        values = {m: values.get(m) for m in self.members[group]}
-        members = list(values)
+        members = self._sentence_members[group] if recorded is not None else self.members[group]
+        values = {m: values.get(m) for m in members}
         present = {m: not is_missing(values[m]) for m in members}
         nonzero = {m: present[m] and (self.entries[m].unit == "category" or float(values[m]) != 0) for m in members}
-        template = next((t.text for t in spec.templates if t.when is None or nonzero[t.when]), None)
+        if recorded is None:
+            recorded = any(nonzero.values())
+        template = next((t.text for t in self.templates[group] if t.when is None or nonzero[t.when]), None)
         named = placeholders(template) if template is not None else []
         if named and not any(present[m] for m in named):
             return spec.missing or self.sentence(named[0], values[named[0]], direction)
-        if spec.zero is not None and not any(nonzero.values()):
+        if spec.zero is not None and not recorded:
             return spec.zero
         if template is None or not all(present[m] for m in named):
             shown = [m for m in (named or members) if nonzero[m]] or (named or members)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 from typing import TypedDict
 
+import numpy as np
+
 # Factor sizes are shown in percentage points with this many decimals, on every surface.
 DISPLAY_DECIMALS = 2
 DISPLAY_STEP = 10.0**-DISPLAY_DECIMALS  # the smallest shown size, in percentage points
@@ -110,11 +112,19 @@ def format_points(contribution: float) -> str:
 
 
 def other_factors_sentence(largest_unshown: float) -> str:
-    """What the factors not listed add up to at most, each: at least the display step.
+    """How much, at most, any factor not listed moved the score.
 
     ``largest_unshown`` is the largest absolute contribution (0-1 scale) among the
-    groups not listed; it is rounded up to the display step, so the sentence is
-    always true ("no other factor moved the score by more than 0.01 percentage points").
+    groups not listed; it is rounded up to the display step (at least one step),
+    so the sentence is always true ("no other factor moved the score by more
+    than 0.01 percentage points").
     """
-    steps = max(1, math.ceil(round(100.0 * abs(largest_unshown) / DISPLAY_STEP, 9)))
-    return OTHER_FACTORS.format(points=f"{steps * DISPLAY_STEP:.{DISPLAY_DECIMALS}f}")
+    return other_factors_sentences(np.array([largest_unshown]))[0]
+
+
+def other_factors_sentences(largest_unshown: np.ndarray) -> list[str]:
+    """:func:`other_factors_sentence` for many cases at once (each distinct size worded once)."""
+    # Rounded before the ceiling, so 0.03 points held as 0.030000000000000002 stays 0.03.
+    steps = np.maximum(1, np.ceil(np.round(100.0 * np.abs(largest_unshown) / DISPLAY_STEP, 9))).astype(int)
+    worded = {s: OTHER_FACTORS.format(points=f"{s * DISPLAY_STEP:.{DISPLAY_DECIMALS}f}") for s in set(steps.tolist())}
+    return [worded[s] for s in steps.tolist()]

@@ -49,14 +49,13 @@ and a feature it does not know is a group of its own.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
 
 from runtime.model_inputs import ERR_NOT_FRAME, prepare_inputs
-from runtime.risk_language import DISPLAY_DECIMALS, other_factors_sentence
+from runtime.risk_language import DISPLAY_DECIMALS, other_factors_sentences
 
 RAISED = "raised"
 LOWERED = "lowered"
@@ -112,16 +111,23 @@ class _Grouping:
     """Feature groups in model order: names, families, modifiability, member columns."""
 
     def __init__(self, names: list[str], families: list[str], modifiable: list[bool],
-                 members: list[list[int]], dictionary: Any, n_features: int) -> None:
+                 members: list[list[int]], dictionary: Any, feature_names: list[str]) -> None:
         self.names = names
         self.families = families
         self.modifiable = modifiable
         self.members = members
         # Sentences come from this dictionary's groups (None: each group is one feature).
         self.dictionary = dictionary
-        self.matrix = np.zeros((n_features, len(names)))
+        self.matrix = np.zeros((len(feature_names), len(names)))
         for g, columns in enumerate(members):
             self.matrix[columns, g] = 1.0
+        # The columns each group's sentence depends on (with "any member recorded and not zero").
+        position = {name: j for j, name in enumerate(feature_names)}
+        self.sentence_columns = [
+            columns if dictionary is None
+            else [position[m] for m in dictionary.sentence_members(names[g]) if m in position]
+            for g, columns in enumerate(members)
+        ]
 
 
 class ProbabilityShapExplainer:
@@ -297,22 +303,26 @@ class ProbabilityShapExplainer:
         down = _top(down_score, k)
         modifiable = np.array(grouping.modifiable, dtype=bool)
         support_score = np.where(modifiable, up_score, -np.inf)
+        support = _top(support_score, n_groups).tolist()
+        n_support = np.isfinite(support_score).sum(axis=1).tolist()
         listed = np.zeros_like(visible)
         rows = np.arange(len(contrib))[:, None]
         # Listed: in the top k of its direction with a finite score (an index can be in both tops).
         listed[rows, up] |= np.isfinite(up_score[rows, up])
         listed[rows, down] |= np.isfinite(down_score[rows, down])
-        unshown = np.where(listed, 0.0, np.abs(group_contrib)).max(axis=1, initial=0.0).tolist()
+        others = other_factors_sentences(np.where(listed, 0.0, np.abs(group_contrib)).max(axis=1, initial=0.0))
         # Rounded once, as Python floats.
         shown = np.round(contrib, CONTRIBUTION_DECIMALS).tolist()
+        # A feature is detailed under its group only when it shows at the display precision.
+        detailed = (np.round(100.0 * contrib, DISPLAY_DECIMALS) != 0.0).tolist()
         shown_groups = np.round(group_contrib, CONTRIBUTION_DECIMALS).tolist()
         up_scores, down_scores = up_score.tolist(), down_score.tolist()
-        support_scores = support_score.tolist()
         up, down = up.tolist(), down.tolist()
         bases = np.round(base, PROBABILITY_DECIMALS).tolist()
         probabilities = np.round(probability, PROBABILITY_DECIMALS).tolist()
 
-        value_of = _value_lookup(X)
+        values = _value_rows(X)
+        recorded = (_recorded(X) @ grouping.matrix > 0).tolist()
         names = self.feature_names_
         # Values repeat (counts, flags, categories), so each (feature, value, direction)
         # and each group's values are put into words once per call.
@@ -320,24 +330,26 @@ class ProbabilityShapExplainer:
         group_words: dict[tuple[Any, ...], str] = {}
 
         def factor(i: int, j: int, contribution: float, direction: str) -> Factor:
-            raw = value_of(i, j)
-            key = (j, None if raw != raw else raw, direction)  # NaN != NaN: one key for missing
+            raw = values[i][j]
+            key = (j, raw, direction)
             words = described.get(key)
             if words is None:
                 words = described[key] = self._describe(j, raw, direction)
             return Factor(feature=names[j], value=words[0], sentence=words[1], contribution=contribution)
 
         def group_factor(i: int, g: int) -> GroupFactor:
-            row = shown[i]
+            row, show = shown[i], detailed[i]
             total = shown_groups[i][g]
             direction = RAISED if total > 0 else LOWERED
             columns = grouping.members[g]
-            details = sorted((j for j in columns if row[j] != 0.0), key=lambda j: -abs(row[j]))
+            # Its features that show at display precision; when none does alone, all that moved it.
+            shown_members = [j for j in columns if show[j]] or [j for j in columns if row[j] != 0.0]
+            details = sorted(shown_members, key=lambda j: -abs(row[j]))
             return GroupFactor(
                 group=grouping.names[g],
                 family=grouping.families[g],
                 modifiable=grouping.modifiable[g],
-                sentence=self._group_sentence(grouping, g, i, value_of, direction, group_words),
+                sentence=self._group_sentence(grouping, g, values[i], recorded[i][g], direction, group_words),
                 contribution=total,
                 features=[factor(i, j, row[j], RAISED if row[j] > 0 else LOWERED) for j in details],
             )
@@ -352,35 +364,36 @@ class ProbabilityShapExplainer:
                 return made[g]
 
             ups, downs = up_scores[i], down_scores[i]
-            supports = support_scores[i]
-            support = sorted((g for g in range(n_groups) if supports[g] != -math.inf), key=lambda g: -supports[g])
             out.append(
                 CaseExplanation(
                     base_value=bases[i],
                     probability=probabilities[i],
                     raising=[entry(g) for g in up[i] if ups[g] != -math.inf],
                     lowering=[entry(g) for g in down[i] if downs[g] != -math.inf],
-                    support_could_address=[entry(g) for g in support],
-                    other_factors=other_factors_sentence(unshown[i]),
+                    support_could_address=[entry(g) for g in support[i][: n_support[i]]],
+                    other_factors=others[i],
                 )
             )
         return out
 
     def _group_sentence(
-        self, grouping: _Grouping, g: int, i: int, value_of: Callable[[int, int], Any], direction: str,
+        self, grouping: _Grouping, g: int, row: list[Any], recorded: bool, direction: str,
         cache: dict[tuple[Any, ...], str],
     ) -> str:
-        """Group ``g`` in one sentence with case ``i``'s values (cached by the values)."""
-        columns = grouping.members[g]
-        raw = [value_of(i, j) for j in columns]
-        key = (g, direction, *(None if v != v else v for v in raw))
+        """Group ``g`` in one sentence with one case's values ``row``.
+
+        Cached on the values the sentence depends on and ``recorded`` (any member
+        recorded and not zero), so a group of many features costs a few lookups.
+        """
+        key = (g, direction, recorded, *[row[j] for j in grouping.sentence_columns[g]])
         sentence = cache.get(key)
         if sentence is None:
+            columns = grouping.members[g]
             if grouping.dictionary is None:
-                sentence = self._describe(columns[0], raw[0], direction)[1]
+                sentence = self._describe(columns[0], row[columns[0]], direction)[1]
             else:
-                values = {self.feature_names_[j]: v for j, v in zip(columns, raw, strict=True)}
-                sentence = grouping.dictionary.group_sentence(grouping.names[g], values, direction)
+                values = {self.feature_names_[j]: row[j] for j in grouping.sentence_columns[g]}
+                sentence = grouping.dictionary.group_sentence(grouping.names[g], values, direction, recorded)
             cache[key] = sentence
         return sentence
 
@@ -404,7 +417,7 @@ class ProbabilityShapExplainer:
         if not grouped:
             # Each feature its own group, not modifiable (nothing says a service could change it).
             return _Grouping(list(names), list(self.families_), [False] * len(names),
-                             [[j] for j in range(len(names))], None, len(names))
+                             [[j] for j in range(len(names))], None, list(names))
         order: dict[str, list[int]] = {}
         for j, name in enumerate(names):
             order.setdefault(dictionary[name].group, []).append(j)
@@ -415,7 +428,7 @@ class ProbabilityShapExplainer:
             [bool(dictionary.groups[g].modifiable) for g in groups],
             [order[g] for g in groups],
             dictionary,
-            len(names),
+            list(names),
         )
 
     def _describe(self, j: int, raw: Any, direction: str) -> tuple[Any, str]:
@@ -463,30 +476,37 @@ def json_safe(value: Any) -> float | int | str | None:
     return str(value)
 
 
-def _value_lookup(X: pd.DataFrame) -> Callable[[int, int], Any]:
-    """``value_of(i, j)``: row ``i``'s value of column ``j`` as handed to the dictionary.
+def _value_rows(X: pd.DataFrame) -> list[list[Any]]:
+    """Each row's values in column order, as handed to the dictionary.
 
-    Numbers as Python floats (NaN when missing), categories as their label
-    (NaN when missing). Numeric columns are read as one block, so only the
-    cells a case lists are converted, whatever the number of features.
+    Numbers as Python floats, categories as their label, ``None`` when missing
+    (so equal values make equal cache keys, which NaN would not). Converted as
+    one block: per-cell access costs more than one case's TreeSHAP.
     """
-    categorical = {
-        j: (np.asarray(dtype.categories.astype(object), dtype=object), X.iloc[:, j].cat.codes.to_numpy())
-        for j, dtype in enumerate(X.dtypes)
-        if isinstance(dtype, pd.CategoricalDtype)
-    }
-    numeric = [j for j in range(X.shape[1]) if j not in categorical]
-    # Without categories the frame is the block: a column take costs more than one case's TreeSHAP.
-    block = (X.iloc[:, numeric] if categorical else X).to_numpy(dtype=float, na_value=np.nan)
-    position = {j: k for k, j in enumerate(numeric)}
+    categorical = [j for j, dtype in enumerate(X.dtypes) if isinstance(dtype, pd.CategoricalDtype)]
+    numeric = [j for j in range(X.shape[1]) if j not in set(categorical)]
+    block = np.empty(X.shape, dtype=object)
+    numbers = (X.iloc[:, numeric] if categorical else X).to_numpy(dtype=float, na_value=np.nan)
+    as_objects = numbers.astype(object)
+    as_objects[np.isnan(numbers)] = None
+    block[:, numeric] = as_objects
+    for j in categorical:
+        column = X.iloc[:, j]
+        labels = np.append(column.cat.categories.astype(object).to_numpy(dtype=object), None)
+        block[:, j] = labels[column.cat.codes.to_numpy()]  # code -1 (missing) takes the last: None
+    return block.tolist()
 
-    def value_of(i: int, j: int) -> Any:
-        if j in categorical:
-            labels, codes = categorical[j]
-            return labels[codes[i]] if codes[i] >= 0 else math.nan
-        return float(block[i, position[j]])
 
-    return value_of
+def _recorded(X: pd.DataFrame) -> np.ndarray:
+    """1.0 where a value is recorded and not zero (a category: recorded), else 0.0."""
+    flags = np.empty(X.shape)
+    for j, dtype in enumerate(X.dtypes):
+        if isinstance(dtype, pd.CategoricalDtype):
+            flags[:, j] = X.iloc[:, j].cat.codes.to_numpy() >= 0
+    numeric = [j for j, dtype in enumerate(X.dtypes) if not isinstance(dtype, pd.CategoricalDtype)]
+    numbers = (X.iloc[:, numeric] if len(numeric) < X.shape[1] else X).to_numpy(dtype=float, na_value=np.nan)
+    flags[:, numeric] = (numbers != 0) & ~np.isnan(numbers)
+    return flags
 
 
 def booster_predict(booster: Any, prepared: pd.DataFrame, **kwargs: Any) -> np.ndarray:
