@@ -280,7 +280,7 @@ def test_fairness_rare_events_zero_count_is_too_small_unless_many_were_expected(
     from fairness.report import ModelCard, Verdict, build_report
 
     html, document = build_report(result, card=ModelCard(title="t", subject="s"),
-                                  verdict=Verdict(passed=False, published=False), charts=False)
+                                  verdict=Verdict(published=False), charts=False)
     assert "Checks resting on too few events" in html
     assert "g = unknown vs white at threshold 0.5" in html and "about 0.8 people" in html
     listed = [c for c in document["checks"] if c["group"] == "unknown" and c["metric"] == "fpr_ratio"]

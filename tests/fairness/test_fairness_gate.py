@@ -144,7 +144,7 @@ def test_fairness_gate_publishes_fair_refuses_biased_and_records_overrides(tmp_p
     assert _champion() == fair
     tags = _tags(fair)
     assert tags[TAG_PASSED] == "true" and tags[TAG_OVERRIDE] == "false"
-    assert tags[TAG_POLICY_VERSION] == "1.1" and tags[TAG_APPROVER] == ""
+    assert tags[TAG_POLICY_VERSION] == "1.2" and tags[TAG_APPROVER] == ""
     assert tags[TAG_REPORT].startswith("runs:/") and tags[TAG_REPORT].endswith("/fairness/report.html")
     document = json.loads((tmp_path / "r1" / "audit.json").read_text())
     assert document["label_bias"], "the synthetic extract's true outcomes are audited too"

@@ -84,7 +84,8 @@ def _args(path, out, *extra):
 def test_fairness_cli_audit_writes_rows_and_report(scores_csv, tmp_path):
     out = tmp_path / "out"
     result = runner.invoke(app, _args(scores_csv, out))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a FAIL is a finding: exit 1, with the report written
+    assert "wrote" in result.output and result.output.startswith("FAIL")
     document = json.loads((out / "audit.json").read_text())
     rows = document["rows"]
     # 2 sexes + 5 ethnicities + the policy's sex x ethnicity intersection (10), at 2 thresholds.
@@ -96,7 +97,7 @@ def test_fairness_cli_audit_writes_rows_and_report(scores_csv, tmp_path):
     # Scores inflated 1.8x for one group: its false positive rate ratio against white fails.
     failed = {(c["attribute"], c["group"], c["metric"]) for c in document["checks"] if c["status"] == "fail"}
     assert ("ethnicity", "black", "fpr_ratio") in failed
-    assert document["verdict"]["headline"].startswith("FAILS")
+    assert document["verdict"]["headline"].startswith("FAIL:") and document["verdict"]["verdict"] == "FAIL"
     # The "other" group (about 45 people) is listed as too small, and none of its checks is judged.
     assert any(t["group"] == "other" for t in document["too_small"])
     assert {c["status"] for c in document["checks"] if c["group"] == "other"} == {"too_small"}
@@ -117,22 +118,22 @@ def test_fairness_cli_audit_writes_rows_and_report(scores_csv, tmp_path):
         (lambda f: f.iloc[:0], "no rows"),
     ],
 )
-def test_fairness_cli_audit_bad_input_exits_1(tmp_path, mutate, message):
+def test_fairness_cli_audit_bad_input_exits_2(tmp_path, mutate, message):
     path = tmp_path / "bad.csv"
     mutate(_scores(n=200)).to_csv(path, index=False)
     result = runner.invoke(app, _args(path, tmp_path / "out"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
 
 
 def test_fairness_cli_audit_missing_and_blank_files(tmp_path):
     result = runner.invoke(app, _args(tmp_path / "none.csv", tmp_path / "out"))
-    assert result.exit_code == 1 and "not found" in result.output
+    assert result.exit_code == 2 and "not found" in result.output
     blank = tmp_path / "blank.csv"
     blank.write_text("")
     result = runner.invoke(app, _args(blank, tmp_path / "out"))
-    assert result.exit_code == 1 and "is empty" in result.output
+    assert result.exit_code == 2 and "is empty" in result.output
     result = runner.invoke(app, ["audit", "--scores", str(blank)])
     assert result.exit_code == 2  # usage error: required options missing
 
@@ -154,12 +155,12 @@ def test_fairness_report_states_checks_in_plain_english_and_label_bias():
     })
     card = ModelCard(title="svrisk version 3", subject="test", outcome="Serious violence in 365 days.",
                      performance=[{"score": "probability", "auc": 0.81, "ece": 0.004}])
-    verdict = Verdict(passed=recorded.passed, published=False)
+    verdict = Verdict(published=False)
     html, document = build_report(recorded, card=card, verdict=verdict, truth=truth,
                                   explanations_by_group=by_group, charts=False)
     outline = _outline(html)
-    assert outline.sections == ["verdict", "model-card", "explained-checks", "too-small", "groups",
-                                "label-bias", "explanations"]
+    assert outline.sections == ["verdict", "scope", "model-card", "explained-checks", "too-small", "power",
+                                "groups", "label-bias", "explanations"]
     text = " ".join(outline.text)
     assert "REFUSED" in text
     assert "prioritise which young people's records a practitioner reviews" in text
@@ -171,3 +172,41 @@ def test_fairness_report_states_checks_in_plain_english_and_label_bias():
     assert document["label_bias"][0].keys() >= {"fpr_recorded", "fpr_true", "base_rate_recorded", "base_rate_true"}
     assert "+2.00" in text  # police family raises the black group's scores by 2 points
     json.dumps(document, allow_nan=False)
+
+
+def _numbers(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"\d+\.\d+", text)
+
+
+def test_fairness_report_html_is_rendered_from_the_json_document_alone():
+    from fairness.report import render_html
+
+    frame = _scores(n=2500, seed=4)
+    recorded = run_audit(frame, score_col="risk", label_col="outcome", group_cols=["ethnicity", "sex"],
+                         thresholds=[0.1, 0.2], policy=load_policy(), resamples=40)
+    card = ModelCard(title="t", subject="s", performance=[{"score": "probability", "auc": 0.81, "ece": 0.004}])
+    html, document = build_report(recorded, card=card, verdict=Verdict(published=False), charts=False)
+    # The document as written to audit.json, read back, renders exactly the same HTML: the HTML has no
+    # source but the JSON, so the two cannot drift apart.
+    reread = json.loads(json.dumps(document, allow_nan=False))
+    assert render_html(reread, charts=False) == html
+    # Every figure in the HTML changes with the JSON: scale every number in the document and no figure
+    # of the original HTML text (beyond the fixed policy constants of the text) survives unchanged.
+    def scaled(value):
+        if isinstance(value, float):
+            return value * 1.37 + 0.0113
+        if isinstance(value, dict):
+            return {k: scaled(v) if k not in ("lower", "upper", "threshold", "confidence") else v
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            return [scaled(v) for v in value]
+        return value
+
+    moved = {**reread, "rows": scaled(reread["rows"]), "checks": scaled(reread["checks"]),
+             "verdict": scaled(reread["verdict"])}
+    changed_text = " ".join(_outline(render_html(moved, charts=False)).text)
+    original = _outline(html)
+    table_figures = set(_numbers(" ".join(original.text))) - set(_numbers(changed_text))
+    assert len(table_figures) > 50  # the tables' and checks' figures all moved with the document
