@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fairness.gate import TAG_PASSED, TAG_REPORT
+from fairness.gate import TAG_PASSED, TAG_RECORD, TAG_REPORT
 from serving.errors import ModelRefused
 from serving.risk_bands import RiskBands
 from serving.settings import REGISTERED_MODEL, ServingSettings
@@ -88,6 +88,8 @@ def describe_version(client: Any, version: Any, alias: str | None) -> dict[str, 
         "outcome_definition": _json_or_text(tags.get(OUTCOME_TAG)),
         "gate": {k[len(GATE_TAG_PREFIX):]: v for k, v in tags.items() if k.startswith(GATE_TAG_PREFIX)},
         "fairness_report": tags.get(TAG_REPORT),
+        # The gate's verdict record (PASS / REVIEW / FAIL, and who approved a REVIEW or override, and why).
+        "gate_record": _json_or_text(tags.get(TAG_RECORD)),
         "metrics": dict(run.data.metrics) if run is not None else {},
         "tags": tags,
     }
