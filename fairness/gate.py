@@ -63,9 +63,8 @@ from fairness.verdict import (
     gate_verdict,
     outside_band,
 )
-# To be read from registry/ (issue 13) once it lands on main; until then training holds these names.
-from training.model_checksum import CHECKSUM_TAG
-from training.registry import CANDIDATE_ALIAS
+from registry.checksum import CHECKSUM_TAG
+from registry.versions import CANDIDATE_ALIAS
 
 MODEL_NAME = "svrisk"
 CHAMPION_ALIAS = "champion"
