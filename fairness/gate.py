@@ -7,24 +7,34 @@ run's ``extract_path`` param), audits it against the policy, writes the report
 (HTML + JSON) to a local folder and logs it in a *new* MLflow run (the
 training run stays as training left it), then records the verdict.
 
+The verdict (:mod:`fairness.verdict`) is PASS, REVIEW or FAIL. PASS clears
+the version; REVIEW (nothing fails, but a borderline check's estimate lies
+outside its band) clears it only with an approval (``approve_review``, a named
+approver and a reason) unless the policy's ``gate.review_requires_approval``
+is false; FAIL only with an override.
+
 Promotion is ordered so that a crash at any point leaves the previous
 champion serving and never leaves a misleading verdict on the new version:
 
 1. ``gate.passed`` is set to ``"false"`` first, so an earlier verdict can never
    pair with the new tags if the run stops half way;
-2. ``gate.policy_version``, ``gate.report``, ``gate.approver``, ``gate.reason``,
-   ``gate.override``, ``gate.failed_checks``, ``gate.checked_at``;
-3. ``gate.passed`` (last but one): ``"true"`` when every gated check and
-   performance floor holds, or when a named approver overrides (then
-   ``gate.override`` is ``"true"`` and ``gate.failed_checks`` says how many
-   checks were overridden); the service starts only on ``"true"``;
+2. ``gate.policy_version``, ``gate.report``, ``gate.verdict``,
+   ``gate.approver``, ``gate.reason``, ``gate.override``,
+   ``gate.review_approved``, ``gate.failed_checks``, ``gate.checked_at`` and
+   ``gate.record`` (the :class:`~fairness.verdict.VerdictRecord` as canonical
+   JSON, the one record a signature can cover);
+3. ``gate.passed`` (last but one): ``"true"`` when the version is cleared
+   (PASS, an approved REVIEW, or an override: then ``gate.override`` is
+   ``"true"`` and ``gate.failed_checks`` says how many checks were
+   overridden); the service starts only on ``"true"``;
 4. the alias ``champion`` moves last. If that call fails, ``gate.passed`` is
    set back to ``"false"`` with ``gate.error`` saying why, and the error is
    raised: the version is not published, so it is not marked as if it were.
 
 Every audit also records its own result in ``gate.last_audit_*`` tags
-(``passed``, ``policy_version``, ``report``, ``failed_checks``,
-``checked_at``; ``passed`` is ``"incomplete"`` until the others are written).
+(``passed``, ``verdict``, ``policy_version``, ``report``, ``failed_checks``,
+``checked_at``; ``passed`` is ``"incomplete"`` until the others are written,
+then ``"true"`` unless the verdict is FAIL).
 
 Re-auditing the version the alias ``champion`` points at (for instance under
 a new policy) never touches its ``gate.*`` verdict or the alias: only the
@@ -34,7 +44,7 @@ verdict (or a crash half way through rewriting it) would take the service
 down on the very version still behind the alias, with nothing published in
 its place. A failed re-audit is reported (exit 1) and recorded; withdrawing
 the champion is done by publishing another version, which moves the alias.
-An override of the champion's re-audit is refused: it would publish nothing.
+An override or approval of the champion's re-audit is refused: it would publish nothing.
 """
 
 from __future__ import annotations
