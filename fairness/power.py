@@ -92,6 +92,53 @@ def _bisect(statistic, low: np.ndarray, high: np.ndarray, target: float, increas
     return np.where(reachable & (high >= low), answer, np.nan)
 
 
+def _needed(z: float, power: float) -> float:
+    if not 0.0 < power < 1.0:
+        raise ValueError(BAD_POWER.format(value=power))
+    return z + NormalDist().inv_cdf(power)
+
+
+def _detectable_rate_disparity(
+    as_ratio: bool,
+    reference_rate: np.ndarray,
+    n_group: np.ndarray,
+    n_reference: np.ndarray,
+    lower: float | None,
+    upper: float | None,
+    z: float,
+    power: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The detectable disparity on each side of the band, for a ratio or a difference of two rates.
+
+    At a band edge ``e`` the gate compares the group's rate with ``e p_r``
+    (ratio) or ``p_r + e`` (difference); the statistic is the gap between the
+    two over its standard error, binomial at the disparity being detected.
+    """
+    need = _needed(z, power)
+    p_r = np.asarray(reference_rate, dtype=float)
+    n_g, n_r = np.asarray(n_group, dtype=float), np.asarray(n_reference, dtype=float)
+    v_r = _binomial_variance(p_r, n_r)
+    nan = np.full(np.broadcast(p_r, n_g, n_r).shape, np.nan)
+
+    def statistic_for(edge: float, sign: float):
+        target, target_variance = (edge * p_r, edge**2 * v_r) if as_ratio else (p_r + edge, v_r)
+
+        def statistic(disparity: np.ndarray) -> np.ndarray:
+            p_g = np.clip(disparity * p_r if as_ratio else p_r + disparity, 0.0, 1.0)
+            return sign * (p_g - target) / np.sqrt(_binomial_variance(p_g, n_g) + target_variance)
+        return statistic
+
+    usable = np.isfinite(p_r) & (p_r > 0) if as_ratio else np.isfinite(p_r)
+    safe = np.where(usable, p_r, 0.5)
+    # The disparities the rates allow: a group rate between 0 and 1.
+    smallest, largest = (np.zeros_like(nan), 1.0 / safe) if as_ratio else (-safe, 1.0 - safe)
+    high = nan if upper is None else _bisect(statistic_for(upper, 1.0), np.full_like(nan, upper), largest, need,
+                                             increasing=True)
+    low = nan if lower is None else _bisect(statistic_for(lower, -1.0), smallest, np.full_like(nan, lower), need,
+                                            increasing=False)
+    return np.where(usable, low, np.nan), np.where(usable, high, np.nan)
+
+
 def detectable_ratio(
     reference_rate: np.ndarray,
     n_group: np.ndarray,
@@ -102,30 +149,7 @@ def detectable_ratio(
     power: float = POWER,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Largest ratio below the band and smallest above it that the audit detects with ``power``."""
-    if not 0.0 < power < 1.0:
-        raise ValueError(BAD_POWER.format(value=power))
-    need = z + NormalDist().inv_cdf(power)
-    p_r = np.asarray(reference_rate, dtype=float)
-    n_g, n_r = np.asarray(n_group, dtype=float), np.asarray(n_reference, dtype=float)
-    v_r = _binomial_variance(p_r, n_r)
-    nan = np.full(np.broadcast(p_r, n_g, n_r).shape, np.nan)
-
-    def statistic_for(edge: float, sign: float):
-        def statistic(ratio: np.ndarray) -> np.ndarray:
-            p_g = np.clip(ratio * p_r, 0.0, 1.0)
-            spread = np.sqrt(_binomial_variance(p_g, n_g) + edge**2 * v_r)
-            return sign * (ratio - edge) * p_r / spread
-        return statistic
-
-    usable = np.isfinite(p_r) & (p_r > 0)
-    high = nan
-    if upper is not None:
-        ceiling = np.where(usable, 1.0 / np.where(usable, p_r, 1.0), np.nan)
-        high = _bisect(statistic_for(upper, 1.0), np.full_like(nan, upper), ceiling, need, increasing=True)
-    low = nan
-    if lower is not None:
-        low = _bisect(statistic_for(lower, -1.0), np.zeros_like(nan), np.full_like(nan, lower), need, increasing=False)
-    return np.where(usable, low, np.nan), np.where(usable, high, np.nan)
+    return _detectable_rate_disparity(True, reference_rate, n_group, n_reference, lower, upper, z, power)
 
 
 def detectable_difference(
@@ -138,28 +162,7 @@ def detectable_difference(
     power: float = POWER,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Largest difference (group rate - reference rate) below the band and smallest above it, detected with ``power``."""
-    if not 0.0 < power < 1.0:
-        raise ValueError(BAD_POWER.format(value=power))
-    need = z + NormalDist().inv_cdf(power)
-    p_r = np.asarray(reference_rate, dtype=float)
-    n_g, n_r = np.asarray(n_group, dtype=float), np.asarray(n_reference, dtype=float)
-    v_r = _binomial_variance(p_r, n_r)
-    nan = np.full(np.broadcast(p_r, n_g, n_r).shape, np.nan)
-
-    def statistic_for(edge: float, sign: float):
-        def statistic(difference: np.ndarray) -> np.ndarray:
-            p_g = np.clip(p_r + difference, 0.0, 1.0)
-            return sign * (difference - edge) / np.sqrt(_binomial_variance(p_g, n_g) + v_r)
-        return statistic
-
-    usable = np.isfinite(p_r)
-    high = nan
-    if upper is not None:
-        high = _bisect(statistic_for(upper, 1.0), np.full_like(nan, upper), 1.0 - p_r, need, increasing=True)
-    low = nan
-    if lower is not None:
-        low = _bisect(statistic_for(lower, -1.0), -p_r, np.full_like(nan, lower), need, increasing=False)
-    return np.where(usable, low, np.nan), np.where(usable, high, np.nan)
+    return _detectable_rate_disparity(False, reference_rate, n_group, n_reference, lower, upper, z, power)
 
 
 def detectable_calibration_difference(
@@ -173,9 +176,7 @@ def detectable_calibration_difference(
     power: float = POWER,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The calibration differences beyond the band detected with ``power`` (variance ``p (1 - p)`` per person)."""
-    if not 0.0 < power < 1.0:
-        raise ValueError(BAD_POWER.format(value=power))
-    need = z + NormalDist().inv_cdf(power)
+    need = _needed(z, power)
     spread = np.sqrt(
         _binomial_variance(np.asarray(base_rate_group, dtype=float), np.asarray(n_group, dtype=float))
         + _binomial_variance(np.asarray(base_rate_reference, dtype=float), np.asarray(n_reference, dtype=float))
