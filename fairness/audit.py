@@ -64,7 +64,7 @@ REFERENCE_FOR_UNAUDITED = "a reference group is given for {attribute!r}, which i
 PROBABILITY, RANK, AUTO = "probability", "rank", "auto"
 SCORE_KINDS = (AUTO, PROBABILITY, RANK)
 NOT_A_PROBABILITY = (
-    "not judged: the score is a ranking, not a probability (its values are not all within [0, 1], or it "
+    "the score is a ranking, not a probability (its values are not all within [0, 1], or it "
     "was declared a ranking), so the observed rate it should match is undefined"
 )
 # How each audited attribute's reference group was chosen, said in the report.

@@ -70,7 +70,8 @@ DECISION_RULES = {
     "confident_breach": (
         "A check fails only when its whole {confidence:.0%} confidence interval lies outside the "
         "policy's band. A check whose estimate or interval reaches outside the band without that "
-        "certainty is borderline: it passes, and is explained below."
+        "certainty is borderline, and is explained below; a borderline check whose estimate lies "
+        "outside the band makes the verdict REVIEW."
     ),
 }
 METRIC_LABELS = {
@@ -441,7 +442,7 @@ def build_document(
     """The report's content as one JSON-ready document; the HTML is rendered from it (:func:`render_html`)."""
     name = gate_verdict(audit.checks, verdict.performance)
     outside = outside_band(audit.checks)
-    failed = [c for c in audit.checks if c.status == FAIL]
+    failed = sorted((c for c in audit.checks if c.status == FAIL), key=lambda c: -c.distance)
     borderline = [c for c in audit.checks if c.status == BORDERLINE]
     not_judged = audit.not_judged
     action = {
@@ -456,7 +457,7 @@ def build_document(
     every_holds = every_check_holds(audit.checks, verdict.performance)
     paragraphs = [
         {"status": c.status, "title": check_title(c), "text": explain_check(c, audit.decision_rule, verdict.publishing)}
-        for c in sorted(failed, key=lambda c: -c.distance) + outside + [c for c in borderline if c.distance == 0]
+        for c in failed + outside + [c for c in borderline if c.distance == 0]
     ]
     bias = label_bias_table(audit, truth) if truth is not None else None
     return {
