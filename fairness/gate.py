@@ -73,29 +73,39 @@ from fairness.verdict import (
     gate_verdict,
     outside_band,
 )
-from registry.checksum import CHECKSUM_TAG
-from registry.versions import CANDIDATE_ALIAS
+from registry.names import (
+    CANDIDATE_ALIAS,
+    RUN_TAG_GATE_VERDICT,
+    RUN_TAG_KIND,
+    RUN_TAG_MODEL_NAME,
+    RUN_TAG_MODEL_RUN_ID,
+    RUN_TAG_MODEL_VERSION,
+    RUN_TAG_PREVIOUS_CHAMPION,
+    CHAMPION_ALIAS,
+    MODEL_NAME,
+    TAG_APPROVER,
+    TAG_CHECKED_AT,
+    TAG_CHECKSUM,
+    TAG_ERROR,
+    TAG_FAILED,
+    TAG_LAST_CHECKED_AT,
+    TAG_LAST_FAILED,
+    TAG_LAST_PASSED,
+    TAG_LAST_POLICY_VERSION,
+    TAG_LAST_REPORT,
+    TAG_OUTCOME,
+    TAG_OVERRIDE,
+    TAG_LAST_VERDICT,
+    TAG_PASSED,
+    TAG_POLICY_VERSION,
+    TAG_REASON,
+    TAG_RECORD,
+    TAG_REPORT,
+    TAG_REVIEW_APPROVED,
+    TAG_VERDICT,
+)
+from registry.versions import resolve_version as find_version
 
-MODEL_NAME = "svrisk"
-CHAMPION_ALIAS = "champion"
-TAG_PASSED = "gate.passed"
-TAG_POLICY_VERSION = "gate.policy_version"
-TAG_REPORT = "gate.report"
-TAG_APPROVER = "gate.approver"
-TAG_REASON = "gate.reason"
-TAG_CHECKED_AT = "gate.checked_at"
-TAG_OVERRIDE = "gate.override"
-TAG_VERDICT = "gate.verdict"  # PASS, REVIEW or FAIL
-TAG_REVIEW_APPROVED = "gate.review_approved"  # "true" when a REVIEW was approved by gate.approver
-TAG_RECORD = "gate.record"  # the VerdictRecord as canonical JSON (fairness/verdict.py)
-TAG_FAILED = "gate.failed_checks"
-TAG_ERROR = "gate.error"
-TAG_LAST_PASSED = "gate.last_audit_passed"
-TAG_LAST_POLICY_VERSION = "gate.last_audit_policy_version"
-TAG_LAST_REPORT = "gate.last_audit_report"
-TAG_LAST_FAILED = "gate.last_audit_failed_checks"
-TAG_LAST_CHECKED_AT = "gate.last_audit_checked_at"
-TAG_LAST_VERDICT = "gate.last_audit_verdict"
 LAST_AUDIT_INCOMPLETE = "incomplete"
 PREDICTIONS_ARTIFACT = "evaluation/test_predictions.parquet"
 METRICS_ARTIFACT = "evaluation/metrics.json"
@@ -109,8 +119,6 @@ LABEL_COL = "label"
 TRUE_LABEL_COL = "true_outcome"
 KEY_COLUMNS = ["person_id", "as_of"]
 
-VERSION_NOT_FOUND = "model {name!r} has no version {version} ({error})"
-ALIAS_NOT_FOUND = "model {name!r} has no version with alias {alias!r} ({error})"
 ARTIFACT_MISSING = "the run {run_id} of version {version} has no {artifact} ({error})"
 ATTRIBUTE_MISSING = "the test predictions lack the audited attribute(s) {missing}; columns: {columns}"
 OVERRIDE_INCOMPLETE = "an override or an approval of a REVIEW needs both an approver and a reason"
@@ -175,17 +183,8 @@ def _client() -> Any:
 
 
 def resolve_version(client: Any, name: str, version: str | None) -> Any:
-    """The model version to gate: ``version`` when given, else the ``candidate`` alias."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        if version is not None:
-            return client.get_model_version(name, str(version))
-        return client.get_model_version_by_alias(name, CANDIDATE_ALIAS)
-    except MlflowException as error:
-        if version is not None:
-            raise ValueError(VERSION_NOT_FOUND.format(name=name, version=version, error=error.message)) from None
-        raise ValueError(ALIAS_NOT_FOUND.format(name=name, alias=CANDIDATE_ALIAS, error=error.message)) from None
+    """The model version to gate: ``version`` when given, else the ``candidate`` alias (ValueError if missing)."""
+    return find_version(client, name, version=version, aliases=(CANDIDATE_ALIAS,))
 
 
 def current_champion(client: Any, name: str) -> str | None:
@@ -248,14 +247,14 @@ def outcome_description(tag: str) -> str:
 def _model_card(name: str, mv: Any, run: Any, predictions: pd.DataFrame, metrics: dict[str, Any],
                 performance_table: list[dict[str, Any]], truth_used: bool) -> ModelCard:
     params = run.data.params
-    outcome_text = outcome_description(mv.tags.get("outcome_definition", ""))
+    outcome_text = outcome_description(mv.tags.get(TAG_OUTCOME, ""))
     data = [
         ("model", f"{name} version {mv.version} (run {mv.run_id})"),
         ("source", params.get("extract_path") or params.get("table_path") or "not recorded"),
         ("test rows", f"{len(predictions):,}"),
         ("recorded outcome rate (test)", f"{predictions[LABEL_COL].mean():.3%}"),
         ("true outcomes", "available (synthetic extract): see the label-bias section" if truth_used else "not available"),
-        ("artifact checksum", mv.tags.get(CHECKSUM_TAG, "not recorded")),
+        ("artifact checksum", mv.tags.get(TAG_CHECKSUM, "not recorded")),
     ]
     if "as_of" in predictions.columns:
         as_of = pd.to_datetime(predictions["as_of"])
@@ -370,9 +369,9 @@ def log_audit_run(run: Any, name: str, mv: Any, previous: str | None, policy: Fa
     version_id = str(mv.version)
     with mlflow.start_run(experiment_id=run.info.experiment_id,
                           run_name=f"fairness-audit-{name}-v{version_id}") as audit_run:
-        mlflow.set_tags({"svrisk.kind": AUDIT_RUN_KIND, "svrisk.model_name": name,
-                         "svrisk.model_version": version_id, "svrisk.model_run_id": mv.run_id,
-                         "svrisk.previous_champion": previous or "", "svrisk.gate_verdict": verdict})
+        mlflow.set_tags({RUN_TAG_KIND: AUDIT_RUN_KIND, RUN_TAG_MODEL_NAME: name,
+                         RUN_TAG_MODEL_VERSION: version_id, RUN_TAG_MODEL_RUN_ID: mv.run_id,
+                         RUN_TAG_PREVIOUS_CHAMPION: previous or "", RUN_TAG_GATE_VERDICT: verdict})
         mlflow.log_params({"policy_version": policy.version, "resamples": audit.resamples,
                            "override": str(cleared_by == CLEARED_BY_OVERRIDE).lower(),
                            "review_approved": str(cleared_by == CLEARED_BY_REVIEW_APPROVAL).lower()})
@@ -453,7 +452,7 @@ def publish(
     failed_count = len(audit.failed) + sum(not p.passed for p in audits.floors)
     checked_at = datetime.now(UTC).isoformat(timespec="seconds")
     record = VerdictRecord(
-        model_name=name, model_version=version_id, artifact_sha256=mv.tags.get(CHECKSUM_TAG, ""),
+        model_name=name, model_version=version_id, artifact_sha256=mv.tags.get(TAG_CHECKSUM, ""),
         verdict=verdict, policy_version=policy.version, cleared_by=cleared_by,
         approver=action.approver, reason=action.reason, checked_at=checked_at,
     )
