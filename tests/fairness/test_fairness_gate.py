@@ -260,6 +260,7 @@ def test_fairness_gate_review_needs_a_named_approver_and_keeps_the_old_champion(
     from mlflow import MlflowClient
 
     from fairness.verdict import VerdictRecord
+    from registry.versions import resolve_version
     from serving.model_loader import describe_version
 
     old = _register(tmp_path, bias=1.0, seed=21)
@@ -300,7 +301,7 @@ def test_fairness_gate_review_needs_a_named_approver_and_keeps_the_old_champion(
     assert "APPROVED by Panel chair" in first_page and "minute 14" in first_page
     # The served model's details show the approval.
     client = MlflowClient()
-    details = describe_version(client, client.get_model_version(NAME, review), CHAMPION_ALIAS)
+    details = describe_version(client, resolve_version(client, NAME, aliases=(CHAMPION_ALIAS,)))
     assert details["gate"]["review_approved"] == "true" and details["gate"]["approver"] == "Panel chair"
     assert details["gate_record"]["verdict"] == "REVIEW" and details["gate_record"]["reason"].startswith("minute 14")
 
