@@ -10,8 +10,6 @@ prints; it references no external URL.
 
 from __future__ import annotations
 
-import base64
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,10 +40,10 @@ from fairness.verdict import (
     gate_verdict,
     outside_band,
 )
+from training.figures import new_figure, png_data_uri
 
 # Beside this module (package data); read by path, as tests/fairness can shadow the package name.
 TEMPLATE_PATH = Path(__file__).with_name("report.html.j2")
-DPI = 100
 
 INTENDED_USE = (
     "To prioritise which young people's records a practitioner reviews first, for an offer of "
@@ -233,23 +231,11 @@ def _band_edge(check: CheckResult) -> float:
     return min(edges, key=lambda edge: abs(edge - check.value))
 
 
-def _png(fig: Any) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _figure(width: float, height: float) -> Any:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-
-
 def rates_chart(rows: pd.DataFrame, attribute: str, threshold: float) -> str:
     """Selection rate, FPR and FNR by group with interval whiskers, at one threshold."""
     part = rows[(rows["attribute"] == attribute) & (rows["threshold"] == threshold)]
     groups = list(part["group"])
-    fig = _figure(8.0, 2.8)
+    fig = new_figure(8.0, 2.8)
     axes = fig.subplots(1, 3, sharey=False)
     x = np.arange(len(groups))
     for ax, metric in zip(axes, ("selection_rate", "fpr", "fnr"), strict=True):
@@ -265,13 +251,13 @@ def rates_chart(rows: pd.DataFrame, attribute: str, threshold: float) -> str:
         ax.set_xticks(x, groups, rotation=45, ha="right", fontsize=7)
         ax.tick_params(axis="y", labelsize=7)
     fig.suptitle(f"{attribute} at threshold {threshold:g} (dark: reference; grey: too small)", fontsize=9)
-    return _png(fig)
+    return png_data_uri(fig)
 
 
 def calibration_chart(rows: pd.DataFrame, attribute: str, threshold: float) -> str:
     """Mean predicted probability against the observed rate per group."""
     part = rows[(rows["attribute"] == attribute) & (rows["threshold"] == threshold)]
-    fig = _figure(4.0, 2.8)
+    fig = new_figure(4.0, 2.8)
     ax = fig.subplots()
     x = np.arange(len(part))
     ax.bar(x - 0.2, part["mean_predicted"].to_numpy(dtype=float) * 100, 0.4, label="mean predicted", color="#2b6cb0")
@@ -281,13 +267,13 @@ def calibration_chart(rows: pd.DataFrame, attribute: str, threshold: float) -> s
     ax.tick_params(axis="y", labelsize=7)
     ax.legend(fontsize=7)
     ax.set_title(f"calibration by {attribute}", fontsize=9)
-    return _png(fig)
+    return png_data_uri(fig)
 
 
 def label_bias_chart(table: pd.DataFrame, attribute: str, threshold: float) -> str:
     """Recorded against true outcomes: base rate and FPR per group."""
     part = table[(table["attribute"] == attribute) & (table["threshold"] == threshold)]
-    fig = _figure(7.0, 2.8)
+    fig = new_figure(7.0, 2.8)
     axes = fig.subplots(1, 2)
     x = np.arange(len(part))
     for ax, metric in zip(axes, ("base_rate", "fpr"), strict=True):
@@ -298,7 +284,7 @@ def label_bias_chart(table: pd.DataFrame, attribute: str, threshold: float) -> s
         ax.tick_params(axis="y", labelsize=7)
         ax.legend(fontsize=7)
     fig.suptitle(f"{attribute}: recorded vs true outcomes at threshold {threshold:g}", fontsize=9)
-    return _png(fig)
+    return png_data_uri(fig)
 
 
 def label_bias_table(recorded: AuditResult, truth: AuditResult) -> pd.DataFrame:
