@@ -180,14 +180,21 @@ def _numbers(text: str) -> list[str]:
     return re.findall(r"\d+\.\d+", text)
 
 
-def test_fairness_report_html_is_rendered_from_the_json_document_alone():
-    from fairness.report import render_html
-
+@pytest.fixture(scope="module")
+def report_pair():
+    """An audit's HTML report (without charts) and its JSON document."""
     frame = _scores(n=2500, seed=4)
     recorded = run_audit(frame, score_col="risk", label_col="outcome", group_cols=["ethnicity", "sex"],
                          thresholds=[0.1, 0.2], policy=load_policy(), resamples=40)
     card = ModelCard(title="t", subject="s", performance=[{"score": "probability", "auc": 0.81, "ece": 0.004}])
     html, document = build_report(recorded, card=card, verdict=Verdict(published=False), charts=False)
+    return html, document
+
+
+def test_fairness_report_html_is_rendered_from_the_json_document_alone(report_pair):
+    from fairness.report import render_html
+
+    html, document = report_pair
     # The document as written to audit.json, read back, renders exactly the same HTML: the HTML has no
     # source but the JSON, so the two cannot drift apart.
     reread = json.loads(json.dumps(document, allow_nan=False))
@@ -217,12 +224,8 @@ def _formatted_figures(document) -> set[str]:
     return found
 
 
-def test_fairness_report_every_figure_in_the_html_comes_from_the_json():
-    frame = _scores(n=2500, seed=4)
-    recorded = run_audit(frame, score_col="risk", label_col="outcome", group_cols=["ethnicity", "sex"],
-                         thresholds=[0.1, 0.2], policy=load_policy(), resamples=40)
-    card = ModelCard(title="t", subject="s", performance=[{"score": "probability", "auc": 0.81, "ece": 0.004}])
-    html, document = build_report(recorded, card=card, verdict=Verdict(published=False), charts=False)
+def test_fairness_report_every_figure_in_the_html_comes_from_the_json(report_pair):
+    html, document = report_pair
     import re
 
     body = re.sub(r"<style>.*?</style>", "", html, flags=re.S)  # the stylesheet's sizes are not figures
