@@ -88,7 +88,7 @@ def protect_table(
         ok = ~hidden[count] & (~hidden[denominator] if denominator else True)
         with np.errstate(divide="ignore", invalid="ignore"):
             values = frame[count].to_numpy(dtype=float) / frame[denominator].to_numpy(dtype=float) * per
-        out[rate] = np.where(ok & np.isfinite(values), np.round(values, 4), np.nan)
+        out[rate] = np.where(ok & np.isfinite(values), np.round(values, 2 if per > 1 else 4), np.nan)
     if total:
         row = pd.DataFrame([total_row])
         for c in columns:
@@ -97,7 +97,7 @@ def protect_table(
         if rate:
             num, den = total_row[count], total_row[denominator] if denominator else None
             shown = num >= threshold and (den is None or den >= threshold) and den not in (0, None)
-            row[rate] = [round(num / den * per, 4) if shown else np.nan]
+            row[rate] = [round(num / den * per, 2 if per > 1 else 4) if shown else np.nan]
         for c in out.columns:
             if c not in row.columns or (c not in columns and c != rate and c != out.columns[0]):
                 row[c] = [None]

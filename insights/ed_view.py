@@ -55,7 +55,7 @@ def ed_view(episodes: pd.DataFrame, *, threshold: int, has_area: bool, has_weapo
         return result
     result.tables["by_age_band"] = _breakdown(ed, age_band(ages_at(ed)), "age_band", threshold)
     if has_weapon:
-        result.tables["by_weapon"] = _breakdown(ed, ed["weapon"], "weapon", threshold)
+        result.tables["by_weapon"] = _breakdown(ed, ed["ed_weapon"], "weapon", threshold)
     result.tables["by_local_authority"] = _breakdown(ed, ed["local_authority"], "local_authority", threshold)
     if has_area:
         by_area = _breakdown(ed, ed["area_code"], "area_code", threshold, group="local_authority")

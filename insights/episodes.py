@@ -93,7 +93,7 @@ def ed_rows(tables: Mapping[str, pd.DataFrame], outcome: OutcomeDefinition = DEF
 
 
 def episodes(tables: Mapping[str, pd.DataFrame], outcome: OutcomeDefinition = DEFAULT_OUTCOME) -> pd.DataFrame:
-    """One row per (person_id, date): in_police, in_ed, area_code, weapon, plus the person's
+    """One row per (person_id, date): in_police, in_ed, area_code, weapon, ed_weapon, plus the person's
     local_authority, imd_decile, home area_code (``home_area``) and birth_month."""
     police = police_rows(tables, outcome)
     ed = ed_rows(tables, outcome)
@@ -110,6 +110,8 @@ def episodes(tables: Mapping[str, pd.DataFrame], outcome: OutcomeDefinition = DE
             "in_ed": both.index.isin(e.index),
             "area_code": both["police_area"].combine_first(both["ed_area"]).to_numpy(dtype=object),
             "weapon": both["police_weapon"].combine_first(both["ed_weapon"]).to_numpy(dtype=object),
+            # The ED's own record (its categories include blunt), for the ED's view.
+            "ed_weapon": both["ed_weapon"].to_numpy(dtype=object),
         }
     )
     people = tables["people"].set_index("person_id")

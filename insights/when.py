@@ -2,9 +2,10 @@
 seasonal decomposition (STL) and a forecast with intervals, and the peak months.
 
 Only complete months before the as-of date are used. What is published of a series is
-its suppressed monthly counts, the STL trend and seasonal components (rounded; the
-remainder is never published, since trend + seasonal + remainder is the count) and the
-forecast with its interval.
+its suppressed monthly counts, the STL trend and seasonal components (rounded, and blank
+for a suppressed month; the remainder is never published, since trend + seasonal +
+remainder is the count), the seasonal profile by calendar month, and the forecast with
+its interval.
 """
 
 from __future__ import annotations
@@ -75,8 +76,10 @@ def analyse_series(
     y = counts.astype(float).asfreq("MS")
     stl = STL(y, period=12, robust=True).fit()
     months = len(y)
-    result.published["trend"] = list(np.round(stl.trend.to_numpy(), 1)) + [None]
-    result.published["seasonal"] = list(np.round(stl.seasonal.to_numpy(), 1)) + [None]
+    # Blank where the count is suppressed: trend + seasonal would approximate it.
+    hidden = published["count"].isna().to_numpy()[:-1]
+    result.published["trend"] = list(np.where(hidden, np.nan, np.round(stl.trend.to_numpy(), 1))) + [None]
+    result.published["seasonal"] = list(np.where(hidden, np.nan, np.round(stl.seasonal.to_numpy(), 1))) + [None]
     result.seasonal_by_month = seasonal_profile(stl.seasonal)
     result.peak_months, result.lowest_months = peak_and_low(result.seasonal_by_month)
     # Captured, not hidden: the optimiser's warnings go into the report's notes.

@@ -40,7 +40,7 @@ def test_no_rate_for_a_suppressed_count_and_a_protected_total():
     assert out["la"].iloc[-1] == TOTAL_LABEL and out["n"].iloc[-1] == 84
     assert out["n"].isna().tolist() == [True, True, False, False]
     assert out["rate"].isna().tolist() == [True, True, False, False]
-    assert out["rate"].iloc[2] == pytest.approx(50 / 3000 * 1000, abs=1e-3)
+    assert out["rate"].iloc[2] == pytest.approx(50 / 3000 * 1000, abs=0.01)
 
 
 def recoverable_cells(body: pd.DataFrame, count: str, total: float | None) -> list[int]:
