@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 
 import typer
 
+from explanations.cli import ALIAS_OR_VERSION, Alias
+
 app = typer.Typer()
 
 SEE_DOCS = "See docs/needs-assessment.md."
-
-
-class Alias(str, Enum):
-    champion = "champion"
-    candidate = "candidate"
 
 
 @app.command()
@@ -49,6 +45,8 @@ def needs(
         settings = NeedsConfig.from_yaml(config)
     except ValueError as err:
         fail(str(err))
+    if alias is not None and version is not None:
+        fail(ALIAS_OR_VERSION)
     if validate_only:
         console.print(f"configuration valid (version {settings.version})")
         return
