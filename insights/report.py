@@ -318,7 +318,9 @@ prices (Home Office, The economic and social costs of crime, 2018), uprated to {
 {{ cost.uprating_index }} (factor {{ cost.uprating_factor }}): GBP {{ '{:,.0f}'.format(r.who.assumptions.unit_cost_uprated) }}.
 Expected violence-with-injury episodes = expected episodes x {{ '%.3f' % r.who.assumptions.vwi_share }}
 ({{ r.who.assumptions.vwi_share_definition }}). Break-even: the relative reduction in violence with injury among the
-top k that repays GBP {{ '{:,.0f}'.format(cost.intervention_cost_per_head) }} per head.</div>
+top k that repays GBP {{ '{:,.0f}'.format(cost.intervention_cost_per_head) }} per head
+(who_capacity.csv, break_even_reduction); above 1 the intervention cannot repay itself through the
+cost of recorded violence with injury alone, whatever its effect.</div>
 {{ tables.cost_by_band }}
 {% else %}<p>Not computed (see above).</p>{% endif %}
 </section>
