@@ -115,3 +115,45 @@ def test_capacity_and_break_even_arithmetic():
     # Four people a band: every band count is suppressed, and so is its cost.
     assert by_band["people"].iloc[:-1].isna().all() and cost["expected_cost_gbp"].iloc[:-1].isna().all()
     assert by_la["people"].tolist() == [20, 20, 40]
+
+
+class _FakeRiskModel:
+    """Stands in for the registered RiskModel: probability = a fixed function of the person."""
+
+    reference_probabilities_ = np.linspace(0.0, 0.05, 101)
+
+    def score(self, extract, cohort, explain=True, top_k=5):
+        assert explain is False  # aggregate use: no explanations computed
+        digits = cohort["person_id"].str[-2:].astype(int).to_numpy()
+        return pd.DataFrame(
+            {"person_id": cohort["person_id"].to_numpy(), "as_of": cohort["as_of"].to_numpy(),
+             "probability": 0.0005 * digits, "base_value": 0.0, "top_raising": None, "top_lowering": None}
+        )
+
+
+def test_who_and_cost_through_batch_scoring(monkeypatch, extract_dir):
+    """who_and_cost scores the snapshot through explanations.scoring and applies CIRV's criteria."""
+    import explanations.scoring as scoring
+    from extract.contract import age_in_years
+    from extract.loader import load_extract
+    from insights.capacity import who_and_cost
+    from insights.episodes import episodes
+
+    resolved = type("Resolved", (), {"name": "svrisk", "version": "3", "alias": "champion", "notice": None})()
+    monkeypatch.setattr(scoring, "resolve_model", lambda client, alias=None, version=None: resolved)
+    monkeypatch.setattr(scoring, "load_risk_model", lambda found: _FakeRiskModel())
+    extract = load_extract(extract_dir)
+    as_of = pd.Timestamp("2024-04-01")
+    config = NeedsConfig.from_yaml()
+    result = who_and_cost(extract, as_of, config, episodes(extract.tables))
+    people = extract.tables["people"]
+    age = age_in_years(people["birth_month"], as_of)
+    cohort = people[(age >= 10) & (age <= 24)]
+    p = 0.0005 * cohort["person_id"].str[-2:].astype(int).to_numpy()
+    eligible = (age[(age >= 10) & (age <= 24)] >= 14).to_numpy()
+    k = config.capacity.capacities[0]
+    row = result.capacity.iloc[0]
+    assert row["expected_episodes_top_k"] == pytest.approx(np.sort(p)[::-1][:k].sum(), abs=0.05)
+    assert row["expected_episodes_top_k_eligible"] == pytest.approx(np.sort(p[eligible])[::-1][:k].sum(), abs=0.05)
+    assert result.by_band["people"].iloc[-1] == len(cohort)
+    assert result.model["version"] == "3"
