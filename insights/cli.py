@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from explanations.cli import ALIAS_OR_VERSION, Alias
+from explanations.cli import ERR_ALIAS_OR_VERSION, Alias
 
 app = typer.Typer()
 
@@ -46,7 +46,7 @@ def needs(
     except ValueError as err:
         fail(str(err))
     if alias is not None and version is not None:
-        fail(ALIAS_OR_VERSION)
+        fail(ERR_ALIAS_OR_VERSION)
     if validate_only:
         console.print(f"configuration valid (version {settings.version})")
         return
