@@ -35,8 +35,9 @@ def _breakdown(ed: pd.DataFrame, key: pd.Series, name: str, threshold: int, grou
     table = table.reset_index()
     table["ed_only_episodes"] = table["ed_only_episodes"].astype(np.int64)
     # Both counts are protected; the share is shown only where both are published.
+    # ED-only and the police-also remainder are both protected: either follows from the other.
     published = protect_table(table, "ed_only_episodes", threshold, denominator="ed_episodes", rate="ed_only_share",
-                              per=1.0, group=group, total=group is None)
+                              per=1.0, group=group, total=group is None, complement=True)
     return published
 
 
@@ -44,10 +45,10 @@ def ed_view(episodes: pd.DataFrame, *, threshold: int, has_area: bool, has_weapo
     """Share of ED assault episodes never in police records, overall and by age, weapon, area."""
     ed = episodes.loc[episodes["in_ed"]].reset_index(drop=True)
     n, only = len(ed), int((~ed["in_police"]).sum())
-    shown = n >= threshold and only >= threshold
+    shown = n >= threshold and only >= threshold and n - only >= threshold
     overall = {
         "ed_episodes": n if n >= threshold else None,
-        "ed_only_episodes": only if only >= threshold else None,
+        "ed_only_episodes": only if shown else None,
         "ed_only_share": only / n if shown and n else None,
     }
     result = EdResult(overall=overall)

@@ -29,7 +29,7 @@ from insights.episodes import (
     young_people,
 )
 from insights.when import SeriesResult, analyse_series, monthly_counts
-from insights.where import WhereResult, where
+from insights.where import UNKNOWN_DECILE, WhereResult, where
 
 ERR_AS_OF_AFTER = "--as-of {as_of} is not before the extract date {extracted_on}: the records stop there"
 ERR_AS_OF_BEFORE = "--as-of {as_of} is before the extract's first record ({first}): there is nothing to assess"
@@ -182,6 +182,7 @@ def charts(result: NeedsResult, out: Path) -> dict[str, str]:
     ax.tick_params(axis="x", rotation=30)
     images["where_by_local_authority"] = _png(fig, out / "where_by_local_authority.png")
     imd = result.where.by_deprivation.iloc[:-1]
+    imd = imd[imd["imd_decile"] != UNKNOWN_DECILE]
     fig, ax = plt.subplots(figsize=(7, 3.2))
     ax.bar(imd["imd_decile"].astype(int), imd["rate_per_1000"].astype(float))
     ax.set_xlabel("IMD decile (1 = most deprived)")
@@ -274,7 +275,7 @@ With few episodes per area the first overstates concentration and the second und
 interval {{ pct(c.interval[0]) }} to {{ pct(c.interval[1]) }} (bootstrap over areas, {{ c.replicates }} replicates)
 runs from the lower bound of one to the upper bound of the other. Gini {{ '%.3f' % c.gini }}
 ({{ '%.3f' % c.gini_interval[0] }}-{{ '%.3f' % c.gini_interval[1] }}), also inflated by small counts.
-{{ c.episodes_without_place }} episodes had no recorded place.</p>
+{{ c.episodes_without_place if c.episodes_without_place is not none else mark }} episodes had no recorded place.</p>
 <img src="data:image/png;base64,{{ images.where_concentration_curve }}" alt="concentration curve">
 <h3>Top areas</h3>{{ tables.where_top_areas }}
 <p>All areas: where_by_area.csv.</p>{% endif %}

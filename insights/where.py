@@ -20,6 +20,7 @@ from extract.concentration import concentration_curve, gini, top_share
 from insights.disclosure import protect_table
 
 TOP_FRACTION = 0.10
+UNKNOWN_DECILE = "unknown"
 
 
 @dataclass
@@ -34,6 +35,12 @@ class WhereResult:
 
 def _counts(values: pd.Series, labels: pd.Index) -> np.ndarray:
     return values.value_counts().reindex(labels, fill_value=0).to_numpy(dtype=np.int64)
+
+
+def _decile_labels(values: pd.Series) -> pd.Series:
+    """IMD deciles as text labels, "unknown" where not recorded."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    return pd.Series(np.where(numbers.isna(), UNKNOWN_DECILE, numbers.fillna(0).astype(int).astype(str)), dtype=object)
 
 
 def split_half_share(counts_a: np.ndarray, counts_b: np.ndarray, fraction: float = TOP_FRACTION) -> float:
@@ -99,12 +106,14 @@ def where(
         }
     )
     by_la = protect_table(by_la, "episodes", threshold, denominator="young_people", rate="rate_per_1000")
-    deciles = pd.Index(range(1, 11))
+    # An "unknown" row keeps this table's total equal to the authority table's, so that
+    # their difference cannot publish a small count of episodes with no deprivation decile.
+    deciles = pd.Index([str(d) for d in range(1, 11)] + [UNKNOWN_DECILE])
     by_imd = pd.DataFrame(
         {
             "imd_decile": deciles,
-            "episodes": _counts(episodes["imd_decile"].dropna().astype(int), deciles),
-            "young_people": _counts(young["imd_decile"].dropna().astype(int), deciles),
+            "episodes": _counts(_decile_labels(episodes["imd_decile"]), deciles),
+            "young_people": _counts(_decile_labels(young["imd_decile"]), deciles),
         }
     )
     by_imd = protect_table(by_imd, "episodes", threshold, denominator="young_people", rate="rate_per_1000")
@@ -139,8 +148,12 @@ def where(
     halves = np.stack([_counts(placed["area_code"][half], codes), _counts(placed["area_code"][~half], codes)])
     result.by_area = by_area
     result.concentration = concentration(counts, halves, replicates, seed)
-    result.concentration["placed_episodes"] = int(len(placed))
-    result.concentration["episodes_without_place"] = int(len(episodes) - len(placed))
+    # Counts published with the same threshold (None below it), and both or neither, since
+    # either follows from the other and the authority table's total.
+    unplaced = len(episodes) - len(placed)
+    shown = len(placed) >= threshold and unplaced >= threshold
+    result.concentration["placed_episodes"] = int(len(placed)) if shown else None
+    result.concentration["episodes_without_place"] = int(unplaced) if shown else None
     published = by_area.dropna(subset=["episodes"]).sort_values(["episodes", "area_code"], ascending=[False, True])
     result.top_areas = published.head(top_areas).reset_index(drop=True)
     area_share, count_share = concentration_curve(counts)

@@ -10,6 +10,8 @@ import pytest
 from insights.disclosure import TOTAL_LABEL, protect_table, suppression_mask
 
 THRESHOLD = 10
+# (part, whole) column pairs whose difference is itself a count (ED attendances also in police records).
+COMPLEMENTS = (("ed_only_episodes", "ed_episodes"),)
 
 
 def test_primary_and_secondary_suppression():
@@ -58,8 +60,8 @@ def recoverable_cells(body: pd.DataFrame, count: str, total: float | None) -> li
 def attack(tables: dict[str, pd.DataFrame], groups: dict[str, tuple[str, str, str]], threshold: int) -> list[str]:
     """Every disclosure found in a report's tables (empty = the protection held).
 
-    Checks: a published count below the threshold; a rate or share beside a suppressed
-    count; a suppressed cell recovered from its table's Total row, or from the totals
+    Checks: a published count below the threshold, directly or as the difference of two
+    published columns (``COMPLEMENTS``); a rate or share beside a suppressed count; a suppressed cell recovered from its table's Total row, or from the totals
     of its group given in another table (``groups``: table -> (group column, table of
     group totals, count column)).
     """
@@ -74,6 +76,11 @@ def attack(tables: dict[str, pd.DataFrame], groups: dict[str, tuple[str, str, st
             for c in counts:
                 if (table[c].isna() & table[rate].notna()).any():
                     found.append(f"{name}.{rate}: shown for a suppressed {c}")
+        for part, whole in COMPLEMENTS:
+            if part in table.columns and whole in table.columns:
+                rest = table[whole] - table[part]
+                if (rest.dropna() < threshold).any():
+                    found.append(f"{name}: {whole} - {part} below {threshold}")
         first = table.columns[0]
         if len(table) and table[first].iloc[-1] == TOTAL_LABEL:
             body = table.iloc[:-1]
@@ -96,3 +103,15 @@ def test_the_attacker_finds_a_naively_suppressed_cell():
     naive = pd.concat([naive, pd.DataFrame({"la": [TOTAL_LABEL], "n": pd.array([84], dtype="Int64")})])
     assert attack({"t": naive.reset_index(drop=True)}, {}, THRESHOLD) == ["t.n row 0: recovered from the total"]
     assert attack({"t": protect_table(frame, "n", THRESHOLD)}, {}, THRESHOLD) == []
+
+
+def test_a_count_and_its_unpublished_complement_are_both_protected():
+    """ED-only of ED attendances: police-also = ED - ED-only must not be a small number either."""
+    frame = pd.DataFrame({"age": ["a", "b", "c"], "only": [40, 30, 50], "ed": [43, 60, 90]})
+    out = protect_table(frame, "only", THRESHOLD, denominator="ed", rate="share", per=1.0, complement=True)
+    # Row a: 43 - 40 = 3 attendances also in police records would follow from the two columns.
+    assert pd.isna(out["only"].iloc[0]) and pd.isna(out["share"].iloc[0])
+    hidden = out["only"].iloc[:-1].isna().to_numpy()
+    assert hidden.sum() >= 2
+    complement = (frame["ed"] - frame["only"]).to_numpy()
+    assert complement[hidden].sum() >= THRESHOLD and frame["only"].to_numpy()[hidden].sum() >= THRESHOLD
