@@ -127,6 +127,7 @@ def score_extract(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     top_k: int = 5,
     on_chunk: Callable[[int], None] | None = None,
+    explain: bool = True,
 ) -> pd.DataFrame:
     """Score and explain every cohort row, ``chunk_size`` rows at a time.
 
@@ -141,6 +142,9 @@ def score_extract(
         Written in the ``model_version`` column.
     on_chunk : callable, optional
         Called with the number of rows just scored (progress bars).
+    explain : bool, default True
+        False skips the explanations (aggregate uses such as ``svrisk needs``): the
+        factor columns are then None.
 
     Returns
     -------
@@ -157,7 +161,9 @@ def score_extract(
     parts = []
     for start in range(0, len(cohort), chunk_size):
         chunk = cohort.iloc[start : start + chunk_size].reset_index(drop=True)
-        scored = risk_model.score(extract_for_people(extract, chunk["person_id"]), chunk, top_k=top_k)
+        scored = risk_model.score(
+            extract_for_people(extract, chunk["person_id"]), chunk, explain=explain, top_k=top_k
+        )
         if not scored["person_id"].astype(str).equals(chunk["person_id"].astype(str)):
             raise ValueError(ERR_ORDER)
         for column in ("kind", "referral_source"):

@@ -42,7 +42,7 @@ def generate(
              "(the fair model-quality target's mode).",
     ),
 ) -> None:
-    """Write a synthetic multi-agency extract plus _truth/ (outcomes.csv, parameters.json).
+    """Write a synthetic multi-agency extract plus _truth/ (outcomes.csv, parameters.json, needs.json, areas.csv).
 
     Example: svrisk generate --people 10000 --seed 1 --start 2018-04-01 --end 2025-03-31 --out data/demo
     """
@@ -76,6 +76,7 @@ def write_synthetic_extract(
     import pandas as pd
 
     from extract.synthetic.generator import generate as generate_extract
+    from extract.synthetic.needs_truth import AREAS_FILE, NEEDS_FILE
     from extract.writer import write_extract
 
     out = Path(out)
@@ -93,7 +94,12 @@ def write_synthetic_extract(
     _write_truth(synthetic.truth, outcomes)
     parameters = truth_dir / PARAMETERS_FILE
     parameters.write_text(json.dumps(synthetic.parameters, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return [*written, outcomes, parameters]
+    # What the needs assessment should recover (extract/synthetic/needs_truth.py).
+    needs = truth_dir / NEEDS_FILE
+    needs.write_text(json.dumps(synthetic.needs_truth, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    areas = truth_dir / AREAS_FILE
+    synthetic.areas.to_csv(areas, index=False)
+    return [*written, outcomes, parameters, needs, areas]
 
 
 def _write_truth(truth, path: Path) -> None:

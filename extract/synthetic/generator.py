@@ -17,8 +17,9 @@ Design (see parameters.py for every number and its source):
   latent ACEs and U_k. True involvement I_k ~ Bernoulli(p_k); it is recorded
   with P(record | case) and a non-case gets a false record with
   P(record | non-case) (recording bias scenario). Recorded involvement writes
-  qualifying rows, all on one day uniform within the window; nothing else
-  ever writes a qualifying row.
+  qualifying rows, all on one day within the window drawn with the monthly
+  seasonality of seasons.py, in one area (places.py) with one weapon
+  (weapons.py); nothing else ever writes a qualifying row.
 * The window's other records are drawn from the state at s_k too, so they
   are independent of the window's involvement; involvement raises later
   risk only through later windows (prior recorded violence, latent
@@ -46,8 +47,12 @@ from extract.synthetic.parameters import (
     ace_intercepts,
     parameters_for,
 )
+from extract.synthetic.needs_truth import needs_truth
 from extract.synthetic.parameters import protected_blind as protected_blind_parameters
+from extract.synthetic.places import Places
 from extract.synthetic.referral_truth import NextWindow, referral_probabilities
+from extract.synthetic.seasons import SeasonalCalendar
+from extract.synthetic.weapons import ed_weapons, police_weapons
 
 BAD_PEOPLE = "people must be a positive whole number, got {value!r}"
 BAD_RANGE = "start ({start}) must be before end ({end})"
@@ -108,6 +113,9 @@ class SyntheticExtract:
     parameters: dict
     latent: pd.DataFrame
     extracted_on: pd.Timestamp
+    # Place, season and ED-only truth for the needs assessment (extract/synthetic/needs_truth.py).
+    needs_truth: dict = field(default_factory=dict)
+    areas: pd.DataFrame | None = None
 
 
 def _day(ts: pd.Timestamp) -> int:
@@ -442,6 +450,8 @@ def generate(
         parameters=record,
         latent=sim.latent_frame(),
         extracted_on=extracted_on,
+        needs_truth=needs_truth(sim.places, sim.season, params),
+        areas=sim.places.areas_frame(),
     )
 
 
@@ -502,6 +512,8 @@ class _Simulation:
         self.extracted_day = extracted_day
         self.rows = _Rows()
         self.truth = _Truth()
+        self.places = Places(params.places, seed)
+        self.season = SeasonalCalendar(params.seasons, params.window_days)
         width = max(7, len(str(n)))
         self.person_ids = np.asarray(np.char.mod(f"p%0{width}d", np.arange(1, n + 1)), dtype=object)
         self._people(years)
@@ -531,6 +543,7 @@ class _Simulation:
         imd = self.imd_decile.astype(float)
         imd[rng.random(n) < pp.imd_missing_share] = np.nan
         la = _sample(rng, pp.local_authority_shares, n)
+        area_code = self.places.assign(la, self.imd_decile)
         # ACE items with onsets between birth and the 16th birthday.
         ap = self.params.adversity
         item_p = _sigmoid(ace_intercepts(ap)[None, :] + ap.z_loading * self.z[:, None])
@@ -554,6 +567,7 @@ class _Simulation:
                 "imd_decile": imd,
                 "sen": sen,
                 "local_authority": la,
+                "area_code": area_code,
             }
         )
         self.q, self.f = self._person_recording_rates(self.ethnicity)
@@ -731,7 +745,8 @@ class _Simulation:
         recorded_p = p * q + (1.0 - p) * f
         involved = rng.random(n) < p
         recorded = np.where(involved, rng.random(n) < q, rng.random(n) < f)
-        incident = s + rng.integers(0, length, n)
+        incident = s + self.season.incident_offsets(s, rng.integers(0, length, n))
+        self.places.accumulate(recorded_p, float(self.season.share_before(s, self.extracted_day - s)))
         self._write_involvement(recorded, involved, incident)
         if pending is not None:
             self._resolve(pending, nxt, involved, recorded, incident, pending_next if self.oracle else None)
@@ -788,19 +803,36 @@ class _Simulation:
         )
         person = np.concatenate([police, false])
         role = np.where(np.concatenate([victim, false_victim]), "victim", "suspect").astype(object)
+        all_categories = np.concatenate([category, false_category])
+        # One place and one weapon per incident: its police and ED rows agree.
+        place, police_weapon = self._incident_place_and_weapon(person, all_categories)
         self.rows.add(
             "police_contacts",
             person,
             occurred_on=day[person],
             role=role,
-            category=np.concatenate([category, false_category]),
+            category=all_categories,
+            weapon=police_weapon[person],
+            area_code=self.places.codes(place[person], self.params.places.police_area_missing_share),
         )
+        ed_place = place[ed]
+        ed_place[ed_place < 0] = self.places.draw_areas(ed[ed_place < 0])
         self.rows.add(
             "health_events",
             ed,
             occurred_on=day[ed],
             event=np.full(len(ed), "ed_assault_injury", dtype=object),
+            weapon=ed_weapons(self.places.rng, self.params.weapons, police_weapon[ed], len(ed)),
+            area_code=self.places.codes(ed_place, self.params.places.ed_area_missing_share),
         )
+
+    def _incident_place_and_weapon(self, person: np.ndarray, category: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Area index (-1 where no police row) and police weapon (None) of each person's incident."""
+        place = np.full(self.n, -1, dtype=np.int64)
+        place[person] = self.places.draw_areas(person)
+        weapon = np.full(self.n, None, dtype=object)
+        weapon[person] = police_weapons(self.places.rng, self.params.weapons, category)
+        return place, weapon
 
     # ------------------------------------------------------------------ referrals
     def _referrals(
@@ -837,7 +869,6 @@ class _Simulation:
         pick = (rng.random(len(idx))[:, None] * cum[:, -1:] >= cum).sum(axis=1)
         source = np.asarray(list(boosts), dtype=object)[pick]
         self.rows.add("referrals", idx, referred_on=r, referral_source=source)
-        window_end = s + self.params.window_days
         keep = r + self.params.window_days <= self.extracted_day
         idx, r = idx[keep], r[keep]
         t = incident[idx]
@@ -848,7 +879,7 @@ class _Simulation:
             q=q[idx],
             f=f[idx],
             seen_before=recorded[idx] & (t < r),
-            after_share=np.maximum(window_end - r, 0) / self.params.window_days,
+            after_share=1.0 - self.season.share_before(s, r - s),
             next_start=s_next,
             true_k=involved[idx] & (t >= r),
             recorded_k=recorded[idx] & (t >= r),
@@ -951,7 +982,7 @@ class _Simulation:
     ) -> None:
         """Truth rows for last window's referrals, now that window k + 1 is drawn."""
         length = self.params.window_days
-        next_share = np.maximum(pending.day + length - pending.next_start, 0) / length
+        next_share = self.season.share_before(pending.next_start, pending.day + length - pending.next_start)
         person = pending.person
         if nxt is None:
             # No later window simulated: only referrals whose horizon ends by then were kept.
@@ -1187,6 +1218,10 @@ class _Simulation:
                 occurred_on=s + rng.integers(0, length, m),
                 role=np.full(m, role, dtype=object),
                 category=category,
+                weapon=police_weapons(self.places.rng, self.params.weapons, category),
+                area_code=self.places.codes(
+                    self.places.draw_areas(person), self.params.places.police_area_missing_share
+                ),
             )
         female = ~self.male
         child = (age >= cp.camhs_ages[0]) & (age <= cp.camhs_ages[1])

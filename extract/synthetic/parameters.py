@@ -21,6 +21,9 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from extract.contract import ACE_TYPES
+from extract.synthetic.places import PlaceParameters
+from extract.synthetic.seasons import SeasonParameters
+from extract.synthetic.weapons import WeaponParameters
 
 RECORDING_BIAS_SCENARIOS = ("none", "default", "strong")
 UNKNOWN_SCENARIO = "unknown recording bias {name!r}; use one of: {allowed}"
@@ -315,7 +318,9 @@ class RecordingParameters:
     false_multiplier: dict[str, float] = field(default_factory=lambda: {"black": 3.0})
     # How a recorded true case appears: police only, police and ED, ED only.
     case_record_kinds: dict[str, float] = field(
-        default_factory=lambda: {"police": 0.55, "police_and_ed": 0.25, "ed": 0.20}
+        # Most ED-treated violence never reaches police records (evidence sheet, "Place and
+        # season"): 35 / (35 + 20) = 64% of ED assault episodes are ED-only.
+        default_factory=lambda: {"police": 0.45, "police_and_ed": 0.20, "ed": 0.35}
     )
     victim_share: float = 0.5
     suspect_categories: dict[str, float] = field(
@@ -364,6 +369,9 @@ class GeneratorParameters:
     risk: RiskParameters = field(default_factory=RiskParameters)
     recording: RecordingParameters = field(default_factory=RecordingParameters)
     referrals: ReferralParameters = field(default_factory=ReferralParameters)
+    places: PlaceParameters = field(default_factory=PlaceParameters)
+    seasons: SeasonParameters = field(default_factory=SeasonParameters)
+    weapons: WeaponParameters = field(default_factory=WeaponParameters)
     burn_in_windows: int = 3  # simulated years before the first snapshot (history)
     window_days: int = 365
     # Sex and ethnicity shape the records but not the outcome or its recording (protected_blind).

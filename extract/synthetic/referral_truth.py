@@ -8,8 +8,9 @@ generator keeps it exact by design:
   [s_k, s_{k+1})) and its source depend only on the state at s_k, so they are
   independent of window k's involvement given that state;
 * in window k the single incident day t_k (true case) or false-record day is
-  uniform over [s_k, s_k + 365), and every qualifying record of the window
-  carries that one day;
+  drawn over [s_k, s_k + 365) with the monthly seasonality of seasons.py,
+  independently of everything else, and every qualifying record of the window
+  carries that one day (so the shares below are seasonal, not day counts);
 * window k + 1's probabilities depend on window k's outcome only through the
   two indicators I_k (true involvement, latent) and E_k (recorded involvement).
 
@@ -60,9 +61,9 @@ def referral_probabilities(
     seen_before : ndarray of bool
         Window k's recorded involvement is dated before r.
     after_share : ndarray
-        Share of window k's 365 incident days on or after r.
+        P(window k's incident day is on or after r).
     next_share : ndarray
-        Share of window k + 1's 365 incident days before r + 365.
+        P(window k + 1's incident day is before r + 365).
     nxt : NextWindow
         Window k + 1 probabilities by window k's outcome.
     """

@@ -14,7 +14,7 @@ from svrisk.cli import app
 PIPELINE_COMMANDS = {"generate", "validate", "features", "train", "score", "audit", "publish", "serve",
                      "serve-key", "serve-package"}
 POINTER_MODULES = ("extract.cli", "extract.synthetic.cli", "features.cli", "training.cli",
-                   "explanations.cli", "fairness.cli", "serving.cli")
+                   "explanations.cli", "fairness.cli", "serving.cli", "insights.cli")
 DOC_PATH = re.compile(r"docs/[\w-]+\.md")
 SECTION = re.compile(r"'([^']+)'")
 

@@ -1,0 +1,1 @@
+"""The partnership's needs assessment: aggregate where/when/ED/who/cost views (``svrisk needs``)."""
