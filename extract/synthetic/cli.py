@@ -48,6 +48,11 @@ def generate(
     intervention_effect: float = typer.Option(
         0.8, "--intervention-effect", help="Odds ratio of engagement on involvement in the next window."
     ),
+    protected_blind: bool = typer.Option(
+        False, "--protected-blind",
+        help="Sex and ethnicity shape the records but not the outcome or its recording "
+             "(the fair model-quality target's mode).",
+    ),
 ) -> None:
     """Write a synthetic multi-agency extract plus _truth/ (outcomes.csv, parameters.json).
 
@@ -60,6 +65,7 @@ def generate(
         written = write_synthetic_extract(
             out, people, seed, start, end, fmt.value, recording_bias.value,
             interventions={"selection": selection.value, "effect_odds_ratio": intervention_effect},
+            protected_blind=protected_blind,
         )
     except ValueError as err:
         console.print(f"[red]error:[/red] {err}")
@@ -78,6 +84,8 @@ def write_synthetic_extract(
     recording_bias: str = "default",
     interventions: dict | None = None,
     parameters=None,
+    *,
+    protected_blind: bool = False,
 ) -> list[Path]:
     """Generate and write the extract, manifest and ``_truth/`` files; return the paths written.
 
@@ -101,7 +109,7 @@ def write_synthetic_extract(
         raise ValueError(f"not a date: {err}") from None
     synthetic = generate_extract(
         people, seed, start_ts, end_ts, recording_bias, parameters=parameters,
-        interventions=InterventionParameters(**(interventions or {})),
+        interventions=InterventionParameters(**(interventions or {})), protected_blind=protected_blind,
     )
     written = write_extract(synthetic.frames, out, fmt=fmt, extracted_on=synthetic.extracted_on)
     truth_dir = out / TRUTH_DIR
