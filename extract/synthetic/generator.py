@@ -866,7 +866,9 @@ class _Simulation:
         cum = np.cumsum(weights, axis=1)
         pick = (rng.random(len(idx))[:, None] * cum[:, -1:] >= cum).sum(axis=1)
         source = np.asarray(list(boosts), dtype=object)[pick]
-        assigned = self.interventions.assign(idx, r, source, self.birth_day, self.recorded_male, self.U, s_next)
+        assigned = self.interventions.assign(
+            idx, r, source, self.birth_day, self.recorded_male, self.e_prev | self.e_earlier, self.U, s_next
+        )
         self.rows.add(
             "referrals", idx, referred_on=r, referral_source=source,
             programme=assigned["programme"], outcome=assigned["outcome"], engaged_on=assigned["engaged_on"],

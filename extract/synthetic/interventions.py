@@ -7,7 +7,8 @@ The design keeps every truth probability exact (see referral_truth.py):
   All of it is drawn from a separate seeded stream (so the main stream, and with
   it every other table, draws the same numbers) and from the state at s_k only.
 * Engagement is voluntary. Its odds depend on what the records show exactly (the
-  referral's source and the whole-year age at referral) and, under
+  referral's source, the whole-year age at referral, the recorded sex and any
+  recorded serious violence before the window start) and, under
   ``selection="unobserved"``, also on the unmeasured factor U_k that raises risk.
 * The true effect: engagement multiplies the odds of involvement in window k + 1
   (the annual window after the referral's window) by ``effect_odds_ratio``. Window
@@ -68,6 +69,9 @@ class InterventionParameters:
     engage_intercept: float = 0.6  # logit of engaging when offered
     engage_per_year_over_14: float = -0.15  # older young people engage less
     engage_male: float = -0.8  # recorded sex male (people.sex), as boys engage less
+    # Recorded serious violence before the window start (police and ED tables): the young
+    # people at highest recorded risk engage least, so a naive comparison flatters the programme.
+    engage_prior_violence: float = -2.5
     engage_source: dict[str, float] = field(
         default_factory=lambda: {
             "police": -1.5,  # referred after police contact: least likely to engage
@@ -153,6 +157,7 @@ class InterventionModel:
         source: np.ndarray,
         birth_day: np.ndarray,
         recorded_male: np.ndarray,
+        prior_violence: np.ndarray,
         u: np.ndarray,
         next_start: int,
     ) -> dict[str, np.ndarray]:
@@ -172,6 +177,7 @@ class InterventionModel:
             + ip.engage_per_year_over_14 * np.maximum(age - ip.cirv_min_age, 0)
             + np.asarray([ip.engage_source.get(s, 0.0) for s in source])
             + ip.engage_male * recorded_male[person]
+            + ip.engage_prior_violence * prior_violence[person]
         )
         if ip.selection == "unobserved":
             logit = logit + ip.engage_u * u[person]
