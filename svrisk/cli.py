@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from evaluation.cli import app as evaluation_app
 from explanations.cli import app as explanations_app
 from extract.cli import app as extract_app
 from extract.contract_markdown import app as contract_app
@@ -40,6 +41,7 @@ for stage_app in (
     fairness_app,
     serving_app,
     insights_app,
+    evaluation_app,
 ):
     app.add_typer(stage_app)
 

@@ -14,10 +14,16 @@ app = typer.Typer()
 TRUTH_DIR = "_truth"
 OUTCOMES_FILE = "outcomes.csv"
 PARAMETERS_FILE = "parameters.json"
+INTERVENTIONS_FILE = "interventions.csv"
 OUT_NOT_EMPTY = "{out} already holds files; write to a new or empty folder"
 SEE_DOCS = "See docs/data-scientist-guide.md, section 'Generating a synthetic extract'."
 
 RecordingBias = Enum("RecordingBias", {name: name for name in RECORDING_BIAS_SCENARIOS}, type=str)
+
+
+class Selection(str, Enum):
+    observed = "observed"
+    unobserved = "unobserved"
 
 
 class FileFormat(str, Enum):
@@ -36,6 +42,12 @@ def generate(
     recording_bias: RecordingBias = typer.Option(
         "default", "--recording-bias", help="How recording varies by ethnicity and deprivation."
     ),
+    selection: Selection = typer.Option(
+        Selection.observed, "--selection", help="Engagement depends on observed factors only, or on U too."
+    ),
+    intervention_effect: float = typer.Option(
+        0.8, "--intervention-effect", help="Odds ratio of engagement on involvement in the next window."
+    ),
     protected_blind: bool = typer.Option(
         False, "--protected-blind",
         help="Sex and ethnicity shape the records but not the outcome or its recording "
@@ -50,8 +62,11 @@ def generate(
 
     console = Console(stderr=True)
     try:
-        written = write_synthetic_extract(out, people, seed, start, end, fmt.value, recording_bias.value,
-                                          protected_blind=protected_blind)
+        written = write_synthetic_extract(
+            out, people, seed, start, end, fmt.value, recording_bias.value,
+            interventions={"selection": selection.value, "effect_odds_ratio": intervention_effect},
+            protected_blind=protected_blind,
+        )
     except ValueError as err:
         console.print(f"[red]error:[/red] {err}")
         console.print(SEE_DOCS, markup=False, highlight=False)
@@ -67,16 +82,23 @@ def write_synthetic_extract(
     end: str,
     fmt: str = "csv",
     recording_bias: str = "default",
+    interventions: dict | None = None,
+    parameters=None,
     *,
     protected_blind: bool = False,
 ) -> list[Path]:
-    """Generate and write the extract, manifest and ``_truth/`` files; return the paths written."""
+    """Generate and write the extract, manifest and ``_truth/`` files; return the paths written.
+
+    ``interventions`` overrides ``InterventionParameters`` fields (e.g. selection,
+    effect_odds_ratio); ``parameters`` (GeneratorParameters) replaces the calibrated ones.
+    """
     import json
 
     import pandas as pd
 
     from extract.synthetic.generator import generate as generate_extract
     from extract.synthetic.needs_truth import AREAS_FILE, NEEDS_FILE
+    from extract.synthetic.interventions import InterventionParameters
     from extract.writer import write_extract
 
     out = Path(out)
@@ -86,7 +108,10 @@ def write_synthetic_extract(
         start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
     except ValueError as err:
         raise ValueError(f"not a date: {err}") from None
-    synthetic = generate_extract(people, seed, start_ts, end_ts, recording_bias, protected_blind=protected_blind)
+    synthetic = generate_extract(
+        people, seed, start_ts, end_ts, recording_bias, parameters=parameters,
+        interventions=InterventionParameters(**(interventions or {})), protected_blind=protected_blind,
+    )
     written = write_extract(synthetic.frames, out, fmt=fmt, extracted_on=synthetic.extracted_on)
     truth_dir = out / TRUTH_DIR
     truth_dir.mkdir(parents=True, exist_ok=True)
@@ -100,6 +125,11 @@ def write_synthetic_extract(
     areas = truth_dir / AREAS_FILE
     synthetic.areas.to_csv(areas, index=False)
     return [*written, outcomes, parameters, needs, areas]
+    parameters_path = truth_dir / PARAMETERS_FILE
+    parameters_path.write_text(json.dumps(synthetic.parameters, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    interventions_path = truth_dir / INTERVENTIONS_FILE
+    _write_intervention_truth(synthetic.interventions, interventions_path)
+    return [*written, outcomes, parameters_path, interventions_path]
 
 
 def _write_truth(truth, path: Path) -> None:
@@ -126,3 +156,11 @@ def _write_truth(truth, path: Path) -> None:
         # Arrow quotes header names; snake_case names never need it.
         sink.write((",".join(table.column_names) + "\n").encode("utf-8"))
         pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+
+
+def _write_intervention_truth(frame, path: Path) -> None:
+    """interventions.csv: each fully observed referral's arm and both arms' probabilities,
+    ISO dates and round-trip floats (``DataFrame.to_csv``: thousands of rows, not millions)."""
+    out = frame.copy()
+    out["referred_on"] = out["referred_on"].dt.strftime("%Y-%m-%d")
+    out.to_csv(path, index=False, float_format="%.17g", lineterminator="\n")

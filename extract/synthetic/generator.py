@@ -40,6 +40,7 @@ import pandas as pd
 
 from extract.canonical import to_canonical
 from extract.contract import ACE_TYPES, COHORT_MAX_AGE, COHORT_MIN_AGE, TABLES
+from extract.synthetic.interventions import InterventionModel, InterventionParameters, arm_probability_function
 from extract.synthetic.parameters import (
     GeneratorParameters,
     RecordingParameters,
@@ -106,6 +107,9 @@ class SyntheticExtract:
         extract; used by the calibration tests.
     extracted_on : Timestamp
         ``end`` + 1 day.
+    interventions : DataFrame
+        One row per fully observed referral: programme, outcome, the realised arm
+        and the probabilities under both arms (``INTERVENTION_TRUTH_COLUMNS``).
     """
 
     frames: dict[str, pd.DataFrame]
@@ -116,6 +120,7 @@ class SyntheticExtract:
     # Place, season and ED-only truth for the needs assessment (extract/synthetic/needs_truth.py).
     needs_truth: dict = field(default_factory=dict)
     areas: pd.DataFrame | None = None
+    interventions: pd.DataFrame | None = None
 
 
 def _day(ts: pd.Timestamp) -> int:
@@ -364,6 +369,7 @@ def generate(
     recording_bias: str = "default",
     parameters: GeneratorParameters | None = None,
     oracle_columns: bool = False,
+    interventions: InterventionParameters | None = None,
     protected_blind: bool = False,
 ) -> SyntheticExtract:
     """Generate a synthetic extract with known truth.
@@ -408,6 +414,9 @@ def generate(
 
         They draw no random numbers: every other column and every table is the same
         with or without them.
+    interventions : InterventionParameters, optional
+        Programmes, referral outcomes, engagement and its true effect (default
+        ``InterventionParameters()``: odds ratio 0.8, selection on observed factors).
     """
     if isinstance(people, bool) or not isinstance(people, (int, np.integer)) or people < 1:
         raise ValueError(BAD_PEOPLE.format(value=people))
@@ -423,9 +432,14 @@ def generate(
         raise ValueError(
             NO_SNAPSHOT.format(start=start.date(), end=end.date(), extracted_on=extracted_on.date())
         )
-    sim = _Simulation(int(people), int(seed), params, years, _day(extracted_on), oracle=oracle_columns)
+    intervention_params = interventions if interventions is not None else InterventionParameters()
+    sim = _Simulation(
+        int(people), int(seed), params, years, _day(extracted_on), oracle=oracle_columns,
+        interventions=intervention_params,
+    )
     sim.run(last_year=end.year if (end.month, end.day) >= (4, 1) else end.year - 1)
     record = params.to_dict()
+    record["interventions"] = intervention_params.to_dict()
     record["run"] = {
         "people": int(people),
         "seed": int(seed),
@@ -452,6 +466,7 @@ def generate(
         extracted_on=extracted_on,
         needs_truth=needs_truth(sim.places, sim.season, params),
         areas=sim.places.areas_frame(),
+        interventions=sim.interventions.truth_frame(),
     )
 
 
@@ -474,6 +489,10 @@ class _Pending:
     # Oracle only: window k's full linear predictor less U, and its records-only version.
     lp_without_u: np.ndarray | None = None
     lp_records_only: np.ndarray | None = None
+    # Programme, outcome and realised arm of each referral (extract/synthetic/interventions.py).
+    programme: np.ndarray | None = None
+    outcome: np.ndarray | None = None
+    engaged: np.ndarray | None = None
 
 
 @dataclass
@@ -502,6 +521,7 @@ class _Simulation:
         years: list[int],
         extracted_day: int,
         oracle: bool = False,
+        interventions: InterventionParameters | None = None,
     ) -> None:
         self.n = n
         self.oracle = oracle
@@ -514,6 +534,9 @@ class _Simulation:
         self.truth = _Truth()
         self.places = Places(params.places, seed)
         self.season = SeasonalCalendar(params.seasons, params.window_days)
+        self.interventions = InterventionModel(
+            interventions if interventions is not None else InterventionParameters(), seed, n, extracted_day
+        )
         width = max(7, len(str(n)))
         self.person_ids = np.asarray(np.char.mod(f"p%0{width}d", np.arange(1, n + 1)), dtype=object)
         self._people(years)
@@ -525,6 +548,7 @@ class _Simulation:
         self.male = rng.random(n) < pp.male_share
         sex = np.where(self.male, "male", "female").astype(object)
         sex[rng.random(n) < pp.sex_unknown_share] = "unknown"
+        self.recorded_male = sex == "male"
         # Birth months: aged 24 on the first snapshot down to 10 on the last.
         lo = (years[0] - pp.oldest_age - 1970) * 12 + 4  # May, 25 years before
         hi = (years[-1] - COHORT_MIN_AGE - 1970) * 12 + 3  # April, 10 years before
@@ -724,6 +748,9 @@ class _Simulation:
         age = year - self.birth_year - (4 < self.birth_month)
         cohort = (age >= COHORT_MIN_AGE) & (age <= COHORT_MAX_AGE)
         base, u_part = self._linear_predictor(s, age)
+        # Engagement after last window's referral shifts this window's odds (the true effect).
+        engaged_shift = self.interventions.start_window()
+        base = base + engaged_shift
         if self.oracle:
             shift = self._records_only_shift(s)
         if pending is not None:
@@ -749,7 +776,10 @@ class _Simulation:
         self.places.accumulate(recorded_p, float(self.season.share_before(s, self.extracted_day - s)))
         self._write_involvement(recorded, involved, incident)
         if pending is not None:
-            self._resolve(pending, nxt, involved, recorded, incident, pending_next if self.oracle else None)
+            self._resolve(
+                pending, nxt, involved, recorded, incident, pending_next if self.oracle else None,
+                arm_base=(base - engaged_shift)[pending.person], arm_cohort=cohort[pending.person],
+            )
         in_truth = year in self.snapshot_years
         if in_truth:
             idx = np.nonzero(cohort)[0]
@@ -868,7 +898,13 @@ class _Simulation:
         cum = np.cumsum(weights, axis=1)
         pick = (rng.random(len(idx))[:, None] * cum[:, -1:] >= cum).sum(axis=1)
         source = np.asarray(list(boosts), dtype=object)[pick]
-        self.rows.add("referrals", idx, referred_on=r, referral_source=source)
+        assigned = self.interventions.assign(
+            idx, r, source, self.birth_day, self.recorded_male, self.e_prev | self.e_earlier, self.U, s_next
+        )
+        self.rows.add(
+            "referrals", idx, referred_on=r, referral_source=source,
+            programme=assigned["programme"], outcome=assigned["outcome"], engaged_on=assigned["engaged_on"],
+        )
         keep = r + self.params.window_days <= self.extracted_day
         idx, r = idx[keep], r[keep]
         t = incident[idx]
@@ -885,6 +921,9 @@ class _Simulation:
             recorded_k=recorded[idx] & (t >= r),
             i_k=involved[idx],
             e_k=recorded[idx],
+            programme=assigned["programme"][keep],
+            outcome=assigned["outcome"][keep],
+            engaged=assigned["engaged"][keep],
         )
 
     def _next_window(self, person: np.ndarray, base: np.ndarray, cohort: np.ndarray) -> NextWindow:
@@ -979,8 +1018,15 @@ class _Simulation:
         recorded: np.ndarray | None = None,
         incident: np.ndarray | None = None,
         oracle_next: _OracleNext | None = None,
+        arm_base: np.ndarray | None = None,
+        arm_cohort: np.ndarray | None = None,
     ) -> None:
-        """Truth rows for last window's referrals, now that window k + 1 is drawn."""
+        """Truth rows for last window's referrals, now that window k + 1 is drawn.
+
+        ``arm_base`` is window k + 1's linear predictor of each referral without the
+        engagement shift (None when no later window is simulated), for the truth under
+        both arms.
+        """
         length = self.params.window_days
         next_share = self.season.share_before(pending.next_start, pending.day + length - pending.next_start)
         person = pending.person
@@ -1009,6 +1055,19 @@ class _Simulation:
         if self.oracle:
             part.update(self._referral_oracle(pending, next_share, oracle_next))
         self.truth.parts.append(part)
+        rp = self.params.risk
+
+        def arm_next(shift: float) -> NextWindow:
+            if arm_base is None:
+                return _no_next_window(len(person))
+            return _next_window_probabilities(rp, arm_base + shift, arm_cohort, self.q[person], self.f[person])
+
+        self.interventions.resolve(
+            self.person_ids, person, pending.day, pending.programme, pending.outcome, pending.engaged,
+            arm_probability_function(
+                arm_next, pending.p, pending.q, pending.f, pending.seen_before, pending.after_share, next_share
+            ),
+        )
 
     # ------------------------------------------------------------------ window records
     def _events(self, year: int, s: int, age: np.ndarray) -> None:

@@ -1,0 +1,1 @@
+"""Impact evaluation of referrals and interventions (issue 17): `svrisk impact`."""

@@ -1,0 +1,256 @@
+"""`svrisk impact`'s computation: cohort, covariates, trimming, estimates, balance, sensitivity.
+
+The population is the referral rows (optionally one programme and a date range)
+whose 12-month outcome window is fully observed. Treatment: engaged (a non-empty
+``engaged_on``). Covariates: the feature pipeline's point-in-time features on the
+referral date, plus the referral's source, recorded sex and age; never the
+referral's outcome or engagement (data contract 1.1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from evaluation.config import ImpactConfig
+from evaluation.estimators import (
+    ESTIMATORS,
+    bootstrap_estimates,
+    e_value,
+    fit_prognostic,
+    fit_propensity,
+    point_estimates,
+    standardised_mean_differences,
+)
+from extract.contract import DEFAULT_OUTCOME, Extract
+
+NO_REFERRALS = "the extract has no referrals table: there is nothing to evaluate"
+NO_ROWS = "no referral with a fully observed 12-month outcome matches the programme and dates given"
+TOO_FEW_ENGAGED = (
+    "{found} engaged people (after trimming) is below the floor of {floor} "
+    "(minimum_engaged in the impact config): too few for an estimate"
+)
+TOO_FEW_COMPARISON = "{found} people who did not engage is below the floor of {floor}: no comparison group"
+NO_OVERLAP = (
+    "no overlap: {dropped} of {engaged} engaged people have no comparable person who did not engage "
+    "(propensity outside [{lower}, {upper}]); fewer than {floor} remain"
+)
+
+
+class ImpactInputError(ValueError):
+    """The input cannot support an estimate (the CLI exits 2)."""
+
+
+@dataclass
+class ImpactResult:
+    population: dict
+    trimming: dict
+    estimates: dict[str, dict[str, float]]
+    balance: pd.DataFrame
+    sensitivity: dict
+    propensity: np.ndarray = field(repr=False)
+    treated: np.ndarray = field(repr=False)
+    kept_keys: pd.DataFrame = field(repr=False)
+
+
+def evaluation_cohort(
+    extract: Extract, programme: str | None = None, date_from=None, date_to=None
+) -> pd.DataFrame:
+    """Referral rows in scope with ``engaged`` (0/1) and ``outcome_label`` (0/1)."""
+    from features.cohort import referral_cohort
+    from features.labels import build_labels
+
+    if not extract.has_referrals:
+        raise ImpactInputError(NO_REFERRALS)
+    referrals = extract["referrals"].reset_index(drop=True)
+    cohort = referral_cohort(extract).reset_index(drop=True)
+    keep = np.ones(len(cohort), dtype=bool)
+    if programme is not None:
+        keep &= (referrals["programme"] == programme).to_numpy()
+    if date_from is not None:
+        keep &= (cohort["as_of"] >= pd.Timestamp(date_from)).to_numpy()
+    if date_to is not None:
+        keep &= (cohort["as_of"] <= pd.Timestamp(date_to)).to_numpy()
+    cohort["engaged"] = referrals["engaged_on"].notna().astype(np.int64).to_numpy()
+    cohort = cohort[keep].reset_index(drop=True)
+    cohort["outcome_label"] = build_labels(extract, cohort, DEFAULT_OUTCOME).to_numpy()
+    cohort = cohort[cohort["outcome_label"].notna()].reset_index(drop=True)
+    if cohort.empty:
+        raise ImpactInputError(NO_ROWS)
+    return cohort
+
+
+def covariates(extract: Extract, cohort: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Standardised design matrix: features (NaN -> 0 plus a missing flag), source and sex dummies."""
+    from features.pipeline import FeatureBuilder
+
+    table = FeatureBuilder().transform(extract, cohort)
+    columns: dict[str, np.ndarray] = {}
+    for name in table.feature_names:
+        values = table.X[name]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            for level in values.cat.categories:
+                columns[f"{name}={level}"] = (values == level).to_numpy(dtype=float)
+            continue
+        values = values.to_numpy(dtype=float)
+        missing = np.isnan(values)
+        if missing.any():
+            columns[f"{name} unknown"] = missing.astype(float)
+        columns[name] = np.where(missing, 0.0, values)
+    for level in cohort["referral_source"].cat.categories:
+        columns[f"referral_source={level}"] = (cohort["referral_source"] == level).to_numpy(dtype=float)
+    for level in ("male", "female"):
+        columns[f"sex={level}"] = (table.audit["sex"] == level).to_numpy(dtype=float)
+    names = [name for name, values in columns.items() if np.std(values) > 0]
+    X = np.column_stack([columns[name] for name in names])
+    return (X - X.mean(axis=0)) / X.std(axis=0), names
+
+
+def run_impact(
+    extract: Extract,
+    config: ImpactConfig,
+    programme: str | None = None,
+    date_from=None,
+    date_to=None,
+) -> ImpactResult:
+    """Estimate the effect of engagement on the engaged, or raise ``ImpactInputError``."""
+    import sklearn.linear_model  # noqa: F401  (loaded first, so that its BLAS/OpenMP pools are limited)
+    from threadpoolctl import threadpool_limits
+
+    # Hundreds of small fits: BLAS threads cost more in start-up and contention than they save.
+    with threadpool_limits(limits=1):
+        return _run_impact(extract, config, programme, date_from, date_to)
+
+
+def _run_impact(extract, config, programme, date_from, date_to) -> ImpactResult:
+    cohort = evaluation_cohort(extract, programme, date_from, date_to)
+    t = cohort["engaged"].to_numpy()
+    y = cohort["outcome_label"].to_numpy(dtype=float)
+    floor = config.minimum_engaged
+    if t.sum() < floor:
+        raise ImpactInputError(TOO_FEW_ENGAGED.format(found=int(t.sum()), floor=floor))
+    if (t == 0).sum() < floor:
+        raise ImpactInputError(TOO_FEW_COMPARISON.format(found=int((t == 0).sum()), floor=floor))
+    X_all, names = covariates(extract, cohort)
+    e_all, _ = fit_propensity(X_all, t)
+    lower, upper = config.trimming.lower, config.trimming.upper
+    kept = (e_all >= lower) & (e_all <= upper)
+    dropped_engaged = int((t == 1).sum() - (kept & (t == 1)).sum())
+    if (kept & (t == 1)).sum() < floor:
+        raise ImpactInputError(
+            NO_OVERLAP.format(dropped=dropped_engaged, engaged=int(t.sum()), lower=lower, upper=upper, floor=floor)
+        )
+    trimming = _trimming_statement(cohort, t, e_all, kept, lower, upper)
+    X, tk, yk = X_all[kept], t[kept], y[kept]
+    e, propensity_model = fit_propensity(X, tk)
+    mu0, prognostic_model = fit_prognostic(X, tk, yk)
+    point = point_estimates(tk, yk, e, mu0, config.matching.caliper_sd)
+    boot = bootstrap_estimates(
+        X, tk, yk, config.bootstrap.resamples, config.bootstrap.seed, config.matching.caliper_sd,
+        models=(propensity_model, prognostic_model),
+    )
+    from fairness.bootstrap import percentile_interval
+
+    low, high = percentile_interval(boot, config.bootstrap.confidence)
+    estimates = {
+        name: {"estimate": float(point.values[name]), "low": float(low[i]), "high": float(high[i])}
+        for i, name in enumerate(ESTIMATORS)
+    }
+    odds = e[tk == 0] / (1.0 - e[tk == 0])
+    weights_after = np.zeros(len(tk))
+    weights_after[tk == 0] = odds
+    balance = pd.DataFrame(
+        {
+            "covariate": names,
+            "smd_before": standardised_mean_differences(X, tk),
+            "smd_after_weighting": standardised_mean_differences(X, tk, odds),
+        }
+    )
+    engaged_rate = float(yk[tk == 1].mean())
+    sensitivity = _sensitivity(estimates["aipw"], engaged_rate, config.sensitivity.fragile_e_value)
+    population = {
+        "referrals": int(len(t)),
+        "engaged": int(t.sum()),
+        "not_engaged": int((t == 0).sum()),
+        "engaged_after_trimming": int(tk.sum()),
+        "not_engaged_after_trimming": int((tk == 0).sum()),
+        "engaged_outcome_rate": engaged_rate,
+        "matched_engaged": point.matched_treated,
+        "covariates": len(names),
+        "programme": programme or "all",
+        "from": None if date_from is None else str(pd.Timestamp(date_from).date()),
+        "to": None if date_to is None else str(pd.Timestamp(date_to).date()),
+        "referred_on_range": [str(cohort["as_of"].min().date()), str(cohort["as_of"].max().date())],
+    }
+    return ImpactResult(
+        population=population,
+        trimming=trimming,
+        estimates=estimates,
+        balance=balance,
+        sensitivity=sensitivity,
+        propensity=e_all,
+        treated=t,
+        kept_keys=cohort.loc[kept, ["person_id", "as_of", "engaged"]].reset_index(drop=True),
+    )
+
+
+def _trimming_statement(cohort, t, e, kept, lower, upper) -> dict:
+    dropped = ~kept
+    engaged_dropped = dropped & (t == 1)
+    sources = cohort.loc[engaged_dropped, "referral_source"].astype(str).value_counts()
+    statement = (
+        f"{int(dropped.sum())} of {len(t)} referrals have an engagement propensity outside "
+        f"[{lower}, {upper}] and are left out: {int(engaged_dropped.sum())} engaged people with no "
+        f"comparable person who did not engage, and {int((dropped & (t == 0)).sum())} who did not engage "
+        "with no comparable engaged person. The estimate is about the engaged people who remain."
+    )
+    if engaged_dropped.any():
+        statement += " Engaged people left out, by referral source: " + ", ".join(
+            f"{name} {count}" for name, count in sources.items() if count
+        ) + "."
+    return {
+        "lower": lower,
+        "upper": upper,
+        "dropped": int(dropped.sum()),
+        "dropped_engaged": int(engaged_dropped.sum()),
+        "dropped_not_engaged": int((dropped & (t == 0)).sum()),
+        "statement": statement,
+    }
+
+
+def _sensitivity(aipw: dict[str, float], engaged_rate: float, fragile_below: float) -> dict:
+    """E-values (VanderWeele and Ding 2017) of the AIPW effect as a risk ratio on the engaged.
+
+    The risk ratio is the engaged people's rate over their estimated rate without
+    engagement (rate - effect). The interval's bound nearer the null gives the
+    E-value that says how strong an unmeasured confounder would have to be (on the
+    risk-ratio scale, with both engagement and the outcome) to explain it away.
+    """
+
+    def ratio(effect: float) -> float:
+        untreated = engaged_rate - effect
+        return engaged_rate / untreated if untreated > 0 and engaged_rate > 0 else float("nan")
+
+    low, high = aipw["low"], aipw["high"]
+    crosses_null = low <= 0.0 <= high
+    nearer = 0.0 if crosses_null else (high if high < 0 else low)
+    point_e = e_value(ratio(aipw["estimate"]))
+    bound_e = 1.0 if crosses_null else e_value(ratio(nearer))
+    fragile = bool(crosses_null or not np.isfinite(bound_e) or bound_e < fragile_below)
+    return {
+        "method": "E-value (VanderWeele and Ding 2017) on the risk ratio for the engaged",
+        "risk_ratio": ratio(aipw["estimate"]),
+        "e_value_estimate": point_e,
+        "e_value_interval": bound_e,
+        "fragile_below": fragile_below,
+        "fragile": fragile,
+        "statement": (
+            "The interval includes no effect, so the data do not rule out zero even with no unmeasured "
+            "confounding." if crosses_null else
+            f"An unmeasured confounder associated with both engagement and the outcome by a risk ratio of "
+            f"{bound_e:.2f} each could move the interval to include no effect."
+        )
+        + (" The estimate is fragile." if fragile else " The estimate is robust to weaker confounding than that."),
+    }
