@@ -48,16 +48,19 @@ class Permission(str, Enum):
     MODEL_INFO = "model_info"
     REVIEW_WRITE = "review_write"
     REVIEW_READ = "review_read"
+    CASELOAD = "caseload"
 
 
-Role = Literal["practitioner", "data_scientist", "ethics_panel", "admin"]
+Role = Literal["practitioner", "data_scientist", "ethics_panel", "team_lead", "admin"]
 
 # Who may do what (issue 7): practitioners score and review; data scientists read the
 # model and score batches; the ethics panel reads reviews and the model's fairness report.
+# Team leads (issue 14) see the ranked caseload of a snapshot and read reviews.
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "practitioner": frozenset({Permission.SCORE, Permission.REVIEW_WRITE}),
     "data_scientist": frozenset({Permission.MODEL_INFO, Permission.SCORE_BATCH}),
     "ethics_panel": frozenset({Permission.REVIEW_READ, Permission.MODEL_INFO}),
+    "team_lead": frozenset({Permission.CASELOAD, Permission.REVIEW_READ}),
     "admin": frozenset(Permission),
 }
 

@@ -120,7 +120,7 @@ def _run_example(env: dict[str, str], served: ServedModel, case: Path | None) ->
 def serve_key(
     name: Annotated[str, typer.Option(help="Who holds the key (recorded in the audit trail).")],
     role: Annotated[
-        str, typer.Option(help="practitioner, data_scientist, ethics_panel or admin.")
+        str, typer.Option(help="practitioner, data_scientist, ethics_panel, team_lead or admin.")
     ],
 ) -> None:
     """Make a new API key and print it with the hashed entry for the keys file.

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Folders that share another folder's session fixtures run in its group (one served model).
+SHARED_GROUPS = {"workspace": "serving"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -16,7 +18,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     a 200,000-person extract); grouping by stage folder builds each once.
     """
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(Path(str(item.fspath)).parent.name))
+        folder = Path(str(item.fspath)).parent.name
+        item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(folder, folder)))
 
 
 @pytest.fixture(autouse=True)

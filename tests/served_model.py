@@ -1,0 +1,112 @@
+"""A real champion and a real server, once per session (shared by tests/serving and tests/workspace).
+
+``svrisk generate`` writes a small extract, ``svrisk train`` trains it (a
+reduced search so the session stays short) and ``svrisk publish`` promotes
+it into a temporary MLflow store; then ``bentoml serve`` starts on
+127.0.0.1 with 2 workers, keys for every role and its own audit database.
+Session fixtures run before the per-test MLflow isolation of
+tests/conftest.py, so every command gets the store in an explicit env.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from serving.api_keys import hash_key, new_key
+from serving.client import ServerProcess
+
+ROLES = ("practitioner", "data_scientist", "ethics_panel", "team_lead", "admin")
+MAX_BATCH = 60
+MAX_BYTES = 256 * 1024
+SVRISK = str(Path(sys.executable).with_name("svrisk"))
+COMMAND_TIMEOUT = 600
+
+
+@dataclass(frozen=True)
+class Champion:
+    store_env: dict[str, str]
+    extract: Path
+    version: str
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    keys: dict[str, str]
+    audit_db: str
+    server: ServerProcess
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"X-API-Key": self.keys[role]}
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path) -> str:
+    done = subprocess.run(
+        [SVRISK, *args], env={**os.environ, **env}, cwd=cwd, capture_output=True, text=True,
+        timeout=COMMAND_TIMEOUT, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, f"svrisk {args[0]} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout + done.stderr
+
+
+@pytest.fixture(scope="session")
+def champion(tmp_path_factory: pytest.TempPathFactory, project_root: Path) -> Champion:
+    root = tmp_path_factory.mktemp("serving_champion")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    env = {"MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri, "SVRISK_HOME": str(root)}
+    extract = root / "extract"
+    _run(["generate", "--people", "3000", "--seed", "11", "--out", str(extract)], env, root)
+    # The default search, cut to one configuration: the service needs a real model, not a good one.
+    config = yaml.safe_load((project_root / "training" / "default.yaml").read_text())
+    config["search"]["grid"] = config["search"]["grid"][:1]
+    config["search"]["max_estimators"] = 120
+    config["explainer_reference_rows"] = 500
+    config["explanation_rows"] = 500
+    (root / "training.yaml").write_text(yaml.safe_dump(config))
+    _run(["train", str(extract), "--config", str(root / "training.yaml")], env, root)
+    # A tiny model may miss the fairness policy; the override is recorded as such on the version.
+    _run(
+        ["publish", "--override", "--approver", "svrisk serving tests",
+         "--reason", "tiny test model for the service tests", "--resamples", "0"],
+        env, root,
+    )  # fmt: skip
+    return Champion(store_env=env, extract=extract, version="1")
+
+
+@pytest.fixture(scope="session")
+def served(champion: Champion, tmp_path_factory: pytest.TempPathFactory) -> Served:
+    root = tmp_path_factory.mktemp("serving_server")
+    keys = {role: new_key() for role in ROLES}
+    audit_db = f"sqlite:///{root / 'audit.db'}"
+    env = {
+        **champion.store_env,
+        "SVRISK_AUDIT_DB": audit_db,
+        "SVRISK_API_KEYS": json.dumps(
+            [{"name": f"test-{role}", "role": role, "sha256": hash_key(k)} for role, k in keys.items()]
+        ),
+        "SVRISK_MAX_BATCH": str(MAX_BATCH),
+        "SVRISK_MAX_REQUEST_BYTES": str(MAX_BYTES),
+    }
+    server = ServerProcess(env, workers=2, log_path=root / "server.log", ready_timeout=240)
+    with server:
+        yield Served(url=server.url, keys=keys, audit_db=audit_db, server=server)
+
+
+@pytest.fixture(scope="session")
+def cases(champion: Champion) -> list[dict]:
+    """Real single cases from the extract: distinct people at the test-period snapshot."""
+    from extract.loader import load_extract
+    from features.cohort import snapshot_cohort
+    from features.single_case import cases_from_extract
+
+    extract = load_extract(champion.extract)
+    cohort = snapshot_cohort(extract, ["2023-04-01"]).head(150)
+    return [json.loads(case.model_dump_json()) for case in cases_from_extract(extract, cohort)]
