@@ -20,7 +20,7 @@ from features.single_case import AS_OF_IN_FUTURE, SingleCase, case_to_extract
 from serving.api_keys import Principal
 from serving.audit_trail import AuditTrail, ScoreRow, new_audit_id, utc_now
 from serving.errors import InvalidCase
-from training.pyfunc_model import score_parsed_cases
+from runtime.pyfunc_model import score_parsed_cases
 
 NOTICE = "For practitioner review. This score does not make a decision."
 ERR_BEFORE_BIRTH = "as_of: before person.birth_month (the person was not yet born)"

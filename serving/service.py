@@ -25,7 +25,7 @@ from typing import Any
 import bentoml
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from features.single_case import SingleCase
 from serving.api_keys import KeyRing, Principal
@@ -41,6 +41,18 @@ from serving.workspace.app import Workspace, workspace_app
 REQUEST_TIMEOUT_S = 30
 ERR_BATCH_SIZE = "cases: {given} cases given; at most {limit} per call"
 __all__ = ["NOTICE", "SvriskService"]
+
+
+class BatchInput(BaseModel):
+    """Several cases in the single-case format."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    cases: list[CaseInput] = Field(
+        ...,
+        min_length=1,
+        description="Cases in the single-case format; at most SVRISK_MAX_BATCH (default 500).",
+    )
 
 
 class ScoredBatch(BaseModel):

@@ -15,7 +15,7 @@
 | ``SVRISK_CASELOAD_FILE`` | a ``svrisk score`` output the caseload page can load | unset |
 
 ``<home>`` is ``SVRISK_HOME`` or the current working directory. The model
-registry is the one training uses (:mod:`training.tracking`):
+registry is the one training uses (:mod:`registry.tracking`):
 ``MLFLOW_TRACKING_URI`` when set, else the embedded store under ``<home>/mlruns``.
 """
 
@@ -29,7 +29,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fairness.gate import CHAMPION_ALIAS, MODEL_NAME
-from training.tracking import HOME_ENV, project_home
+from registry.tracking import HOME_ENV, project_home
 
 REGISTERED_MODEL = MODEL_NAME
 AUDIT_DB_NAME = "svrisk_audit.db"

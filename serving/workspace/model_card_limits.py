@@ -34,7 +34,7 @@ def served_card_limits(card: dict[str, Any]) -> list[str]:
     import mlflow.artifacts
 
     from training.model_card import ARTIFACT_FILE
-    from training.tracking import tracking_store
+    from registry.tracking import tracking_store
 
     with tracking_store():
         text = mlflow.artifacts.load_text(f"runs:/{card['run_id']}/{ARTIFACT_FILE}")
