@@ -7,7 +7,7 @@ DEMO_DIR := demo
 DEMO_PEOPLE ?= 20000
 DEMO_SEED ?= 7
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,13 @@ demo: $(STAMP)
 		--reason "demonstration on synthetic data after a refused gate; see the fairness report"
 	$(BIN)/svrisk serve --example
 
-test: $(STAMP)
+# The workspace's browser tests drive Debian's chromium (never a downloaded browser).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+		else echo "the browser tests need Debian's chromium package: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 clean:

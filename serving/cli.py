@@ -76,6 +76,7 @@ def serve(
         _run_example(env, served, case)
         return
     typer.echo(f"serving svrisk version {served.version} on http://{host}:{port}")
+    typer.echo(f"practitioners' workspace: http://{host}:{port}/app/")
     env.update(workers_env(workers))
     completed = subprocess.run(serve_command(port, host), env=env, check=False)  # noqa: S603
     raise typer.Exit(completed.returncode)

@@ -455,7 +455,7 @@ def _case_page(request: Request, page: Callable, session: Session, state: case_f
     tables = [
         {
             "name": table,
-            "label": case_form.TABLES[table].description or table.replace("_", " "),
+            "label": case_form.TABLES[table].description,
             "columns": case_form.record_columns(table),
             "rows": [
                 [case_form.record_field(table, i, c) for c in case_form.record_columns(table)]

@@ -44,4 +44,5 @@ def served_card_limits(card: dict[str, Any]) -> list[str]:
 def _plain(text: str) -> str:
     text = re.sub(r"\*\*(.+?)\*\*", r"\1", text)
     text = re.sub(r"`([^`]+)`", r"\1", text)
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    return text[:1].upper() + text[1:]
