@@ -154,10 +154,15 @@ class KeyRing:
     def authorise(principal: Principal, permission: Permission) -> None:
         """:class:`RoleNotAllowed` (403) unless the caller's role grants ``permission``."""
         if permission not in ROLE_PERMISSIONS[principal.role]:
-            allowed = sorted(r for r, perms in ROLE_PERMISSIONS.items() if permission in perms)
+            allowed = roles_allowed(permission)
             raise RoleNotAllowed(
                 ERR_ROLE.format(role=principal.role, action=permission.value, allowed=allowed)
             )
+
+
+def roles_allowed(permission: Permission) -> list[str]:
+    """The roles granted ``permission``, sorted."""
+    return sorted(r for r, perms in ROLE_PERMISSIONS.items() if permission in perms)
 
 
 def _parse(data: object, source: str) -> list[KeyEntry]:

@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from serving.api_keys import KeyRing, Permission, ROLE_PERMISSIONS
+from serving.api_keys import ROLE_PERMISSIONS, KeyRing, Permission, roles_allowed
 from serving.audit_trail import AuditTrail
 from serving.case_scoring import NOTICE, CaseInput, CaseRefused, score_and_audit
 from serving.errors import MissingApiKey, UnknownAuditId
@@ -96,7 +96,10 @@ class Workspace:
         self.keys = KeyRing.from_sources(settings.api_keys_file, settings.api_keys_json)
         self.sessions = SessionStore(audit.engine, dt.timedelta(minutes=settings.session_idle_minutes))
         self.sessions.create_schema()
-        self.limits = limits if limits is not None else served_card_limits(model.card)
+        if limits is None:
+            # A bento carries the model but not its training run: no card to read there.
+            limits = served_card_limits(model.card) if settings.model_source == "registry" else []
+        self.limits = limits
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(["html"]),
@@ -140,16 +143,8 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
         """Require a live session (else the sign-in page) and, for POST, its CSRF token."""
 
         def wrap(handler: Callable[..., Awaitable[Response]]) -> Handler:
+            @_closing_form
             async def endpoint(request: Request) -> Response:
-                try:
-                    return await checked(request)
-                finally:
-                    # Uploaded files are spooled to temporary files: close them whatever happened.
-                    form = request.scope.get(FORM_SCOPE_KEY)
-                    if form is not None:
-                        await form.close()
-
-            async def checked(request: Request) -> Response:
                 ws = resolve()
                 session = ws.sessions.find(request.cookies.get(SESSION_COOKIE))
                 form: FormData | None = None
@@ -162,8 +157,8 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
                 if session is None:
                     return RedirectResponse(f"{request.scope.get('root_path', '')}/signin", status_code=303)
                 if permission is not None and permission not in ROLE_PERMISSIONS[session.principal.role]:
-                    allowed = sorted(r for r, perms in ROLE_PERMISSIONS.items() if permission in perms)
-                    message = ERR_ROLE.format(role=session.principal.role, allowed=", ".join(allowed))
+                    allowed = ", ".join(roles_allowed(permission))
+                    message = ERR_ROLE.format(role=session.principal.role, allowed=allowed)
                     return page(request, "message.html", 403, title="Not for your role", message=message, session=session)
                 return await handler(request, ws, session, form)
 
@@ -175,15 +170,8 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
         ws = resolve()
         return _sign_in_form(request, ws, page, error=None)
 
+    @_closing_form
     async def sign_in(request: Request) -> Response:
-        try:
-            return await _sign_in(request)
-        finally:
-            form = request.scope.get(FORM_SCOPE_KEY)
-            if form is not None:
-                await form.close()
-
-    async def _sign_in(request: Request) -> Response:
         ws = resolve()
         form = await _read_form(request, ws)
         if isinstance(form, Response):
@@ -197,14 +185,7 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
             return _sign_in_form(request, ws, page, error=ERR_SIGN_IN, status=401)
         session = ws.sessions.start(principal)
         response = RedirectResponse(f"{request.scope.get('root_path', '')}/", status_code=303)
-        response.set_cookie(
-            SESSION_COOKIE,
-            ws.sessions.sign(session.session_id),
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-            path=request.scope.get("root_path", "") or "/",
-        )
+        _set_cookie(response, request, SESSION_COOKIE, ws.sessions.sign(session.session_id))
         response.delete_cookie(SIGN_IN_COOKIE, path=request.scope.get("root_path", "") or "/")
         return response
 
@@ -439,15 +420,34 @@ def _show_value(value: object) -> str:
 def _sign_in_form(request: Request, ws: Workspace, page: Callable, error: str | None, status: int = 200) -> Response:
     token = secrets.token_urlsafe(32)
     response = page(request, "signin.html", status, token=token, error=error, session=None)
+    _set_cookie(response, request, SIGN_IN_COOKIE, ws.sessions.sign(token))
+    return response
+
+
+def _set_cookie(response: Response, request: Request, name: str, value: str) -> None:
+    """HttpOnly, SameSite=Strict, Secure over HTTPS, for the workspace's paths only."""
     response.set_cookie(
-        SIGN_IN_COOKIE,
-        ws.sessions.sign(token),
+        name,
+        value,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
         path=request.scope.get("root_path", "") or "/",
     )
-    return response
+
+
+def _closing_form(endpoint: Handler) -> Handler:
+    """Close the request's form after the endpoint: uploads are spooled to temporary files."""
+
+    async def closing(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        finally:
+            form = request.scope.get(FORM_SCOPE_KEY)
+            if form is not None:
+                await form.close()
+
+    return closing
 
 
 def _case_page(request: Request, page: Callable, session: Session, state: case_form.CaseForm, status: int = 200) -> Response:
