@@ -1,7 +1,7 @@
 """The model card of a training run: docs/model-card-template.md filled with the run's facts.
 
 :func:`render_model_card` fills every ``${field}`` of the template from the
-run's config, data and results; :mod:`training.mlflow_run` logs the text as
+run's config, data and results; :mod:`training.record` logs the text as
 the artifact ``model_card.md`` in every training run. The template lives in
 docs/ so the panel and the data scientists edit its wording in one place; a
 field the template names that the run cannot fill is an error, never a gap.
@@ -14,10 +14,11 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from registry.names import MODEL_CARD_ARTIFACT
 from training.config import TrainingConfig
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "docs" / "model-card-template.md"
-ARTIFACT_FILE = "model_card.md"
+ARTIFACT_FILE = MODEL_CARD_ARTIFACT
 ERR_UNKNOWN_FIELD = "the model card template names field(s) {fields} that a training run does not fill"
 ERR_TEMPLATE_MISSING = "model card template not found: {path}"
 # Column order of the performance table; a metric a model lacks (rules have no Brier) shows "-".

@@ -36,6 +36,11 @@ def generate(
     recording_bias: RecordingBias = typer.Option(
         "default", "--recording-bias", help="How recording varies by ethnicity and deprivation."
     ),
+    protected_blind: bool = typer.Option(
+        False, "--protected-blind",
+        help="Sex and ethnicity shape the records but not the outcome or its recording "
+             "(the fair model-quality target's mode).",
+    ),
 ) -> None:
     """Write a synthetic multi-agency extract plus _truth/ (outcomes.csv, parameters.json).
 
@@ -45,7 +50,8 @@ def generate(
 
     console = Console(stderr=True)
     try:
-        written = write_synthetic_extract(out, people, seed, start, end, fmt.value, recording_bias.value)
+        written = write_synthetic_extract(out, people, seed, start, end, fmt.value, recording_bias.value,
+                                          protected_blind=protected_blind)
     except ValueError as err:
         console.print(f"[red]error:[/red] {err}")
         console.print(SEE_DOCS, markup=False, highlight=False)
@@ -61,6 +67,8 @@ def write_synthetic_extract(
     end: str,
     fmt: str = "csv",
     recording_bias: str = "default",
+    *,
+    protected_blind: bool = False,
 ) -> list[Path]:
     """Generate and write the extract, manifest and ``_truth/`` files; return the paths written."""
     import json
@@ -77,7 +85,7 @@ def write_synthetic_extract(
         start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
     except ValueError as err:
         raise ValueError(f"not a date: {err}") from None
-    synthetic = generate_extract(people, seed, start_ts, end_ts, recording_bias)
+    synthetic = generate_extract(people, seed, start_ts, end_ts, recording_bias, protected_blind=protected_blind)
     written = write_extract(synthetic.frames, out, fmt=fmt, extracted_on=synthetic.extracted_on)
     truth_dir = out / TRUTH_DIR
     truth_dir.mkdir(parents=True, exist_ok=True)

@@ -33,11 +33,11 @@ def served_card_limits(card: dict[str, Any]) -> list[str]:
     """The limits from the model card of the served version's training run (MLflow)."""
     import mlflow.artifacts
 
-    from training.model_card import ARTIFACT_FILE
+    from registry.names import MODEL_CARD_ARTIFACT
     from registry.tracking import tracking_store
 
     with tracking_store():
-        text = mlflow.artifacts.load_text(f"runs:/{card['run_id']}/{ARTIFACT_FILE}")
+        text = mlflow.artifacts.load_text(f"runs:/{card['run_id']}/{MODEL_CARD_ARTIFACT}")
     return card_limits(text)
 
 

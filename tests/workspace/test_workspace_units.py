@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from pydantic import ValidationError
 
+from features.single_case import SingleCase
 from serving.api_keys import ROLE_PERMISSIONS, Permission, Principal
 from serving.audit_trail import SCORES, AuditTrail
 from serving.reviews import ERR_REASON_REQUIRED, ReviewRequest
@@ -45,7 +46,9 @@ def test_workspace_form_round_trips_a_case() -> None:
     assert form.values["person-birth_month"] == "2008-05"  # a month input
     posted = {**form.values, **{f"{t}-rows": str(n) for t, n in form.rows.items()}, "action": "score"}
     again, action = read_form(posted)
-    assert action == "score" and to_case(again) == CASE
+    # Columns the case leaves out (nullable, e.g. added by a later contract) come back as None.
+    assert action == "score"
+    assert SingleCase.model_validate(to_case(again)) == SingleCase.model_validate(CASE)
 
 
 def test_workspace_rows_are_added_and_removed_keeping_values() -> None:
