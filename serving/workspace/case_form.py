@@ -50,6 +50,7 @@ class FormField:
     kind: str
     required: bool
     choices: tuple[str, ...] = ()
+    hint: str = ""
 
     @property
     def input_type(self) -> str:
@@ -91,7 +92,7 @@ def label(column: str) -> str:
 
 
 def _field(name: str, col: ColumnSpec) -> FormField:
-    return FormField(name, label(col.name), col.kind, not col.nullable, col.categories)
+    return FormField(name, label(col.name), col.kind, not col.nullable, col.categories, col.description)
 
 
 def person_fields() -> tuple[list[FormField], list[FormField]]:

@@ -102,7 +102,7 @@ def test_workspace_practitioner_walk_through(page, served, cases, tmp_path) -> N
     assert re.search(r"/app/cases/[0-9a-f-]{36}$", page.url), page.content()[:2000]
     audit_id = page.url.rsplit("/", 1)[1]
     assert person["person_id"] not in page.title() and person["person_id"] not in page.url
-    check_page(page, "result-entered")
+    check_page(page)
     api = httpx.post(served.url + "/score", json=case, headers=served.headers("practitioner"), timeout=60).json()
     html = page.content()
     assert f"({api['probability']:.4f})" in html and f"Band {api['band']} of 10" in html
