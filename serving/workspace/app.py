@@ -139,6 +139,9 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
         html = ws.templates.get_template(template).render(base=base, **context)
         return HTMLResponse(html, status_code=status)
 
+    def missing(request: Request, session: Session | None) -> HTMLResponse:
+        return page(request, "message.html", 404, title="Not found", message=ERR_NOT_FOUND, session=session)
+
     def signed_in(permission: Permission | None = None) -> Callable[[Callable], Handler]:
         """Require a live session (else the sign-in page) and, for POST, its CSRF token."""
 
@@ -236,7 +239,7 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
         audit_id = request.path_params["audit_id"]
         body = ws.sessions.result(session.session_id, audit_id)
         if body is None:
-            return page(request, "message.html", 404, title="Not found", message=ERR_NOT_FOUND, session=session)
+            return missing(request, session)
         return _result_page(request, ws, page, session, json.loads(body))
 
     @signed_in(Permission.REVIEW_WRITE)
@@ -244,7 +247,7 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
         audit_id = request.path_params["audit_id"]
         body = ws.sessions.result(session.session_id, audit_id)
         if body is None:
-            return page(request, "message.html", 404, title="Not found", message=ERR_NOT_FOUND, session=session)
+            return missing(request, session)
         values = {k: _text(form.get(k)) for k in ("decision", "reason", "note", "practitioner_band")}
         request_body = {
             "audit_id": audit_id,
@@ -261,7 +264,7 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
             return _result_page(request, ws, page, session, json.loads(body), review=values,
                                 review_errors=errors, status=422)  # fmt: skip
         except UnknownAuditId:
-            return page(request, "message.html", 404, title="Not found", message=ERR_NOT_FOUND, session=session)
+            return missing(request, session)
         return RedirectResponse(
             f"{request.scope.get('root_path', '')}/reviews/{stored.review_id}", status_code=303
         )
@@ -275,7 +278,7 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
     async def one_review(request: Request, ws: Workspace, session: Session, _form: None) -> Response:
         row = ws.audit.review(request.path_params["review_id"])
         if row is None or row["caller"] != session.principal.name:
-            return page(request, "message.html", 404, title="Not found", message=ERR_NOT_FOUND, session=session)
+            return missing(request, session)
         return page(request, "review.html", session=session, review=row)
 
     @signed_in(Permission.CASELOAD)
@@ -308,13 +311,13 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
         rank = request.path_params["rank"]
         table = caseload.from_bytes(stored) if stored is not None else None
         if table is None or not 1 <= rank <= len(table):
-            return page(request, "message.html", 404, title="Not found", message=ERR_NOT_FOUND, session=session)
+            return missing(request, session)
         scored = caseload.scored_case(table.iloc[rank - 1].to_dict())
         return _result_page(request, ws, page, session, scored, rank=rank)
 
     async def not_found(request: Request, _exc: Exception) -> Response:
         session = resolve().sessions.find(request.cookies.get(SESSION_COOKIE))
-        return page(request, "message.html", 404, title="Not found", message=ERR_NOT_FOUND, session=session)
+        return missing(request, session)
 
     app = Starlette(
         routes=[

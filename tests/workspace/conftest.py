@@ -6,7 +6,6 @@ tests/serving (same xdist group, so one training and one server per worker).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -14,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from served_model import _run, cases, champion, served  # noqa: F401 - pytest fixtures
-from serving.api_keys import hash_key, new_key
+from served_model import _run, cases, champion, served, service_env  # noqa: F401 - pytest fixtures
+from serving.api_keys import new_key
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ERR_NO_CHROMIUM = (
@@ -58,13 +57,7 @@ def in_process(champion, tmp_path_factory: pytest.TempPathFactory) -> InProcess:
     root = tmp_path_factory.mktemp("workspace_in_process")
     keys = {role: new_key() for role in IN_PROCESS_ROLES}
     audit_db = f"sqlite:///{root / 'audit.db'}"
-    env = {
-        **champion.store_env,
-        "SVRISK_AUDIT_DB": audit_db,
-        "SVRISK_API_KEYS": json.dumps(
-            [{"name": f"in-{r}", "role": r, "sha256": hash_key(k)} for r, k in keys.items()]
-        ),
-    }
+    env = service_env(champion, audit_db, keys, "in")
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
     try:
