@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from served_model import cases, champion, served  # noqa: F401 - session fixtures for tests/serving and tests/workspace
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Folders that share another folder's session fixtures run in its group (one served model).

@@ -1,7 +1,8 @@
 """The workspace over a real champion: in-process (Starlette's TestClient) and served (Chromium).
 
-The champion and the served model are tests/served_model.py's, shared with
-tests/serving (same xdist group, so one training and one server per worker).
+The champion and the served model are tests/served_model.py's, registered once in
+tests/conftest.py and shared with tests/serving (same xdist group, so one training
+and one server per worker).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from served_model import _run, cases, champion, served, service_env  # noqa: F401 - pytest fixtures
+# The champion, served model and cases fixtures come from tests/conftest.py (one of each per session).
+from served_model import _run, service_env
 from serving.api_keys import new_key
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
