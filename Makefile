@@ -7,7 +7,7 @@ DEMO_DIR := demo
 DEMO_PEOPLE ?= 20000
 DEMO_SEED ?= 7
 
-.PHONY: help demo test test-fast install clean
+.PHONY: help demo test test-fast install clean chromium
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -44,7 +44,14 @@ demo: $(STAMP) ## Generate, validate, train, gate and serve a synthetic example
 		fi; }
 	$(BIN)/svrisk serve --example
 
-test: $(STAMP) ## The whole test suite
+# The workspace's browser tests drive Debian's chromium (never a downloaded browser).
+chromium: ## Install Debian's chromium for the browser tests (as root), or say how
+
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+		else echo "the browser tests need Debian's chromium package: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+
+test: $(STAMP) chromium ## The whole test suite
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: $(STAMP) ## The suite without the slow tests (the edit-test loop)

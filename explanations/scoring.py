@@ -38,6 +38,7 @@ OUTPUT_COLUMNS = (
     "person_id",
     "as_of",
     "kind",
+    "local_authority",
     "probability",
     "absolute_risk",
     "model_version",
@@ -174,6 +175,9 @@ def score_extract(
             on_chunk(len(chunk))
     out = pd.concat(parts, ignore_index=True)
     out["model_version"] = str(model_version)
+    # The person's local authority, so a team lead can filter the caseload (pseudonymous ids only).
+    people = extract.tables["people"].drop_duplicates("person_id").set_index("person_id")
+    out["local_authority"] = out["person_id"].map(people["local_authority"]).to_numpy()
     columns = [c for c in OUTPUT_COLUMNS if c in out.columns]
     if "referral_source" in out.columns:
         columns.insert(columns.index("kind") + 1, "referral_source")

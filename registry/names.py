@@ -17,6 +17,10 @@ CHAMPION_ALIAS = "champion"
 ALIASES = (CHAMPION_ALIAS, CANDIDATE_ALIAS)
 """Preferred first: scoring falls back from the champion to the candidate."""
 
+# -- artifacts of a training run ---------------------------------------------------------------
+MODEL_CARD_ARTIFACT = "model_card.md"
+"""The filled model card each training run logs (the workspace reads its limits)."""
+
 # -- model-version tags written by training --------------------------------------------------
 TAG_CHECKSUM = "artifact_sha256"
 TAG_RUN_ID = "run_id"

@@ -48,16 +48,19 @@ class Permission(str, Enum):
     MODEL_INFO = "model_info"
     REVIEW_WRITE = "review_write"
     REVIEW_READ = "review_read"
+    CASELOAD = "caseload"
 
 
-Role = Literal["practitioner", "data_scientist", "ethics_panel", "admin"]
+Role = Literal["practitioner", "data_scientist", "ethics_panel", "team_lead", "admin"]
 
 # Who may do what (issue 7): practitioners score and review; data scientists read the
 # model and score batches; the ethics panel reads reviews and the model's fairness report.
+# Team leads (issue 14) see the ranked caseload of a snapshot and read reviews.
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "practitioner": frozenset({Permission.SCORE, Permission.REVIEW_WRITE}),
     "data_scientist": frozenset({Permission.MODEL_INFO, Permission.SCORE_BATCH}),
     "ethics_panel": frozenset({Permission.REVIEW_READ, Permission.MODEL_INFO}),
+    "team_lead": frozenset({Permission.CASELOAD, Permission.REVIEW_READ}),
     "admin": frozenset(Permission),
 }
 
@@ -151,10 +154,15 @@ class KeyRing:
     def authorise(principal: Principal, permission: Permission) -> None:
         """:class:`RoleNotAllowed` (403) unless the caller's role grants ``permission``."""
         if permission not in ROLE_PERMISSIONS[principal.role]:
-            allowed = sorted(r for r, perms in ROLE_PERMISSIONS.items() if permission in perms)
+            allowed = roles_allowed(permission)
             raise RoleNotAllowed(
                 ERR_ROLE.format(role=principal.role, action=permission.value, allowed=allowed)
             )
+
+
+def roles_allowed(permission: Permission) -> list[str]:
+    """The roles granted ``permission``, sorted."""
+    return sorted(r for r, perms in ROLE_PERMISSIONS.items() if permission in perms)
 
 
 def _parse(data: object, source: str) -> list[KeyEntry]:

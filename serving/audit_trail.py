@@ -53,8 +53,12 @@ REVIEWS = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("practitioner_band", sa.Integer, nullable=True),
     sa.Column("model_version", sa.String(40), nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
     sa.Index("ix_reviews_created_at", "created_at"),
+    sa.Index("ix_reviews_caller", "caller"),
 )
+# Columns added after a table was first created: added to an existing trail at start-up.
+_ADDED_COLUMNS = {"reviews": ("note",)}
 
 _SQLITE_GUARDS = [
     f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
@@ -113,6 +117,16 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def _add_missing_columns(conn: sa.Connection, table: sa.Table) -> None:
+    # A nullable column added in a later release; ADD COLUMN is the same in SQLite and PostgreSQL.
+    present = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+    for name in _ADDED_COLUMNS.get(table.name, ()):
+        if name not in present:
+            column = table.c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}")
+
+
 class AuditTrail:
     """Append and read the audit trail.
 
@@ -132,6 +146,7 @@ class AuditTrail:
         with self.engine.begin() as conn:
             for table in METADATA.sorted_tables:
                 conn.execute(CreateTable(table, if_not_exists=True))
+                _add_missing_columns(conn, table)
                 for index in table.indexes:
                     conn.execute(CreateIndex(index, if_not_exists=True))
             guards = {"sqlite": _SQLITE_GUARDS, "postgresql": _POSTGRES_GUARDS}.get(dialect, [])
@@ -167,10 +182,14 @@ class AuditTrail:
         until: dt.datetime | None = None,
         decision: str | None = None,
         model_version: str | None = None,
+        caller: str | None = None,
         limit: int = 1000,
     ) -> list[dict[str, object]]:
-        """Reviews oldest first, filtered by time range (``since <= t < until``), decision, version."""
+        """Reviews oldest first, filtered by time range (``since <= t < until``), decision,
+        version and who recorded them."""
         query = sa.select(REVIEWS)
+        if caller is not None:
+            query = query.where(REVIEWS.c.caller == caller)
         if since is not None:
             query = query.where(REVIEWS.c.created_at >= since)
         if until is not None:
@@ -182,6 +201,13 @@ class AuditTrail:
         query = query.order_by(REVIEWS.c.created_at, REVIEWS.c.review_id).limit(limit)
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
+
+    def review(self, review_id: str) -> dict[str, object] | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(REVIEWS).where(REVIEWS.c.review_id == review_id)
+            ).mappings().first()
+        return None if found is None else dict(found)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -76,6 +76,7 @@ def serve(
         _run_example(env, served, case)
         return
     typer.echo(f"serving svrisk version {served.version} on http://{host}:{port}")
+    typer.echo(f"practitioners' workspace: http://{host}:{port}/app/")
     env.update(workers_env(workers))
     completed = subprocess.run(serve_command(port, host), env=env, check=False)  # noqa: S603
     raise typer.Exit(completed.returncode)
@@ -120,7 +121,7 @@ def _run_example(env: dict[str, str], served: ServedModel, case: Path | None) ->
 def serve_key(
     name: Annotated[str, typer.Option(help="Who holds the key (recorded in the audit trail).")],
     role: Annotated[
-        str, typer.Option(help="practitioner, data_scientist, ethics_panel or admin.")
+        str, typer.Option(help="practitioner, data_scientist, ethics_panel, team_lead or admin.")
     ],
 ) -> None:
     """Make a new API key and print it with the hashed entry for the keys file.

@@ -22,6 +22,8 @@ Decision = Literal["agree", "disagree", "escalate", "no_action"]
 ERR_UNKNOWN_AUDIT_ID = "audit_id: no scoring with this audit_id exists"
 ERR_BAND_REQUIRED = "practitioner_band: required when the decision is 'disagree'"
 ERR_BAND_ONLY_ON_DISAGREE = "practitioner_band: give it only when the decision is 'disagree'"
+ERR_REASON_REQUIRED = "reason: required when the decision is 'disagree' or 'escalate'"
+DECISIONS_NEEDING_REASON = ("disagree", "escalate")
 
 
 class ReviewRequest(BaseModel):
@@ -34,8 +36,11 @@ class ReviewRequest(BaseModel):
         ..., description="agree, disagree (give practitioner_band), escalate or no_action."
     )
     reason: str = Field(
-        ..., min_length=1, max_length=4000, description="The practitioner's reasons, in words."
+        "",
+        max_length=4000,
+        description="The practitioner's reasons, in words; required for disagree and escalate.",
     )
+    note: str | None = Field(None, max_length=4000, description="An optional note for the record.")
     practitioner_band: int | None = Field(
         None,
         ge=1,
@@ -43,15 +48,10 @@ class ReviewRequest(BaseModel):
         description="The band (1-10) the practitioner would give; only with decision 'disagree'.",
     )
 
-    @field_validator("reason")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value
-
     @model_validator(mode="after")
     def _band_with_disagree(self) -> ReviewRequest:
+        if self.decision in DECISIONS_NEEDING_REASON and not self.reason.strip():
+            raise ValueError(ERR_REASON_REQUIRED)
         if self.decision == "disagree" and self.practitioner_band is None:
             raise ValueError(ERR_BAND_REQUIRED)
         if self.decision != "disagree" and self.practitioner_band is not None:
@@ -70,7 +70,8 @@ class ReviewRecord(BaseModel):
     caller: str = Field(..., description="Who recorded it (API key holder).")
     role: str = Field(..., description="The caller's role.")
     decision: Decision = Field(..., description="The practitioner's decision.")
-    reason: str = Field(..., description="The practitioner's reasons.")
+    reason: str = Field(..., description="The practitioner's reasons (may be empty for agree and no_action).")
+    note: str | None = Field(None, description="The practitioner's optional note.")
     practitioner_band: int | None = Field(None, description="The practitioner's band, if they disagreed.")
     model_version: str = Field(..., description="Model version of the reviewed score.")
 
@@ -98,6 +99,7 @@ def record_review(trail: AuditTrail, request: ReviewRequest, principal: Principa
         role=principal.role,
         decision=request.decision,
         reason=request.reason,
+        note=request.note or None,
         practitioner_band=request.practitioner_band,
         model_version=scored.model_version,
     )

@@ -26,42 +26,22 @@ from typing import Any
 import bentoml
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from extract.loader import ExtractValidationError
-from features.single_case import AS_OF_IN_FUTURE, SingleCase, case_to_extract
+from features.single_case import SingleCase
 from serving.api_keys import KeyRing, Principal
-from serving.audit_trail import AuditTrail, ScoreRow, new_audit_id, utc_now
-from serving.errors import BatchTooLarge, InvalidCase, ServiceError
+from serving.audit_trail import AuditTrail
+from serving.case_scoring import NOTICE, CaseInput, ScoredCase, score_and_audit
+from serving.errors import BatchTooLarge, ServiceError
 from serving.http_guard import ServiceGuard
 from serving.model_loader import load_served_model
 from serving.reviews import Decision, ReviewList, ReviewRecord, ReviewRequest, record_review
-from serving.risk_bands import band_sentence
 from serving.settings import ServingSettings
-from runtime.pyfunc_model import score_parsed_cases
+from serving.workspace.app import Workspace, workspace_app
 
-NOTICE = "For practitioner review. This score does not make a decision."
 REQUEST_TIMEOUT_S = 30
 ERR_BATCH_SIZE = "cases: {given} cases given; at most {limit} per call"
-ERR_BEFORE_BIRTH = "as_of: before person.birth_month (the person was not yet born)"
-ERR_CASE = "{where}{table}{column}{row}: {problem}"
-
-
-class CaseInput(SingleCase):
-    """One case in the single-case format: the person's people row, their records, and as_of."""
-
-    # Validation errors are logged by BentoML; never with the case's values.
-    model_config = ConfigDict(hide_input_in_errors=True)
-
-    @model_validator(mode="after")
-    def _as_of_plausible(self) -> CaseInput:
-        # Checked here so the 4xx names the field; the single-case path refuses the same.
-        today = utc_now().date()
-        if self.as_of > today:
-            raise ValueError(f"as_of: {AS_OF_IN_FUTURE.format(as_of=self.as_of, today=today)}")
-        if self.as_of < self.person.birth_month:
-            raise ValueError(ERR_BEFORE_BIRTH)
-        return self
+__all__ = ["NOTICE", "SvriskService"]
 
 
 class BatchInput(BaseModel):
@@ -74,63 +54,6 @@ class BatchInput(BaseModel):
         min_length=1,
         description="Cases in the single-case format; at most SVRISK_MAX_BATCH (default 500).",
     )
-
-
-class Factor(BaseModel):
-    """One feature of a group: the detail behind the group's sentence."""
-
-    feature: str = Field(..., description="Feature name (see the feature dictionary).")
-    value: float | str | None = Field(None, description="The person's value of the feature.")
-    sentence: str = Field(..., description="The feature in plain English with the person's value.")
-    contribution: float = Field(..., description="Change in probability (probability points).")
-
-
-class FactorGroup(BaseModel):
-    """One concept (a group of features) that moved this case's probability."""
-
-    group: str = Field(..., description="Group name (see the feature dictionary's groups).")
-    family: str = Field(..., description="ace, trauma, school, police, health or context.")
-    modifiable: bool = Field(..., description="Whether a service could work on it (not fixed or past).")
-    sentence: str = Field(..., description="The concept in plain English with the person's values.")
-    contribution: float = Field(..., description="Change in probability (probability points), its features summed.")
-    features: list[Factor] = Field(..., description="The group's features that moved the score.")
-
-
-class Explanation(BaseModel):
-    base_value: float = Field(..., description="Probability of a typical case; factors add to it.")
-    raising: list[FactorGroup] = Field(..., description="Top groups raising the probability.")
-    lowering: list[FactorGroup] = Field(..., description="Top groups lowering the probability.")
-    support_could_address: list[FactorGroup] = Field(
-        ..., description="Modifiable groups that raised the probability: factors that support could address."
-    )
-    other_factors: str = Field(..., description="How little the groups not listed moved the score.")
-
-
-class AbsoluteRisk(BaseModel):
-    """The probability as a natural frequency (runtime.risk_language.natural_frequency)."""
-
-    count: int = Field(..., description="Young people out of `denominator` recorded as involved.")
-    denominator: int = Field(..., description="100, 1,000 or 10,000.")
-    not_involved: int = Field(..., description="The others out of `denominator`.")
-    sentence: str = Field(..., description="The same in words.")
-
-
-class ScoredCase(BaseModel):
-    """A scored, explained case."""
-
-    model_config = ConfigDict(protected_namespaces=())
-
-    person_id: str = Field(..., description="The pseudonymised person_id of the case.")
-    as_of: dt.date = Field(..., description="The date the case was scored at.")
-    probability: float = Field(..., description="Calibrated probability of the outcome.")
-    absolute_risk: AbsoluteRisk = Field(..., description="The probability as a natural frequency.")
-    band: int = Field(..., ge=1, le=10, description="Band 1 to 10: the tenth of the reference population (a ranking).")
-    band_sentence: str = Field(..., description="The band in words, relative to the reference population.")
-    percentile: float = Field(..., description="Percent of the reference population at or below.")
-    explanation: Explanation = Field(..., description="Groups raising and lowering, and what support could address.")
-    model_version: str = Field(..., description="Registered version of the svrisk model.")
-    audit_id: str = Field(..., description="Identifier of this scoring in the audit trail.")
-    notice: str = Field(NOTICE, description="How to use the score.")
 
 
 class ScoredBatch(BaseModel):
@@ -152,6 +75,8 @@ async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
 
 @bentoml.service(name="svrisk", traffic={"timeout": REQUEST_TIMEOUT_S})
 @bentoml.asgi_app(http_api, path="/")
+# The practitioners' workspace (serving/workspace): HTML pages over the same model and trail.
+@bentoml.asgi_app(workspace_app, path="/app")
 class SvriskService:
     """Explained, fairness-gated risk scores for practitioner review."""
 
@@ -162,6 +87,7 @@ class SvriskService:
         self.model = load_served_model(self.settings)
         self.audit = AuditTrail(self.settings.audit_db)
         self.audit.create_schema()
+        self.workspace = Workspace(self.settings, self.model, self.audit)
 
     @bentoml.api(route="/score")
     async def score(self, case: CaseInput, /, context: bentoml.Context) -> ScoredCase:
@@ -211,49 +137,7 @@ class SvriskService:
         return ReviewList(reviews=[ReviewRecord(**row) for row in rows])
 
     def _score(self, cases: list[SingleCase], principal: Principal) -> list[ScoredCase]:
-        # The logged pyfunc's own scoring, on its loaded RiskModel, given the already
-        # validated cases: MLflow's signature check, a JSON round trip and frames in and
-        # out would only repeat the request's validation (CaseInput is stricter than the
-        # signature), at a few milliseconds a call.
-        try:
-            out = score_parsed_cases(self.model.risk_model, cases)
-        except ExtractValidationError as exc:
-            # `from None`: the original message quotes record values and would reach the log.
-            raise InvalidCase(_locate_problem(cases, exc)) from None
-        probability = out["probability"].astype("float64")
-        bands = self.model.bands.band(probability)
-        percentiles = self.model.risk_model.percentile(probability)
-        now = utc_now()
-        rows = [
-            ScoreRow(
-                audit_id=new_audit_id(),
-                created_at=now,
-                caller=principal.name,
-                role=principal.role,
-                person_id=str(out["person_id"][i]),
-                as_of=dt.date.fromisoformat(str(out["as_of"][i])),
-                model_version=self.model.version,
-                probability=float(probability[i]),
-                band=int(bands[i]),
-            )
-            for i in range(len(probability))
-        ]
-        self.audit.append_scores(rows)
-        return [
-            ScoredCase(
-                person_id=row.person_id,
-                as_of=row.as_of,
-                probability=row.probability,
-                absolute_risk=self.model.risk_model.absolute_risk(row.probability),
-                band=row.band,
-                band_sentence=band_sentence(row.band, percentiles[i]),
-                percentile=float(percentiles[i]),
-                explanation=Explanation.model_validate_json(out["explanation"][i]),
-                model_version=row.model_version,
-                audit_id=row.audit_id,
-            )
-            for i, row in enumerate(rows)
-        ]
+        return score_and_audit(self.model, self.audit, cases, principal)
 
 
 SvriskService.add_asgi_middleware(ServiceGuard)
@@ -268,28 +152,3 @@ def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _locate_problem(cases: list[SingleCase], exc: ExtractValidationError) -> str:
-    """Name the case (in a batch), table, column and row of each violation, never its value."""
-    if len(cases) == 1:
-        return _describe(exc, "")
-    for index, case in enumerate(cases):
-        try:
-            case_to_extract(case)
-        except ExtractValidationError as found:
-            return _describe(found, f"cases[{index}].")
-    return _describe(exc, "cases: ")
-
-
-def _describe(exc: ExtractValidationError, where: str) -> str:
-    return "; ".join(
-        ERR_CASE.format(
-            where=where,
-            table=v.table,
-            column=f".{v.column}" if v.column else "",
-            row=f"[{v.row - 1}]" if v.row is not None else "",
-            problem=v.problem,
-        )
-        for v in exc.violations
-    )

@@ -10,6 +10,9 @@
 | ``SVRISK_API_KEYS`` | the same entries as JSON text | unset |
 | ``SVRISK_MAX_BATCH`` | most cases in one ``/score_batch`` call | ``500`` |
 | ``SVRISK_MAX_REQUEST_BYTES`` | largest request body accepted | ``4194304`` (4 MiB) |
+| ``SVRISK_SESSION_IDLE_MINUTES`` | workspace sign-in ends after this long without a request | ``30`` |
+| ``SVRISK_CASELOAD_CAPACITY`` | cases a team can take on (the caseload page's list length) | ``260`` |
+| ``SVRISK_CASELOAD_FILE`` | a ``svrisk score`` output the caseload page can load | unset |
 
 ``<home>`` is ``SVRISK_HOME`` or the current working directory. The model
 registry is the one training uses (:mod:`registry.tracking`):
@@ -40,6 +43,9 @@ _ENV = {
     "api_keys_json": "SVRISK_API_KEYS",
     "max_batch": "SVRISK_MAX_BATCH",
     "max_request_bytes": "SVRISK_MAX_REQUEST_BYTES",
+    "session_idle_minutes": "SVRISK_SESSION_IDLE_MINUTES",
+    "caseload_capacity": "SVRISK_CASELOAD_CAPACITY",
+    "caseload_file": "SVRISK_CASELOAD_FILE",
 }
 
 
@@ -58,6 +64,10 @@ class ServingSettings(BaseModel):
     api_keys_json: str | None = Field(None, description="Hashed API keys as JSON text.")
     max_batch: int = Field(500, ge=1, le=100_000, description="Most cases per batch call.")
     max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="Largest body accepted.")
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60, description="Workspace idle expiry.")
+    # The partnership's referral capacity: 260 cases a quarter (issue 14).
+    caseload_capacity: int = Field(260, ge=1, le=100_000, description="Cases a team can take on.")
+    caseload_file: Path | None = Field(None, description="A `svrisk score` output to offer.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServingSettings:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from served_model import cases, champion, served  # noqa: F401 - session fixtures for tests/serving and tests/workspace
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Folders that share another folder's session fixtures run in its group (one served model).
+SHARED_GROUPS = {"workspace": "serving"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -16,7 +19,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     a 200,000-person extract); grouping by stage folder builds each once.
     """
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(Path(str(item.fspath)).parent.name))
+        folder = Path(str(item.fspath)).parent.name
+        item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(folder, folder)))
 
 
 @pytest.fixture(autouse=True)

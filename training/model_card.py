@@ -14,10 +14,11 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from registry.names import MODEL_CARD_ARTIFACT
 from training.config import TrainingConfig
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "docs" / "model-card-template.md"
-ARTIFACT_FILE = "model_card.md"
+ARTIFACT_FILE = MODEL_CARD_ARTIFACT
 ERR_UNKNOWN_FIELD = "the model card template names field(s) {fields} that a training run does not fill"
 ERR_TEMPLATE_MISSING = "model card template not found: {path}"
 # Column order of the performance table; a metric a model lacks (rules have no Brier) shows "-".

@@ -110,4 +110,8 @@ def test_serving_bento_build_includes_the_model(store, tmp_path: Path) -> None:
     assert not [p for p in shipped if p.endswith("/cli.py")]
     requirements = (bento_dir / "env" / "python" / "requirements.txt").read_text().lower()
     assert "lightgbm" in requirements
-    assert not [name for name in ("fairlearn", "matplotlib", "jinja2", "shap", "typer") if name in requirements]
+    # jinja2 is shipped on purpose: the workspace's pages are its templates.
+    assert not [name for name in ("fairlearn", "matplotlib", "shap", "typer") if name in requirements]
+    assert "jinja2" in requirements and "itsdangerous" in requirements
+    workspace = bento_dir / "src" / "serving" / "workspace"
+    assert (workspace / "templates" / "result.html").is_file() and (workspace / "static" / "workspace.css").is_file()

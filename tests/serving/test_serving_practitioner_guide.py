@@ -87,16 +87,18 @@ def test_serving_practitioner_guide_review_fields_are_accepted(served, cases) ->
     guide = GUIDE.read_text(encoding="utf-8")
     review_section = _section(guide, "## Recording your review")
     fields = TABLE_ROW.findall(review_section)
-    assert fields == ["audit_id", "decision", "reason", "practitioner_band"]
+    assert fields == ["audit_id", "decision", "reason", "practitioner_band", "note"]
     decisions = re.findall(r"^- `(\w+)`:", review_section, re.MULTILINE)
     assert sorted(decisions) == sorted(typing.get_args(Decision))
     scored = httpx.post(served.url + "/score", json=cases[1], headers=served.headers("practitioner"), timeout=60)
     review = {"audit_id": scored.json()["audit_id"], "decision": "disagree",
-              "reason": "the exclusion on record was rescinded", "practitioner_band": 3}
+              "reason": "the exclusion on record was rescinded", "practitioner_band": 3,
+              "note": "school confirmed by phone"}
     assert set(review) == set(fields)
     response = httpx.post(served.url + "/reviews", json=review, headers=served.headers("practitioner"), timeout=60)
     assert response.status_code == 201, response.text
     assert response.json()["practitioner_band"] == 3
+    assert response.json()["note"] == "school confirmed by phone"
 
 
 def test_serving_practitioner_guide_groups_and_natural_frequencies_match_the_response(served, cases) -> None:

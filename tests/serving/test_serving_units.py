@@ -173,7 +173,8 @@ def test_serving_reviews_validate_and_reference_existing_scores(tmp_path: Path) 
         ({"decision": "disagree", "reason": "x"}, "practitioner_band: required"),
         ({"decision": "agree", "reason": "x", "practitioner_band": 2}, "only when"),
         ({"decision": "maybe", "reason": "x"}, "decision"),
-        ({"decision": "agree", "reason": "   "}, "blank"),
+        # Issue 14: a reason is required to disagree or escalate, optional otherwise.
+        ({"decision": "escalate", "reason": "   "}, "reason: required"),
         ({"decision": "disagree", "reason": "x", "practitioner_band": 11}, "practitioner_band"),
     ):
         with pytest.raises(ValidationError, match=problem):

@@ -1,4 +1,4 @@
-"""A real champion and a real server, once per session.
+"""A real champion and a real server, once per session (shared by tests/serving and tests/workspace).
 
 ``svrisk generate`` writes a small extract, ``svrisk train`` trains it (a
 reduced search so the session stays short) and ``svrisk publish`` promotes
@@ -23,7 +23,7 @@ import yaml
 from serving.api_keys import hash_key, new_key
 from serving.client import ServerProcess
 
-ROLES = ("practitioner", "data_scientist", "ethics_panel", "admin")
+ROLES = ("practitioner", "data_scientist", "ethics_panel", "team_lead", "admin")
 MAX_BATCH = 60
 MAX_BYTES = 256 * 1024
 SVRISK = str(Path(sys.executable).with_name("svrisk"))
@@ -81,17 +81,19 @@ def champion(tmp_path_factory: pytest.TempPathFactory, project_root: Path) -> Ch
     return Champion(store_env=env, extract=extract, version="1")
 
 
+def service_env(champion: Champion, audit_db: str, keys: dict[str, str], prefix: str) -> dict[str, str]:
+    """The champion's store, an audit database and one key per role (named PREFIX-ROLE)."""
+    entries = [{"name": f"{prefix}-{role}", "role": role, "sha256": hash_key(k)} for role, k in keys.items()]
+    return {**champion.store_env, "SVRISK_AUDIT_DB": audit_db, "SVRISK_API_KEYS": json.dumps(entries)}
+
+
 @pytest.fixture(scope="session")
 def served(champion: Champion, tmp_path_factory: pytest.TempPathFactory) -> Served:
     root = tmp_path_factory.mktemp("serving_server")
     keys = {role: new_key() for role in ROLES}
     audit_db = f"sqlite:///{root / 'audit.db'}"
     env = {
-        **champion.store_env,
-        "SVRISK_AUDIT_DB": audit_db,
-        "SVRISK_API_KEYS": json.dumps(
-            [{"name": f"test-{role}", "role": role, "sha256": hash_key(k)} for role, k in keys.items()]
-        ),
+        **service_env(champion, audit_db, keys, "test"),
         "SVRISK_MAX_BATCH": str(MAX_BATCH),
         "SVRISK_MAX_REQUEST_BYTES": str(MAX_BYTES),
     }

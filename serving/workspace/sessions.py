@@ -1,0 +1,193 @@
+"""Workspace sessions: a signed cookie naming a session whose record lives in the database.
+
+The record (who, role, CSRF token, last request) is in the same database as the
+audit trail, so any worker process can check it; signing out or idling past
+the limit deletes it, and with it the results and caseload kept for it. The
+cookie holds only the signed random session id (itsdangerous), HttpOnly and
+SameSite=Strict, Secure when the request came over HTTPS. Unlike the audit
+trail these tables are not append-only: a session is meant to disappear.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from serving.api_keys import Principal
+from serving.audit_trail import utc_now
+
+SESSION_COOKIE = "svrisk_session"
+SIGN_IN_COOKIE = "svrisk_sign_in"
+COOKIE_SALT = "svrisk-workspace-session"
+TOUCH_INTERVAL = dt.timedelta(minutes=1)
+
+METADATA = sa.MetaData()
+SESSIONS = sa.Table(
+    "workspace_sessions",
+    METADATA,
+    sa.Column("session_id", sa.String(64), primary_key=True),
+    sa.Column("caller", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(40), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+)
+# Results the session scored, so the result page can be reloaded (PRG) until sign-out.
+RESULTS = sa.Table(
+    "workspace_results",
+    METADATA,
+    sa.Column("session_id", sa.String(64), nullable=False),
+    sa.Column("audit_id", sa.String(36), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("session_id", "audit_id"),
+)
+CASELOADS = sa.Table(
+    "workspace_caseloads",
+    METADATA,
+    sa.Column("session_id", sa.String(64), primary_key=True),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+)
+# One random signing secret shared by every worker, made by the first to start.
+SECRETS = sa.Table(
+    "workspace_secret",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("secret", sa.String(128), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: str
+    principal: Principal
+    csrf_token: str
+
+
+class SessionStore:
+    """Create, check, touch and end sessions; sign and read the cookie.
+
+    Parameters
+    ----------
+    engine : sqlalchemy Engine
+        The audit trail's engine.
+    idle : datetime.timedelta
+        A session unused for longer than this has ended.
+    """
+
+    def __init__(self, engine: sa.Engine, idle: dt.timedelta) -> None:
+        self.engine = engine
+        self.idle = idle
+
+    def create_schema(self) -> None:
+        METADATA.create_all(self.engine, checkfirst=True)
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(SECRETS.c.secret)).first() is None:
+                conn.execute(
+                    sa.insert(SECRETS).prefix_with("OR IGNORE", dialect="sqlite"),
+                    {"id": 1, "secret": secrets.token_urlsafe(48)},
+                )
+        with self.engine.connect() as conn:
+            secret = conn.execute(sa.select(SECRETS.c.secret).where(SECRETS.c.id == 1)).scalar_one()
+        self.signer_ = URLSafeSerializer(secret, salt=COOKIE_SALT)
+
+    # -- the cookie --------------------------------------------------------------------
+    def sign(self, value: str) -> str:
+        return self.signer_.dumps(value)
+
+    def unsign(self, cookie: str | None) -> str | None:
+        """The signed value, or None for a missing or tampered cookie."""
+        if not cookie:
+            return None
+        try:
+            value = self.signer_.loads(cookie)
+        except BadSignature:
+            return None
+        return value if isinstance(value, str) else None
+
+    # -- sessions ----------------------------------------------------------------------
+    def start(self, principal: Principal) -> Session:
+        now = utc_now()
+        session = Session(secrets.token_urlsafe(32), principal, secrets.token_urlsafe(32))
+        with self.engine.begin() as conn:
+            conn.execute(
+                SESSIONS.insert(),
+                {
+                    "session_id": session.session_id,
+                    "caller": principal.name,
+                    "role": principal.role,
+                    "csrf_token": session.csrf_token,
+                    "created_at": now,
+                    "last_seen": now,
+                },
+            )
+        return session
+
+    def find(self, cookie: str | None) -> Session | None:
+        """The live session the cookie names (and its idle clock restarted), else None."""
+        session_id = self.unsign(cookie)
+        if session_id is None:
+            return None
+        now = utc_now()
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(SESSIONS).where(SESSIONS.c.session_id == session_id)
+            ).mappings().first()
+        if row is None:
+            return None
+        last_seen = row["last_seen"]
+        last_seen = last_seen if last_seen.tzinfo else last_seen.replace(tzinfo=dt.UTC)
+        if now - last_seen > self.idle:
+            self.end(session_id)
+            return None
+        # The idle clock restarts at most once a minute: a commit per request costs a disk sync.
+        if now - last_seen > TOUCH_INTERVAL:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    SESSIONS.update().where(SESSIONS.c.session_id == session_id).values(last_seen=now)
+                )
+        return Session(session_id, Principal(name=row["caller"], role=row["role"]), row["csrf_token"])
+
+    def end(self, session_id: str) -> None:
+        with self.engine.begin() as conn:
+            _delete(conn, session_id)
+
+    # -- what a session keeps --------------------------------------------------------------
+    def keep_result(self, session_id: str, audit_id: str, body: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(RESULTS.insert(), {"session_id": session_id, "audit_id": audit_id, "body": body})
+
+    def result(self, session_id: str, audit_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(RESULTS.c.body).where(
+                    RESULTS.c.session_id == session_id, RESULTS.c.audit_id == audit_id
+                )
+            ).scalar_one_or_none()
+
+    def keep_caseload(self, session_id: str, payload: bytes) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(CASELOADS.delete().where(CASELOADS.c.session_id == session_id))
+            conn.execute(CASELOADS.insert(), {"session_id": session_id, "payload": payload})
+
+    def caseload(self, session_id: str) -> bytes | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(CASELOADS.c.payload).where(CASELOADS.c.session_id == session_id)
+            ).scalar_one_or_none()
+
+
+def tokens_match(expected: str | None, given: str | None) -> bool:
+    """Constant-time comparison of a CSRF token; a missing one never matches."""
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
+def _delete(conn: sa.Connection, session_id: str) -> None:
+    for table in (RESULTS, CASELOADS, SESSIONS):
+        conn.execute(table.delete().where(table.c.session_id == session_id))

@@ -1,0 +1,176 @@
+"""The workspace in Debian's Chromium (Playwright), against the real served model (2 workers).
+
+Every page visited is checked by axe-core (WCAG 2.2 AA and best practice: no
+violation), for horizontal scrolling at 320 CSS px (what 400% zoom of a 1280 px
+window gives; 200% zoom is 640 px), and photographed into docs/images/ for the
+practitioner guide. Actions are taken with the keyboard (Enter and Space on
+focused controls), never a mouse click.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import httpx
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from serving.audit_trail import AuditTrail
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+IMAGES = __import__("pathlib").Path(__file__).resolve().parents[2] / "docs" / "images"
+WIDE = {"width": 1280, "height": 900}
+NARROW = {"width": 320, "height": 720}
+AXE = Axe()
+
+
+def check_page(page, name: str | None = None, full_page: bool = True) -> None:
+    """No axe violation, no horizontal scroll at 320 px, and (if named) a screenshot."""
+    results = AXE.run(page)
+    assert results.violations_count == 0, results.generate_report()
+    page.set_viewport_size(NARROW)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    page.set_viewport_size(WIDE)
+    assert overflow <= 0, f"{page.url}: {overflow}px of horizontal scroll at 320 px"
+    if name is not None:
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(IMAGES / f"workspace-{name}.png"), full_page=full_page)
+
+
+def press(page, selector: str, key: str = "Enter") -> None:
+    """Focus a control and press a key on it; every such action here loads a page."""
+    page.focus(selector)
+    with page.expect_navigation():
+        page.keyboard.press(key)
+
+
+def sign_in(page, served, role: str) -> None:
+    page.goto(served.url + "/app/")
+    assert page.url.endswith("/app/signin")
+    page.fill("#api_key", served.keys[role])
+    press(page, "#api_key")
+    assert page.locator("text=Sign out").count() == 1
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=WIDE)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _case(cases: list[dict]) -> dict:
+    base = next(c for c in cases if c["person"]["imd_decile"] is not None)
+    record = {"occurred_on": "2022-11-02", "role": "suspect", "category": "robbery"}
+    return {"as_of": base["as_of"], "person": base["person"],
+            **{t: [] for t in ("adversity", "care_episodes", "attendance", "exclusions",
+                               "education_status", "health_events", "referrals")},
+            "police_contacts": [record]}  # fmt: skip
+
+
+def test_workspace_practitioner_walk_through(page, served, cases, tmp_path) -> None:
+    case = _case(cases)
+    person = case["person"]
+    page.goto(served.url + "/app/signin")
+    check_page(page, "sign-in")
+    sign_in(page, served, "practitioner")
+    check_page(page, "start")
+    page.goto(served.url + "/app/cases/new")
+    page.fill("#as_of", case["as_of"])
+    page.fill("#person-person_id", person["person_id"])
+    page.fill("#person-birth_month", person["birth_month"][:7])
+    page.fill("#person-local_authority", person["local_authority"])
+    page.fill("#person-imd_decile", str(person["imd_decile"]))
+    for column in ("sex", "ethnicity", "sen"):
+        page.select_option(f"#person-{column}", person[column])
+    check_page(page, "new-case")
+    press(page, "button[value='add:police_contacts']", "Space")
+    # The mistake: a contact dated after today.
+    page.fill("#police_contacts-0-occurred_on", (dt.date.today() + dt.timedelta(days=2)).isoformat())
+    page.select_option("#police_contacts-0-role", "suspect")
+    page.select_option("#police_contacts-0-category", "robbery")
+    press(page, "button.primary", "Space")
+    assert "The case could not be scored" in page.content()
+    assert page.locator("#police_contacts-0-occurred_on[aria-invalid='true']").count() == 1
+    assert page.input_value("#person-local_authority") == person["local_authority"]
+    check_page(page, "new-case-problem")
+    page.fill("#police_contacts-0-occurred_on", "2022-11-02")
+    press(page, "#police_contacts-0-occurred_on")  # Enter submits with the form's default: score
+    assert re.search(r"/app/cases/[0-9a-f-]{36}$", page.url), page.content()[:2000]
+    audit_id = page.url.rsplit("/", 1)[1]
+    assert person["person_id"] not in page.title() and person["person_id"] not in page.url
+    check_page(page)
+    api = httpx.post(served.url + "/score", json=case, headers=served.headers("practitioner"), timeout=60).json()
+    html = page.content()
+    assert f"({api['probability']:.4f})" in html and f"Band {api['band']} of 10" in html
+    for factor in api["explanation"]["raising"] + api["explanation"]["lowering"]:
+        assert f"{100 * factor['contribution']:+.2f}" in html
+    page.focus("#decision-disagree")
+    page.keyboard.press("Space")
+    page.select_option("#practitioner_band", "3")
+    page.fill("#reason", "the robbery record is about a different young person")
+    press(page, "form[action$='/review'] button.primary", "Space")
+    assert "/app/reviews/" in page.url and "different young person" in page.content()
+    check_page(page, "review")
+    page.goto(served.url + "/app/reviews")
+    review_id = page.url and re.search(r"/app/reviews/([0-9a-f-]{36})", page.content()).group(1)
+    check_page(page, "my-reviews")
+    stored = [r for r in AuditTrail(served.audit_db).reviews(caller="test-practitioner") if r["review_id"] == review_id]
+    assert stored and stored[0]["audit_id"] == audit_id and stored[0]["decision"] == "disagree"
+    # A real case with many records, uploaded as the /score body.
+    rich = max(cases, key=lambda c: sum(len(v) for v in c.values() if isinstance(v, list)))
+    upload = tmp_path / "case.json"
+    upload.write_text(json.dumps(rich))
+    page.goto(served.url + "/app/cases/new")
+    page.set_input_files("#case_file", str(upload))
+    press(page, "form[action$='/upload'] button", "Space")
+    assert "What moved the score" in page.content() and "<td class=\"num\">+" in page.content()
+    check_page(page, "result")
+    page.goto(served.url + f"/app/cases/{audit_id}")
+    press(page, "form.signout button", "Space")
+    assert page.url.endswith("/app/signin")
+    page.go_back(wait_until="load")
+    assert "Explained score" not in page.content() and person["person_id"] not in page.content()
+    assert page.url.endswith("/app/signin")
+
+
+def test_workspace_team_lead_walk_through(page, served, score_file) -> None:
+    sign_in(page, served, "team_lead")
+    page.goto(served.url + "/app/caseload")
+    check_page(page)
+    page.set_input_files("#score_file", str(score_file))
+    press(page, "button[value='upload']", "Space")
+    assert "starting point for discussion, not a decision" in page.content()
+    check_page(page, "caseload", full_page=False)
+    authorities = page.locator("#local_authority option").all_inner_texts()[1:]
+    page.select_option("#local_authority", authorities[0])
+    press(page, "form.filters button", "Space")
+    assert f"local_authority={authorities[0]}" in page.url
+    rows = page.locator("table.ranked tbody tr td:nth-child(3)").all_inner_texts()
+    assert rows and set(rows) == {authorities[0]}
+    check_page(page, "caseload-filtered", full_page=False)
+    press(page, "a[href*='/app/caseload/']")
+    assert re.search(r"/app/caseload/\d+$", page.url) and "What moved the score" in page.content()
+    check_page(page, "caseload-case")
+    page.goto(served.url + "/app/cases/new")
+    assert "may not see this page" in page.content()
+    check_page(page, "not-for-your-role")
+
+
+def test_workspace_csrf_and_stale_session_record_nothing(page, served, cases) -> None:
+    trail = AuditTrail(served.audit_db)
+    before = (trail.count_scores(), len(trail.reviews(limit=10_000)))
+    sign_in(page, served, "practitioner")
+    page.goto(served.url + "/app/cases/new")
+    token = page.input_value("input[name='csrf_token']")
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    fields = {"as_of": cases[0]["as_of"], "action": "score"}
+    forged = httpx.post(served.url + "/app/cases/new", data=fields, cookies=cookies)
+    assert forged.status_code == 403 and "Nothing was recorded" in forged.text
+    press(page, "form.signout button", "Space")
+    stale = httpx.post(served.url + "/app/cases/new", data={**fields, "csrf_token": token}, cookies=cookies)
+    assert stale.status_code == 403
+    assert (trail.count_scores(), len(trail.reviews(limit=10_000))) == before
