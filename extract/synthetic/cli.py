@@ -124,12 +124,10 @@ def write_synthetic_extract(
     needs.write_text(json.dumps(synthetic.needs_truth, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     areas = truth_dir / AREAS_FILE
     synthetic.areas.to_csv(areas, index=False)
-    return [*written, outcomes, parameters, needs, areas]
-    parameters_path = truth_dir / PARAMETERS_FILE
-    parameters_path.write_text(json.dumps(synthetic.parameters, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    interventions_path = truth_dir / INTERVENTIONS_FILE
-    _write_intervention_truth(synthetic.interventions, interventions_path)
-    return [*written, outcomes, parameters_path, interventions_path]
+    # Both arms of every referral, for the impact evaluation (extract/synthetic/interventions.py).
+    interventions = truth_dir / INTERVENTIONS_FILE
+    _write_intervention_truth(synthetic.interventions, interventions)
+    return [*written, outcomes, parameters, needs, areas, interventions]
 
 
 def _write_truth(truth, path: Path) -> None:
