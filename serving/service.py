@@ -31,9 +31,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from extract.loader import ExtractValidationError
 from features.single_case import AS_OF_IN_FUTURE, SingleCase, case_to_extract
 from serving.api_keys import KeyRing, Principal
-from serving.audit_trail import AuditTrail, ScoreRow, new_audit_id, utc_now
+from serving.audit_trail import AuditTrail, ScoreRow, case_audit_attributes, new_audit_id, utc_now
 from serving.errors import BatchTooLarge, InvalidCase, ServiceError
 from serving.http_guard import ServiceGuard
+from serving.metrics import count_refused, count_review, count_scores
 from serving.model_loader import load_served_model
 from serving.reviews import Decision, ReviewList, ReviewRecord, ReviewRequest, record_review
 from serving.settings import ServingSettings
@@ -150,6 +151,7 @@ class SvriskService:
     def score_batch(self, batch: BatchInput, /, context: bentoml.Context) -> ScoredBatch:
         """Score and explain up to SVRISK_MAX_BATCH cases in one call."""
         if len(batch.cases) > self.settings.max_batch:
+            count_refused(BatchTooLarge.error_code)
             raise BatchTooLarge(
                 ERR_BATCH_SIZE.format(given=len(batch.cases), limit=self.settings.max_batch)
             )
@@ -163,7 +165,9 @@ class SvriskService:
     @http_api.post("/reviews", status_code=201, summary="Record a review")
     def add_review(self, review: ReviewRequest, request: Request) -> ReviewRecord:
         """Record a practitioner's decision on a scored case (its audit_id must exist)."""
-        return record_review(self.audit, review, _principal(request))
+        recorded = record_review(self.audit, review, _principal(request))
+        count_review(review.decision)
+        return recorded
 
     @http_api.get("/reviews", summary="List reviews")
     def list_reviews(
@@ -192,11 +196,14 @@ class SvriskService:
         try:
             out = score_parsed_cases(self.model.risk_model, cases)
         except ExtractValidationError as exc:
+            count_refused(InvalidCase.error_code)
             # `from None`: the original message quotes record values and would reach the log.
             raise InvalidCase(_locate_problem(cases, exc)) from None
         probability = out["probability"].astype("float64")
         bands = self.model.bands.band(probability)
         percentiles = self.model.risk_model.percentile(probability)
+        count_scores(bands)
+        attributes = case_audit_attributes(cases)
         now = utc_now()
         rows = [
             ScoreRow(
@@ -209,6 +216,7 @@ class SvriskService:
                 model_version=self.model.version,
                 probability=float(probability[i]),
                 band=int(bands[i]),
+                **attributes[i],
             )
             for i in range(len(probability))
         ]

@@ -14,6 +14,7 @@ from extract.cli import app as extract_app
 from extract.synthetic.cli import app as synthetic_app
 from fairness.cli import app as fairness_app
 from features.cli import app as features_app
+from monitoring.cli import app as monitoring_app
 from serving.cli import app as serving_app
 from training.cli import app as training_app
 
@@ -36,6 +37,7 @@ for stage_app in (
     explanations_app,
     fairness_app,
     serving_app,
+    monitoring_app,
 ):
     app.add_typer(stage_app)
 

@@ -22,6 +22,7 @@ from typing import Any
 from training.config import TrainingConfig
 from training.model_card import ARTIFACT_FILE as MODEL_CARD_FILE
 from training.plots import write_plots
+from training.reference import REFERENCE_ARTIFACT, build_reference
 from training.registry import register_candidate
 from training.train import MODEL_KEY, Dataset, TrainingResult
 
@@ -129,6 +130,10 @@ def _log(result: TrainingResult, data: Dataset, config: TrainingConfig, uri: str
                                   result.audit_test.loc[sample.index], explained)
         mlflow.log_artifacts(str(explained), "explanations")
         tell("explanations logged")
+        # The compact input and score distributions that `svrisk monitor` compares with.
+        mlflow.log_dict(build_reference(
+            result.X_test, result.predictions["probability"].to_numpy(), result.predictions["as_of"],
+            data.outcome.get("horizon_days")), REFERENCE_ARTIFACT)
 
         joblib.dump(result.risk_model, tmp / RISK_MODEL_FILE)
         example = data.example_input.copy()

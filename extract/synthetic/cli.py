@@ -14,6 +14,7 @@ app = typer.Typer()
 TRUTH_DIR = "_truth"
 OUTCOMES_FILE = "outcomes.csv"
 PARAMETERS_FILE = "parameters.json"
+SHIFTS_FILE = "shifts.json"
 OUT_NOT_EMPTY = "{out} already holds files; write to a new or empty folder"
 SEE_DOCS = "See docs/data-scientist-guide.md, section 'Generating a synthetic extract'."
 
@@ -36,6 +37,9 @@ def generate(
     recording_bias: RecordingBias = typer.Option(
         "default", "--recording-bias", help="How recording varies by ethnicity and deprivation."
     ),
+    shift: list[str] = typer.Option(
+        [], "--shift", help="KIND:DATE, repeatable: a change in the world from DATE (extract/synthetic/shifts.py)."
+    ),
 ) -> None:
     """Write a synthetic multi-agency extract plus _truth/ (outcomes.csv, parameters.json).
 
@@ -45,7 +49,7 @@ def generate(
 
     console = Console(stderr=True)
     try:
-        written = write_synthetic_extract(out, people, seed, start, end, fmt.value, recording_bias.value)
+        written = write_synthetic_extract(out, people, seed, start, end, fmt.value, recording_bias.value, shift)
     except ValueError as err:
         console.print(f"[red]error:[/red] {err}")
         console.print(SEE_DOCS, markup=False, highlight=False)
@@ -61,6 +65,7 @@ def write_synthetic_extract(
     end: str,
     fmt: str = "csv",
     recording_bias: str = "default",
+    shifts: list[str] | None = None,
 ) -> list[Path]:
     """Generate and write the extract, manifest and ``_truth/`` files; return the paths written."""
     import json
@@ -68,6 +73,7 @@ def write_synthetic_extract(
     import pandas as pd
 
     from extract.synthetic.generator import generate as generate_extract
+    from extract.synthetic.shifts import apply_shifts, parse_shifts
     from extract.writer import write_extract
 
     out = Path(out)
@@ -77,7 +83,8 @@ def write_synthetic_extract(
         start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
     except ValueError as err:
         raise ValueError(f"not a date: {err}") from None
-    synthetic = generate_extract(people, seed, start_ts, end_ts, recording_bias)
+    parsed = parse_shifts(shifts or [])
+    synthetic = apply_shifts(generate_extract(people, seed, start_ts, end_ts, recording_bias), parsed, seed)
     written = write_extract(synthetic.frames, out, fmt=fmt, extracted_on=synthetic.extracted_on)
     truth_dir = out / TRUTH_DIR
     truth_dir.mkdir(parents=True, exist_ok=True)
@@ -85,7 +92,12 @@ def write_synthetic_extract(
     _write_truth(synthetic.truth, outcomes)
     parameters = truth_dir / PARAMETERS_FILE
     parameters.write_text(json.dumps(synthetic.parameters, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return [*written, outcomes, parameters]
+    written = [*written, outcomes, parameters]
+    if parsed:
+        shifts_file = truth_dir / SHIFTS_FILE
+        shifts_file.write_text(json.dumps(synthetic.parameters["shifts"], indent=2) + "\n", encoding="utf-8")
+        written.append(shifts_file)
+    return written
 
 
 def _write_truth(truth, path: Path) -> None:
