@@ -51,7 +51,7 @@ def volumes(scorings: pd.DataFrame) -> dict[str, Any]:
     if scorings.empty:
         return {"total": 0, "weekly": []}
     created = pd.to_datetime(scorings["created_at"], utc=True)
-    week = (created.dt.tz_localize(None).dt.normalize() - pd.to_timedelta(created.dt.weekday, unit="D"))
+    week = (created.dt.tz_localize(None).dt.normalize() - pd.to_timedelta(created.dt.day_of_week, unit="D"))
     frame = pd.DataFrame({"week": week.dt.strftime("%Y-%m-%d"), "role": scorings["role"],
                           "local_authority": scorings["local_authority"].fillna(NOT_RECORDED)})
     counts = frame.groupby(["week", "role", "local_authority"], sort=True).size().reset_index(name="cases")
