@@ -13,7 +13,7 @@ Parts (all on synthetic extracts from ``extract.synthetic.generator``):
     model size, AUC, the time that explanations add per case when scoring
     10,000 cases in batch (``RiskModel.score`` with and without ``explain``),
     one case explained end to end from raw records through the pyfunc path
-    (``training.pyfunc_model.score_cases``), the per-case cost of a batch of
+    (``runtime.pyfunc_model.score_cases``), the per-case cost of a batch of
     100 raw cases through the same pyfunc path (one call, as ``/score_batch``
     sends them), and the monotone sanity check on the suspension count.
 ``score``
@@ -102,8 +102,8 @@ def tradeoff(data, folder: Path, config, on_row=None) -> list[dict]:
     """Accuracy against explanation cost for each model size."""
     from lightgbm import LGBMClassifier
 
-    from explanations.shap_explainer import ProbabilityShapExplainer
-    from training.calibration import Calibrator
+    from runtime.shap_explainer import ProbabilityShapExplainer
+    from runtime.calibration import Calibrator
 
     train, val, test = data.rows("train"), data.rows("validation"), data.rows("test")
     X = data.X
@@ -145,7 +145,7 @@ def default_model(data, folder: Path, config):
     from extract.loader import load_extract
     from features.cohort import snapshot_cohort
     from features.single_case import case_from_extract, cases_from_extract
-    from training.pyfunc_model import CASE_COLUMN, score_cases
+    from runtime.pyfunc_model import CASE_COLUMN, score_cases
     from training.train import fit_dataset
 
     fit_s, result = _timed(lambda: fit_dataset(data, config))

@@ -29,8 +29,8 @@ from typing import Any
 import pandas as pd
 
 from extract.contract import Extract
-from training.model_checksum import CHECKSUM_TAG, artifact_sha256
-from training.registry import CANDIDATE_ALIAS
+from registry.checksum import CHECKSUM_TAG, artifact_sha256
+from registry.versions import CANDIDATE_ALIAS
 
 REGISTERED_MODEL = "svrisk"
 CHAMPION_ALIAS = "champion"
@@ -187,7 +187,7 @@ def score_extract(
 
     Parameters
     ----------
-    risk_model : training.risk_model.RiskModel
+    risk_model : runtime.risk_model.RiskModel
         From :func:`load_risk_model`.
     extract : Extract
     cohort : DataFrame

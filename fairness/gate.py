@@ -52,7 +52,7 @@ import pandas as pd
 from fairness.audit import AuditResult, CheckResult, PerformanceCheck, performance_checks, run_audit
 from fairness.policy import FairnessPolicy
 from fairness.report import ModelCard, Verdict, build_report
-from training.registry import CANDIDATE_ALIAS
+from registry.versions import CANDIDATE_ALIAS
 
 MODEL_NAME = "svrisk"
 CHAMPION_ALIAS = "champion"

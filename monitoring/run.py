@@ -172,7 +172,7 @@ def monitor(
     from extract.loader import load_extract
     from fairness.policy import load_policy as load_fairness_policy
     from monitoring.policy import load_policy
-    from training.tracking import tracking_store
+    from registry.tracking import tracking_store
 
     tell = progress or (lambda _message: None)
     try:

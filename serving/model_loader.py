@@ -24,9 +24,9 @@ from fairness.gate import TAG_PASSED, TAG_REPORT
 from serving.errors import ModelRefused
 from serving.risk_bands import RiskBands
 from serving.settings import REGISTERED_MODEL, ServingSettings
-from training.model_checksum import CHECKSUM_TAG, artifact_sha256
-from training.pyfunc_model import CASE_COLUMN
-from training.tracking import tracking_store
+from registry.checksum import CHECKSUM_TAG, artifact_sha256
+from runtime.pyfunc_model import CASE_COLUMN
+from registry.tracking import tracking_store
 
 GATE_TAG_PREFIX = "gate."
 OUTCOME_TAG = "outcome_definition"

@@ -22,8 +22,8 @@ from typing import Any
 from training.config import TrainingConfig
 from training.model_card import ARTIFACT_FILE as MODEL_CARD_FILE
 from training.plots import write_plots
+from registry.versions import register_candidate
 from training.reference import REFERENCE_ARTIFACT, build_reference
-from training.registry import register_candidate
 from training.train import MODEL_KEY, Dataset, TrainingResult
 
 MODEL_NAME = "model"
@@ -52,7 +52,7 @@ def _metric_key(text: str) -> str:
 def model_card_text(run_id: str, result: TrainingResult, data: Dataset, config: TrainingConfig) -> str:
     """This run's model card (docs/model-card-template.md filled in), logged as ``model_card.md``."""
     from training.model_card import card_fields, render_model_card
-    from training.tracking import git_commit
+    from registry.tracking import git_commit
 
     return render_model_card(card_fields(
         run_id=run_id, config=config, params={**result.params}, outcome=data.outcome,
@@ -63,7 +63,7 @@ def model_card_text(run_id: str, result: TrainingResult, data: Dataset, config: 
 def log_and_register(result: TrainingResult, data: Dataset, config: TrainingConfig,
                      progress: Callable[[str], None] | None = None) -> LoggedRun:
     """Log one run (the active tracking URI) and register its model as the new candidate."""
-    from training.tracking import tracking_store
+    from registry.tracking import tracking_store
 
     tell = progress or (lambda _message: None)
     with tracking_store() as uri:
@@ -77,10 +77,10 @@ def _log(result: TrainingResult, data: Dataset, config: TrainingConfig, uri: str
     import pandas as pd
     from mlflow.models import infer_signature
 
-    from explanations.global_report import write_global_explanations
-    from training.model_checksum import CHECKSUM_TAG
-    from training.pyfunc_model import RISK_MODEL_ARTIFACT, SvriskPyfunc, score_cases
-    from training.tracking import ensure_experiment, git_commit
+    from training.global_explanations import write_global_explanations
+    from registry.checksum import CHECKSUM_TAG
+    from runtime.pyfunc_model import RISK_MODEL_ARTIFACT, SvriskPyfunc, score_cases
+    from registry.tracking import ensure_experiment, git_commit
 
     experiment_id = ensure_experiment(config.experiment_name, uri)
     with mlflow.start_run(experiment_id=experiment_id) as run, \

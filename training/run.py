@@ -78,7 +78,7 @@ def run_training(
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from training.tracking import resolve_tracking_uri
+    from registry.tracking import resolve_tracking_uri
 
     if config is None:
         config = load_config(config_path, seed=seed)

@@ -19,11 +19,11 @@ import pandas as pd
 
 from extract.contract import AUDITED_ATTRIBUTES
 from training.baselines import BASELINE_COLUMNS, fit_logistic, predict_logistic, rule_scores
-from training.calibration import Calibrator, choose_method
+from runtime.calibration import Calibrator, choose_method
 from training.config import TrainingConfig
 from training.metrics import calibration_table, evaluate
 from training.models import raw_probability, search_lightgbm
-from training.risk_model import RiskModel
+from runtime.risk_model import RiskModel
 from training.split import SplitSummary, group_split, ordered_split, snapshot_split
 
 MODEL_KEY = "lightgbm"
@@ -117,7 +117,7 @@ def dataset_from_extract(path: str | Path, config: TrainingConfig, progress: Pro
     from features.dictionary import FeatureDictionary
     from features.labels import build_labels
     from features.pipeline import FeatureBuilder, FeatureConfig
-    from training.tracking import extract_sha256
+    from registry.tracking import extract_sha256
 
     tell = progress or (lambda _message: None)
     extract = load_extract(path)
@@ -140,7 +140,7 @@ def dataset_from_extract(path: str | Path, config: TrainingConfig, progress: Pro
 def _example_case(extract: Any, table: Any, period: pd.Series) -> pd.DataFrame:
     """A real case from the test period, in the pyfunc's input format, for the logged example."""
     from features.single_case import case_from_extract
-    from training.pyfunc_model import CASE_COLUMN
+    from runtime.pyfunc_model import CASE_COLUMN
 
     row = int(np.flatnonzero((period == "test").to_numpy())[0])
     case = case_from_extract(extract, table.keys["person_id"].iloc[row], table.keys["as_of"].iloc[row])
@@ -161,7 +161,7 @@ def dataset_from_table(
     Protected columns go to the audit frame, never to the inputs. Without a
     time column the split is by whole ids, seeded.
     """
-    from training.tracking import file_sha256
+    from registry.tracking import file_sha256
 
     source = Path(path)
     if not source.is_file():
@@ -225,7 +225,7 @@ def _reference(probabilities: np.ndarray, size: int) -> np.ndarray:
 
 def fit_dataset(data: Dataset, config: TrainingConfig, progress: Progress | None = None) -> TrainingResult:
     """Search, calibrate, explain and evaluate the model and the baselines on ``data``."""
-    from explanations.shap_explainer import ProbabilityShapExplainer
+    from runtime.shap_explainer import ProbabilityShapExplainer
 
     tell = progress or (lambda _message: None)
     train, val, test = data.rows("train"), data.rows("validation"), data.rows("test")

@@ -86,8 +86,8 @@ def _register(risk_model, tmp_path):
     import joblib
     import mlflow
 
-    from training.pyfunc_model import RISK_MODEL_ARTIFACT, SvriskPyfunc
-    from training.registry import register_candidate
+    from runtime.pyfunc_model import RISK_MODEL_ARTIFACT, SvriskPyfunc
+    from registry.versions import register_candidate
 
     path = tmp_path / "risk_model.joblib"
     joblib.dump(risk_model, path)

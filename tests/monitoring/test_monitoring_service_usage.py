@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from monitoring.policy import load_policy
@@ -18,15 +19,17 @@ def trail_url(tmp_path):
     trail.create_schema()
     start = dt.datetime(2024, 4, 1, 9, tzinfo=dt.UTC)
     rows, reviews = [], []
+    rng = np.random.default_rng(0)
     for i in range(400):
         la = "coventry" if i % 2 else "walsall"
-        ethnicity = "asian" if i % 4 == 0 else "white"
+        ethnicity = "asian" if rng.random() < 0.15 else "white"
         row = ScoreRow(new_audit_id(), start + dt.timedelta(hours=6 * i), "key", "practitioner" if i % 3 else "admin",
                        f"p{i}", dt.date(2024, 4, 1), "1", 0.01, 1 + i % 10, sex="male", ethnicity=ethnicity,
                        age_band="16-17", sen="none", imd_decile=1 + i % 10, local_authority=la)
         rows.append(row)
         # Practitioners disagree with every score for the asian group and with 1 in 10 of the rest.
-        decision = "disagree" if ethnicity == "asian" or i % 10 == 1 else ("escalate" if i % 10 == 3 else "agree")
+        draw = rng.random()
+        decision = "disagree" if ethnicity == "asian" or draw < 0.1 else ("escalate" if draw < 0.15 else "agree")
         reviews.append({"review_id": new_audit_id(), "audit_id": row.audit_id,
                         "created_at": row.created_at + dt.timedelta(hours=2), "caller": "key", "role": "practitioner",
                         "decision": decision, "reason": "r", "practitioner_band": 5 if decision == "disagree" else None,

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from training.model_checksum import artifact_sha256
+from registry.checksum import artifact_sha256
 
 
 def test_checksum_changes_with_content_and_name(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
-from training.model_checksum import CHECKSUM_TAG, artifact_sha256
+from registry.checksum import CHECKSUM_TAG, artifact_sha256
 
 CANDIDATE_ALIAS = "candidate"
 RUN_ID_TAG = "run_id"

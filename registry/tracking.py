@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from training.model_checksum import files_sha256
+from registry.checksum import files_sha256
 
 HOME_ENV = "SVRISK_HOME"
 TRACKING_ENV = "MLFLOW_TRACKING_URI"

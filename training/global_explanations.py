@@ -2,7 +2,7 @@
 
 Every figure is in probability points of the calibrated probability, the same
 units a practitioner sees in a single case's explanation (see
-:mod:`explanations.shap_explainer`); the feature table also carries the mean
+:mod:`runtime.shap_explainer`); the feature table also carries the mean
 |SHAP| in log-odds for data scientists used to that scale.
 
 Files (all in ``out_dir``):

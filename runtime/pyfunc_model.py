@@ -1,4 +1,4 @@
-"""The MLflow pyfunc wrapper around :class:`training.risk_model.RiskModel`.
+"""The MLflow pyfunc wrapper around :class:`runtime.risk_model.RiskModel`.
 
 Input: a DataFrame with one column ``case``, each row the JSON text of one
 ``features.single_case.SingleCase``. Output: one row per case with
@@ -12,7 +12,7 @@ same output columns.
 The RiskModel is saved with joblib as the artifact ``risk_model`` and loaded
 once in ``load_context``; batch scoring reuses it through
 ``loaded.unwrap_python_model().risk_model``. This module imports MLflow's
-pyfunc base and the light training.risk_model at import time.
+pyfunc base and the light runtime.risk_model at import time.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from extract.canonical import table_frame
-from training.risk_model import SCORE_COLUMNS
+from runtime.risk_model import SCORE_COLUMNS
 
 CASE_COLUMN = "case"
 RISK_MODEL_ARTIFACT = "risk_model"

@@ -152,7 +152,7 @@ class RiskModel:
     def _raw_probability(self, prepared: pd.DataFrame) -> np.ndarray:
         # The booster's own predict is predict_proba[:, 1] of a binary LGBMClassifier without
         # the scikit-learn wrapper's per-call parameter handling (~6 ms on one case).
-        from explanations.shap_explainer import booster_predict
+        from runtime.shap_explainer import booster_predict
 
         return booster_predict(self.estimator_.booster_, prepared)
 
