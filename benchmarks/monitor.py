@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             "periods": len(document["periods"]),
             "matured_periods": len(document["matured_periods"]),
             "people_per_period": [r["n"] for r in document["score_drift"]],
+            "seconds_by_step": document["seconds"],
             "findings": [(f["status"], f["analysis"], f["subject"]) for f in document["findings"]],
             "targets_met": {"under_3_minutes": seconds < TARGET_SECONDS, "under_6_gb": peak < TARGET_BYTES},
         }

@@ -143,7 +143,8 @@ def fairness_over_time(period: str, audit: AuditResult, publication: AuditResult
             "borderline": len(audit.borderline), "status": status}
 
 
-def label_bias(period: str, recorded: AuditResult, truth: AuditResult, limit: float) -> dict[str, Any]:
+def label_bias(period: str, recorded: AuditResult, truth: AuditResult, limit: float,
+               min_true_outcomes: int) -> dict[str, Any]:
     """Recorded against true outcome rates by group, relative to the reference group (synthetic truth only)."""
     from fairness.report import label_bias_table
 
@@ -159,10 +160,10 @@ def label_bias(period: str, recorded: AuditResult, truth: AuditResult, limit: fl
             rows.append({"attribute": attribute, "group": row["group"], "count": int(row["count"]),
                          "recorded_rate": row["base_rate_recorded"], "true_rate": row["base_rate_true"],
                          "recorded_to_true": r, "relative_to_reference": relative,
-                         # Small groups and rare true outcomes give ratios of noise: judged only above the gate's floors.
+                         # Small groups and rare true outcomes give ratios of noise: judged only above the floors.
                          "status": WARN if (np.isfinite(relative) and relative > limit
                                             and row["count"] >= recorded.minimum_group_size
-                                            and row["base_rate_true"] * row["count"] >= recorded.minimum_positives)
+                                            and row["base_rate_true"] * row["count"] >= min_true_outcomes)
                          else OK})
     status = WARN if any(r["status"] == WARN for r in rows) else OK
     return _finite({"period": period, "rows": rows, "status": status})

@@ -53,7 +53,11 @@ class Performance(_Strict):
 class Fairness(_Strict):
     policy: str
     resamples: int = Field(..., ge=0)
+    every_months: int = Field(..., ge=1)
+    max_rows: int = Field(..., ge=0)
+    seed: int
     max_label_bias_ratio: float = Field(..., gt=1)
+    label_bias_min_true_outcomes: int = Field(..., ge=1)
 
 
 class Reviews(_Strict):
