@@ -12,12 +12,15 @@ import json
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
 from monitoring.policy import DEFAULT_POLICY_PATH
 from monitoring.run import TAG_STATUS
+from svrisk.cli import app
 
 pytestmark = pytest.mark.slow
 PERIODS = ["--from", "2023-10-01", "--to", "2024-04-01"]
+runner = CliRunner()
 
 
 def _policy(tmp_path) -> str:
@@ -81,30 +84,37 @@ def test_an_unshifted_extract_raises_no_alert(trained, newer_extract, tmp_path):
     assert tags[TAG_STATUS] == document["status"]
 
 
-def test_bad_input_exits_2_with_a_clear_message(trained, tmp_path):
+def test_bad_input_exits_2_with_a_clear_message(trained, tmp_path, monkeypatch):
+    # In process (CliRunner) against the session's store: no interpreter start per command.
+    for key, value in trained.store_env.items():
+        monkeypatch.setenv(key, value)
+
+    def invoke(args):
+        return runner.invoke(app, args)
+
     def extract(name: str, end: str):
         path = tmp_path / name
-        done = trained.run(["generate", "--people", "400", "--seed", "5", "--start", "2018-04-01", "--end", end,
-                            "--out", str(path)])
-        assert done.returncode == 0, done.stderr
+        done = invoke(["generate", "--people", "400", "--seed", "5", "--start", "2018-04-01", "--end", end,
+                       "--out", str(path)])
+        assert done.exit_code == 0, done.output
         return str(path)
 
-    old = trained.run(["monitor", extract("old", "2022-12-31")])
-    assert old.returncode == 2 and "older than the model's training data" in old.stderr
+    old = invoke(["monitor", extract("old", "2022-12-31")])
+    assert old.exit_code == 2 and "older than the model's training data" in old.output
 
     young = extract("young", "2023-09-30")
     out = tmp_path / "young_report"
-    done = trained.run(["monitor", young, "--out", str(out)])
-    assert done.returncode == 2 and "no period has matured yet" in done.stderr
+    done = invoke(["monitor", young, "--out", str(out)])
+    assert done.exit_code == 2 and "no period has matured yet" in done.output
     document = json.loads((out / "report.json").read_text())
     assert document["input_drift"] and document["score_drift"] and not document["performance"]
 
-    late = trained.run(["monitor", young, "--to", "2024-01-01"])
-    assert late.returncode == 2 and "after the extract date" in late.stderr
+    late = invoke(["monitor", young, "--to", "2024-01-01"])
+    assert late.exit_code == 2 and "after the extract date" in late.output
 
     policy = yaml.safe_load(DEFAULT_POLICY_PATH.read_text())
     policy["drift"]["psi_panic"] = 1.0
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(policy))
-    bad = trained.run(["monitor", young, "--policy", str(path)])
-    assert bad.returncode == 2 and "psi_panic" in bad.stderr
+    bad = invoke(["monitor", young, "--policy", str(path)])
+    assert bad.exit_code == 2 and "psi_panic" in bad.output
