@@ -292,9 +292,16 @@ def _convert(values: ColumnValues, col: ColumnSpec) -> ColumnValues:
         return numeric.to_numpy(dtype=dtype)
     # id and string columns: plain Python str objects, never the pyarrow string dtype,
     # so that equality and hashing behave the same on every path.
+    # A nullable text column (area_code, programme) keeps an empty cell as None.
+    empty = None if col.nullable else str(np.nan)
     if categorical is not None:
         # Convert the distinct values once, then spread them over the rows by code.
-        labels = np.array([str(v) for v in categorical.categories] + [str(np.nan)], dtype=object)
+        labels = np.array([str(v) for v in categorical.categories] + [empty], dtype=object)
         return labels[categorical.codes]
     series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object, copy=False)
+    if col.nullable:
+        missing = series.isna().to_numpy()
+        out = np.asarray(series.astype(str), dtype=object)
+        out[missing] = None
+        return out
     return np.asarray(series.astype(str), dtype=object)

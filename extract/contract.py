@@ -19,6 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ColumnKind = Literal["id", "date", "category", "int", "number", "string"]
 
+# The contract version this module describes (../shared/data-contract.md).
+CONTRACT_VERSION = "1.1"
+# Columns a 1.0 extract does not have: the loader reads such an extract with them empty
+# (nullable ones) or derived (attendance.term_end), see extract.loader.
+PREVIOUS_VERSION = "1.0"
+# LSOA 2021 codes: E01 (England) or W01 (Wales) and six digits.
+LSOA_PATTERN = r"[EW]01[0-9]{6}"
+
 
 @dataclass(frozen=True)
 class ColumnSpec:
@@ -37,6 +45,13 @@ class ColumnSpec:
         Allowed values for a ``category`` column.
     minimum, maximum : float, optional
         Inclusive numeric bounds.
+    pattern : str, optional
+        Regular expression every non-empty value must match in full (area codes).
+    description : str
+        What the column holds, as the contract words it.
+    added_in : str
+        Contract version that added the column; an extract of an earlier version may
+        lack it (``PREVIOUS_VERSION``).
     """
 
     name: str
@@ -45,6 +60,9 @@ class ColumnSpec:
     categories: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    pattern: str | None = None
+    description: str = ""
+    added_in: str = PREVIOUS_VERSION
 
 
 @dataclass(frozen=True)
@@ -115,8 +133,19 @@ HEALTH_EVENTS = (
     "camhs_referral",
 )
 REFERRAL_SOURCES = ("police", "school", "social_care", "health", "family", "community")
+# Home Office knife / firearm flags on police records; empty where not applicable.
+POLICE_WEAPONS = ("none", "knife_or_sharp", "firearm", "other", "unknown")
+# The Cardiff Model's shared ED data on assaults.
+HEALTH_WEAPONS = ("none", "knife_or_sharp", "firearm", "blunt", "other", "unknown")
+REFERRAL_OUTCOMES = ("pending", "accepted", "declined", "not_eligible", "out_of_area", "signposted")
 
-_PID = ColumnSpec("person_id", "id")
+_PID = ColumnSpec("person_id", "id", description="in people")
+
+
+def _area_code(description: str) -> ColumnSpec:
+    """A nullable LSOA 2021 code column (new in 1.1)."""
+    return ColumnSpec("area_code", "string", nullable=True, pattern=LSOA_PATTERN,
+                      description=description, added_in=CONTRACT_VERSION)
 
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
@@ -124,13 +153,16 @@ TABLES: dict[str, TableSpec] = {
         TableSpec(
             "people",
             (
-                ColumnSpec("person_id", "id"),
-                ColumnSpec("birth_month", "date"),
+                ColumnSpec("person_id", "id", description="unique, pseudonymised by the data owner"),
+                ColumnSpec("birth_month", "date", description="first day of the birth month"),
                 ColumnSpec("sex", "category", categories=SEX),
-                ColumnSpec("ethnicity", "category", categories=ETHNICITY),
-                ColumnSpec("imd_decile", "int", nullable=True, minimum=1, maximum=10),
-                ColumnSpec("sen", "category", categories=SEN),
-                ColumnSpec("local_authority", "string"),
+                ColumnSpec("ethnicity", "category", categories=ETHNICITY,
+                           description="ONS 2021 high-level groups"),
+                ColumnSpec("imd_decile", "int", nullable=True, minimum=1, maximum=10,
+                           description="1 = most deprived LSOA (Index of Multiple Deprivation)"),
+                ColumnSpec("sen", "category", categories=SEN, description="special educational needs"),
+                ColumnSpec("local_authority", "string", description="e.g. coventry, wolverhampton"),
+                _area_code("home Lower Layer Super Output Area at extraction (LSOA 2021 code)"),
             ),
             date_column=None,
             one_row_per_person=True,
@@ -152,7 +184,8 @@ TABLES: dict[str, TableSpec] = {
             (
                 _PID,
                 ColumnSpec("start_on", "date"),
-                ColumnSpec("end_on", "date", nullable=True),
+                ColumnSpec("end_on", "date", nullable=True,
+                           description="empty while open; not before start_on"),
                 ColumnSpec("episode", "category", categories=CARE_EPISODES),
             ),
             date_column="start_on",
@@ -162,10 +195,16 @@ TABLES: dict[str, TableSpec] = {
             "attendance",
             (
                 _PID,
-                ColumnSpec("term_start", "date"),
+                ColumnSpec("term_start", "date",
+                           description="at most one row per (person_id, term_start)"),
+                ColumnSpec("term_end", "date", added_in=CONTRACT_VERSION,
+                           description=">= term_start; the term's attendance is known from this date "
+                                       "and counts for features only when term_end is before as_of"),
                 ColumnSpec("sessions_possible", "int", minimum=1),
-                ColumnSpec("sessions_attended", "int", minimum=0),
-                ColumnSpec("unauthorised_absences", "int", minimum=0),
+                ColumnSpec("sessions_attended", "int", minimum=0,
+                           description="0..sessions_possible"),
+                ColumnSpec("unauthorised_absences", "int", minimum=0,
+                           description="0..(sessions_possible - sessions_attended)"),
             ),
             date_column="term_start",
             description="one row per person per school term",
@@ -176,7 +215,9 @@ TABLES: dict[str, TableSpec] = {
                 _PID,
                 ColumnSpec("excluded_on", "date"),
                 ColumnSpec("exclusion", "category", categories=EXCLUSION_TYPES),
-                ColumnSpec("days", "number", nullable=True, minimum=0),
+                ColumnSpec("days", "number", nullable=True,
+                           description="> 0 for a suspension (its length in days); "
+                                       "empty for a permanent exclusion"),
             ),
             date_column="excluded_on",
         ),
@@ -197,6 +238,10 @@ TABLES: dict[str, TableSpec] = {
                 ColumnSpec("occurred_on", "date"),
                 ColumnSpec("role", "category", categories=POLICE_ROLES),
                 ColumnSpec("category", "category", categories=POLICE_CATEGORIES),
+                ColumnSpec("weapon", "category", nullable=True, categories=POLICE_WEAPONS,
+                           added_in=CONTRACT_VERSION,
+                           description="the Home Office knife / firearm flags; empty where not applicable"),
+                _area_code("LSOA 2021 code of where it happened"),
             ),
             date_column="occurred_on",
         ),
@@ -206,6 +251,11 @@ TABLES: dict[str, TableSpec] = {
                 _PID,
                 ColumnSpec("occurred_on", "date"),
                 ColumnSpec("event", "category", categories=HEALTH_EVENTS),
+                ColumnSpec("weapon", "category", nullable=True, categories=HEALTH_WEAPONS,
+                           added_in=CONTRACT_VERSION,
+                           description="for ed_assault_injury (the Cardiff Model's shared ED data)"),
+                _area_code("for ed_assault_injury: LSOA 2021 code of where the assault happened, "
+                           "as the patient told the ED (Cardiff Model)"),
             ),
             date_column="occurred_on",
         ),
@@ -215,6 +265,15 @@ TABLES: dict[str, TableSpec] = {
                 _PID,
                 ColumnSpec("referred_on", "date"),
                 ColumnSpec("referral_source", "category", categories=REFERRAL_SOURCES),
+                ColumnSpec("programme", "string", nullable=True, added_in=CONTRACT_VERSION,
+                           description="the service referred to, e.g. cirv, early_help"),
+                ColumnSpec("outcome", "category", nullable=True, categories=REFERRAL_OUTCOMES,
+                           added_in=CONTRACT_VERSION,
+                           description="what happened after the referral (empty while unknown); "
+                                       "never a feature for scoring that referral"),
+                ColumnSpec("engaged_on", "date", nullable=True, added_in=CONTRACT_VERSION,
+                           description="the day the young person first engaged with the programme; "
+                                       "not before referred_on; empty if never; never a feature"),
             ),
             date_column="referred_on",
             optional=True,
@@ -222,6 +281,10 @@ TABLES: dict[str, TableSpec] = {
         ),
     )
 }
+
+# What happened after a referral: what an impact evaluation compares, never a feature for
+# scoring that referral (nor any other row).
+REFERRAL_AFTER_COLUMNS: tuple[str, ...] = ("outcome", "engaged_on")
 
 EVENT_TABLES: tuple[str, ...] = tuple(name for name in TABLES if name != "people")
 REQUIRED_TABLES: tuple[str, ...] = tuple(name for name, t in TABLES.items() if not t.optional)
@@ -370,13 +433,16 @@ class Extract:
     categories as ``pandas.CategoricalDtype`` with the contract's categories,
     ``int`` columns as ``int64`` (``float64`` when nullable), ``number`` as
     ``float64``. ``extracted_on`` is the manifest date or the day after the
-    latest date in any table.
+    latest date in any table. ``notices`` are what the loader did that the user should
+    know but that is no violation (a 1.0 extract's derived ``term_end``), one line each;
+    the CLIs print them.
     """
 
     tables: Mapping[str, pd.DataFrame]
     extracted_on: pd.Timestamp
     source: str | None = None
     has_referrals: bool = field(default=False)
+    notices: tuple[str, ...] = ()
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]

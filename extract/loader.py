@@ -28,7 +28,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,9 @@ from extract.canonical import (
     TextColumn,
     canonical_columns,
 )
+from extract import identifiers
 from extract.contract import (
+    CONTRACT_VERSION,
     FILE_FORMATS,
     MANIFEST_FILE,
     REQUIRED_TABLES,
@@ -78,10 +80,40 @@ IDENTIFYING_COLUMN = (
     "(no names, addresses, dates of birth, NHS numbers or UPNs), so it is refused"
 )
 IDENTIFYING_VALUE = (
-    "value looks like an NHS number (10 digits with a valid modulus-11 check digit); "
-    "extracts must be pseudonymised, so it is refused and not repeated here"
+    "value looks like {what}; extracts must be pseudonymised, so it is refused and not "
+    "repeated here"
 )
+IDENTIFYING_NHS_NUMBER = IDENTIFYING_VALUE.format(what=identifiers.NHS_NUMBER)
+IDENTIFYING_UPN = IDENTIFYING_VALUE.format(what=identifiers.UPN)
+IDENTIFYING_POSTCODE = IDENTIFYING_VALUE.format(what=identifiers.POSTCODE)
+IDENTIFYING_EMAIL = IDENTIFYING_VALUE.format(what=identifiers.EMAIL)
+IDENTIFYING_TELEPHONE = IDENTIFYING_VALUE.format(what=identifiers.TELEPHONE)
+_IDENTIFYING_PROBLEMS = {
+    identifiers.NHS_NUMBER: IDENTIFYING_NHS_NUMBER,
+    identifiers.UPN: IDENTIFYING_UPN,
+    identifiers.POSTCODE: IDENTIFYING_POSTCODE,
+    identifiers.EMAIL: IDENTIFYING_EMAIL,
+    identifiers.TELEPHONE: IDENTIFYING_TELEPHONE,
+}
 WITHHELD = "<withheld>"
+_WITHHELD_PROBLEMS = frozenset(_IDENTIFYING_PROBLEMS.values())
+# What an unknown category value is closest to, added to the schema's message.
+CLOSEST_CATEGORY = "{problem}; the closest listed value is {suggestion}"
+NOT_AN_AREA_CODE = "not an LSOA 2021 code (E01 or W01 followed by 6 digits)"
+DUPLICATE_TERM = "person_id and term_start appear together more than once in attendance (first at row {first})"
+TERM_END_BEFORE_START = "term_end is before term_start ({start})"
+SUSPENSION_WITHOUT_DAYS = "a suspension needs its length in days (> 0)"
+DAYS_NOT_POSITIVE = "a suspension's days must be more than 0"
+PERMANENT_WITH_DAYS = "days must be empty for a permanent exclusion"
+ENGAGED_BEFORE_REFERRED = "engaged_on is before referred_on ({referred})"
+# Notices: what the loader did that is no violation; printed once per load by the CLIs.
+DERIVED_TERM_END = (
+    "attendance has no term_end column (a contract 1.0 extract): each term's end is taken as "
+    "the day before the person's next term_start, or term_start + {days} days for their last term"
+)
+ABSENT_NEW_COLUMNS = "{table} has no {columns} column(s) (a contract 1.0 extract): read as empty"
+# A 1.0 extract's last term of a person ends this many days after it starts (the contract).
+LAST_TERM_DAYS = 91
 BAD_DATE = "not a valid ISO date YYYY-MM-DD (years 1678-2261)"
 NOT_NUMERIC = "not a number"
 NOT_WHOLE = "not a whole number"
@@ -109,7 +141,6 @@ EXTRACT = "extract"
 
 _ISO_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NUMBER_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
-_NHS_RE = re.compile(r"[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}")
 # Years a datetime64[ns] holds whole (its range is 1677-09-21 to 2262-04-11).
 _FIRST_YEAR, _LAST_YEAR = 1678, 2261
 # From this many distinct values on, text screening runs vectorised in Arrow; below it,
@@ -158,6 +189,15 @@ class Violation:
             where += f", row {self.row}"
         value = "" if self.value is None else f" (value: {self.value!r})"
         return f"{where}: {self.problem}{value}"
+
+
+@dataclass
+class _LoadNotes:
+    """What one load did besides checking: ``notices`` for the user (no violations) and the
+    ``derived`` (table, column) pairs it filled in itself, which are not records' dates."""
+
+    notices: list[str] = field(default_factory=list)
+    derived: set[tuple[str, str]] = field(default_factory=set)
 
 
 class ExtractValidationError(ValueError):
@@ -484,6 +524,7 @@ def _validate(
     parsed: dict[str, dict[str, ColumnValues]] = {}
     row_numbers: dict[str, np.ndarray] = {}
     n_rows: dict[str, int] = {}
+    notes = _LoadNotes()
     for name in TABLES:
         if name not in raw:
             continue
@@ -493,23 +534,28 @@ def _validate(
             numbers = np.arange(1, n + 1, dtype=np.int64)
         row_numbers[name] = numbers
         n_rows[name] = n
-        parsed[name] = _validate_table(name, columns, n, numbers, violations)
-    _cross_table_checks(parsed, row_numbers, violations)
+        parsed[name] = _validate_table(name, columns, n, numbers, violations, notes)
+    _cross_table_checks(parsed, row_numbers, violations, notes.derived)
     if extracted_on is None:
-        extracted_on = _latest_date(parsed) + pd.Timedelta(days=1)
+        extracted_on = _latest_date(parsed, notes.derived) + pd.Timedelta(days=1)
     else:
-        _future_checks(parsed, row_numbers, extracted_on, violations)
+        _future_checks(parsed, row_numbers, extracted_on, violations, notes.derived)
     if violations:
         raise ExtractValidationError(sorted(violations, key=_order))
     tables = CanonicalTables({
         name: canonical_columns(name, parsed.get(name, {}), n_rows.get(name, 0)) for name in TABLES
     })
     return Extract(tables=tables, extracted_on=extracted_on, source=source,
-                   has_referrals="referrals" in parsed)
+                   has_referrals="referrals" in parsed, notices=tuple(notes.notices))
 
 
 def _validate_table(
-    name: str, columns: dict[str, Any], n_rows: int, numbers: np.ndarray, violations: list[Violation]
+    name: str,
+    columns: dict[str, Any],
+    n_rows: int,
+    numbers: np.ndarray,
+    violations: list[Violation],
+    notes: _LoadNotes,
 ) -> dict[str, ColumnValues]:
     """Parse every contract column, run the table's pandera schema, return the parsed columns.
 
@@ -522,7 +568,7 @@ def _validate_table(
         # No cells, exactly the contract's columns: nothing to report, and parsing gives the
         # same typed columns whatever the input dtypes.
         return dict(_empty_parsed(name))
-    return _parse_table(name, columns, n_rows, numbers, violations)
+    return _parse_table(name, columns, n_rows, numbers, violations, notes)
 
 
 @lru_cache(maxsize=None)
@@ -530,14 +576,19 @@ def _empty_parsed(name: str) -> tuple[tuple[str, ColumnValues], ...]:
     """The parsed columns of a zero-row table with the contract's columns (built once)."""
     columns = {c: np.empty(0, dtype=object) for c in TABLES[name].column_names}
     violations: list[Violation] = []
-    typed = _parse_table(name, columns, 0, np.empty(0, dtype=np.int64), violations)
+    typed = _parse_table(name, columns, 0, np.empty(0, dtype=np.int64), violations, _LoadNotes())
     if violations:  # cannot happen with the contract's own columns; never hide it if it does
         raise ExtractValidationError(violations)
     return tuple(typed.items())
 
 
 def _parse_table(
-    name: str, columns: dict[str, Any], n_rows: int, numbers: np.ndarray, violations: list[Violation]
+    name: str,
+    columns: dict[str, Any],
+    n_rows: int,
+    numbers: np.ndarray,
+    violations: list[Violation],
+    notes: _LoadNotes,
 ) -> dict[str, ColumnValues]:
     """:func:`_validate_table` for any table."""
     spec = TABLES[name]
@@ -553,10 +604,13 @@ def _parse_table(
                                                        violations)
         else:
             parsed[col] = values  # extra column: the schema reports it
+    _fill_previous_version(name, parsed, reported, n_rows, notes)
     failed = _run_schema(name, parsed, n_rows, columns, numbers, reported, violations)
     for column, positions in failed.items():
         # A cell already reported takes no part in cross-column checks: one fault, one message.
         parsed[column] = _emptied(parsed[column], positions)
+    if name == "exclusions" and "days" in reported:
+        _exclusion_days_checks(parsed, columns, reported["days"], numbers, violations)
     return parsed
 
 
@@ -569,6 +623,62 @@ def _emptied(values: ColumnValues, positions: list[int]) -> ColumnValues:
     out = np.array(values, copy=True)
     out[positions] = np.datetime64("NaT", "ns") if out.dtype.kind == "M" else np.nan
     return out
+
+
+def _fill_previous_version(
+    name: str,
+    parsed: dict[str, ColumnValues],
+    reported: dict[str, np.ndarray],
+    n_rows: int,
+    notes: _LoadNotes,
+) -> None:
+    """Read a table written to contract 1.0 as 1.1: the nullable columns it lacks as empty,
+    a lacking ``attendance.term_end`` derived as the contract says; each said once."""
+    absent = [col for col in TABLES[name].columns
+              if col.added_in == CONTRACT_VERSION and col.name not in parsed]
+    empty_ones = [col.name for col in absent if col.nullable]
+    for col in absent:
+        if col.nullable:
+            parsed[col.name] = _empty_column(col, n_rows)
+            reported[col.name] = np.zeros(n_rows, dtype=bool)
+    if empty_ones:
+        notes.notices.append(ABSENT_NEW_COLUMNS.format(table=name, columns=", ".join(empty_ones)))
+    if (name == "attendance" and "term_end" not in parsed
+            and {"person_id", "term_start"} <= set(parsed)):
+        start = parsed["term_start"]
+        parsed["term_end"] = derived_term_end(parsed["person_id"].codes, start)
+        reported["term_end"] = np.isnat(start)  # an empty or bad term_start is reported already
+        notes.derived.add(("attendance", "term_end"))
+        notes.notices.append(DERIVED_TERM_END.format(days=LAST_TERM_DAYS))
+
+
+def derived_term_end(person: np.ndarray, term_start: np.ndarray) -> np.ndarray:
+    """A 1.0 extract's term ends (contract, "Changes from 1.0"): the day before the same
+    person's next term_start, or term_start + 91 days for their last term.
+
+    ``person`` holds integer person codes (-1 for empty), ``term_start`` datetime64[ns]
+    (NaT where empty: the end is then NaT too). Vectorised: one sort by (person, start).
+    """
+    start = np.asarray(term_start, dtype="datetime64[ns]")
+    valid = (person >= 0) & ~np.isnat(start)
+    end = np.full(len(start), np.datetime64("NaT"), dtype="datetime64[ns]")
+    rows = np.flatnonzero(valid)
+    order = rows[np.lexsort((start[rows], person[rows]))]
+    one_day = np.timedelta64(1, "D")
+    ends = start[order] + np.timedelta64(LAST_TERM_DAYS, "D")
+    same_person_next = person[order][1:] == person[order][:-1]
+    ends[:-1] = np.where(same_person_next, start[order][1:] - one_day, ends[:-1])
+    end[order] = ends
+    return end
+
+
+def _empty_column(col: ColumnSpec, n_rows: int) -> ColumnValues:
+    """A parsed column of ``n_rows`` empty cells."""
+    if col.kind == "date":
+        return np.full(n_rows, np.datetime64("NaT"), dtype="datetime64[ns]")
+    if col.kind in ("int", "number"):
+        return np.full(n_rows, np.nan)
+    return TextColumn(np.full(n_rows, -1, dtype=np.int64), [])
 
 
 def _identifying(column: str) -> str | None:
@@ -652,7 +762,14 @@ def _parse_column(
         out_u, problem[:] = _parse_numbers(text, empty, whole=col.kind == "int")
         fill = np.nan
     else:
-        problem[_nhs_like(text)] = IDENTIFYING_VALUE
+        found = identifiers.identifiers(text)
+        identifying = pd.notna(found)
+        for i in np.flatnonzero(identifying):
+            problem[i] = _IDENTIFYING_PROBLEMS[found[i]]
+        if col.pattern is not None:
+            for i in np.flatnonzero(~empty & ~identifying):
+                if not _pattern(col.pattern).fullmatch(text[i]):
+                    problem[i] = NOT_AN_AREA_CODE
         out_u = None
         fill = None
     bad_unique = np.array([p is not None for p in problem], dtype=bool)
@@ -778,20 +895,9 @@ def _blank(text: list[str]) -> np.ndarray:
     return np.array([not t.strip() for t in text], dtype=bool)
 
 
-def _nhs_like(text: list[str]) -> np.ndarray:
-    """Which values look like NHS numbers: 10 digits with a valid modulus-11 check digit."""
-    if len(text) >= _VECTORISE_FROM:  # one id per person: screen the shape in Arrow
-        shaped = pd.Series(text, dtype="str").str.fullmatch(_NHS_RE.pattern).to_numpy(dtype=bool)
-        candidates = np.flatnonzero(shaped)
-    else:
-        candidates = [i for i, t in enumerate(text) if _NHS_RE.fullmatch(t)]
-    out = np.zeros(len(text), dtype=bool)
-    for i in candidates:
-        digits = [int(ch) for ch in text[i] if ch.isdigit()]
-        check = 11 - sum(d * w for d, w in zip(digits[:9], range(10, 1, -1))) % 11
-        check = 0 if check == 11 else check
-        out[i] = check != 10 and check == digits[9]
-    return out
+@lru_cache(maxsize=None)
+def _pattern(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
 
 
 def _report(
@@ -808,7 +914,7 @@ def _report(
         return
     raw = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
     for pos, problem in zip(positions, problems, strict=True):
-        value = WITHHELD if problem == IDENTIFYING_VALUE else _display(raw[pos])
+        value = WITHHELD if problem in _WITHHELD_PROBLEMS else _display(raw[pos])
         violations.append(Violation(table, column, int(numbers[pos]), value, problem))
 
 
@@ -871,6 +977,11 @@ def _run_schema(
         elif case.check_number is not None and not pd.isna(case.check_number):
             problem = check_message(name, column, int(case.check_number))
             value = _display(_cell(raw[column], position)) if position is not None else None
+            spec = TABLES[name].column(column)
+            if spec.kind == "category" and isinstance(value, str):
+                suggestion = closest_category(value, spec.categories)
+                if suggestion is not None:
+                    problem = CLOSEST_CATEGORY.format(problem=problem, suggestion=suggestion)
         else:  # a dtype failure: the parser guarantees dtypes, so this names the check
             problem, value = CHECK_FAILED.format(check=check), _display(case.failure_case)
         row = None
@@ -881,10 +992,26 @@ def _run_schema(
     return failed
 
 
+def closest_category(value: str, categories: tuple[str, ...]) -> str | None:
+    """The listed category ``value`` most resembles, or None when none is close.
+
+    Case, spaces and hyphens are folded first ("Male" -> male, "SEN support" ->
+    sen_support); otherwise the closest by difflib's ratio (at least 0.6).
+    """
+    import difflib
+
+    folded = re.sub(r"[\s-]+", "_", value.strip().lower())
+    if folded in categories:
+        return folded
+    close = difflib.get_close_matches(folded, categories, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def _cross_table_checks(
     parsed: dict[str, dict[str, ColumnValues]],
     numbers: dict[str, np.ndarray],
     violations: list[Violation],
+    derived: set[tuple[str, str]],
 ) -> None:
     people = parsed.get("people")
     known: set[str] | None = None
@@ -941,6 +1068,79 @@ def _cross_table_checks(
                 "attendance", "unauthorised_absences", int(numbers["attendance"][pos]),
                 int(unauthorised[pos]), UNAUTHORISED_OVER_MISSED.format(missed=int(missed[pos])),
             ))
+    if att is not None:
+        _term_checks(att, numbers.get("attendance"), violations,
+                     derived=("attendance", "term_end") in derived)
+    ref = parsed.get("referrals")
+    if ref is not None and {"referred_on", "engaged_on"} <= set(ref):
+        referred, engaged = ref["referred_on"], ref["engaged_on"]
+        for pos in np.flatnonzero(engaged < referred):  # NaT compares False
+            violations.append(Violation(
+                "referrals", "engaged_on", int(numbers["referrals"][pos]), _day_text(engaged[pos]),
+                ENGAGED_BEFORE_REFERRED.format(referred=_day_text(referred[pos])),
+            ))
+
+
+def _term_checks(
+    att: dict[str, ColumnValues], numbers: np.ndarray, violations: list[Violation], *, derived: bool
+) -> None:
+    """At most one row per (person_id, term_start); a given term_end not before term_start."""
+    if not {"person_id", "term_start"} <= set(att):
+        return
+    person, start = att["person_id"].codes, att["term_start"]
+    rows = np.flatnonzero((person >= 0) & ~np.isnat(start))
+    if len(rows):
+        order = rows[np.lexsort((rows, start[rows], person[rows]))]  # stable: first row first
+        same = (person[order][1:] == person[order][:-1]) & (start[order][1:] == start[order][:-1])
+        if same.any():
+            # Each repeat points at the first row of its run of equal (person, start).
+            run_first = order[np.maximum.accumulate(np.where(np.append(False, same), 0,
+                                                             np.arange(len(order))))]
+            for i in np.flatnonzero(same) + 1:
+                pos = order[i]
+                violations.append(Violation(
+                    "attendance", "term_start", int(numbers[pos]), _day_text(start[pos]),
+                    DUPLICATE_TERM.format(first=int(numbers[run_first[i]])),
+                ))
+    if not derived and "term_end" in att:
+        end = att["term_end"]
+        for pos in np.flatnonzero(end < start):  # NaT compares False
+            violations.append(Violation(
+                "attendance", "term_end", int(numbers[pos]), _day_text(end[pos]),
+                TERM_END_BEFORE_START.format(start=_day_text(start[pos])),
+            ))
+
+
+def _exclusion_days_checks(
+    parsed: dict[str, ColumnValues],
+    raw: dict[str, Any],
+    reported: np.ndarray,
+    numbers: np.ndarray,
+    violations: list[Violation],
+) -> None:
+    """days: > 0 for a suspension, empty for a permanent exclusion (contract 1.1). Cells
+    already reported (``reported``: not a number) take no part."""
+    if not {"exclusion", "days"} <= set(parsed):
+        return
+    exclusion, days = parsed["exclusion"], parsed["days"]
+    codes = np.asarray(exclusion.codes)
+    kinds = list(exclusion.categories)
+
+    def rows_of(kind: str) -> np.ndarray:
+        return codes == kinds.index(kind) if kind in kinds else np.zeros(len(codes), dtype=bool)
+
+    suspension, permanent = rows_of("suspension") & ~reported, rows_of("permanent") & ~reported
+    missing = np.isnan(days)
+    shown = lambda pos: _display(_cell(raw["days"], pos))  # noqa: E731 (the cell as typed)
+    for pos in np.flatnonzero(suspension & missing):
+        violations.append(Violation("exclusions", "days", int(numbers[pos]), None,
+                                    SUSPENSION_WITHOUT_DAYS))
+    for pos in np.flatnonzero(suspension & ~missing & (days <= 0)):
+        violations.append(Violation("exclusions", "days", int(numbers[pos]), shown(pos),
+                                    DAYS_NOT_POSITIVE))
+    for pos in np.flatnonzero(permanent & ~missing):
+        violations.append(Violation("exclusions", "days", int(numbers[pos]), shown(pos),
+                                    PERMANENT_WITH_DAYS))
 
 
 def _day_text(value: np.datetime64) -> str:
@@ -953,15 +1153,16 @@ def _cell(values: pd.Series | np.ndarray, position: int) -> object:
     return values.iloc[position] if isinstance(values, pd.Series) else values[position]
 
 
-def _date_columns(parsed: dict[str, dict[str, ColumnValues]]):
+def _date_columns(parsed: dict[str, dict[str, ColumnValues]], derived: set[tuple[str, str]]):
+    """Every given date column (not one the loader derived: that is no record's date)."""
     for name, columns in parsed.items():
         for col in TABLES[name].columns:
-            if col.kind == "date" and col.name in columns:
+            if col.kind == "date" and col.name in columns and (name, col.name) not in derived:
                 yield name, col.name, columns[col.name]
 
 
-def _latest_date(parsed: dict[str, dict[str, ColumnValues]]) -> pd.Timestamp:
-    latest = [dates[~np.isnat(dates)].max() for _, _, dates in _date_columns(parsed)
+def _latest_date(parsed: dict[str, dict[str, ColumnValues]], derived: set[tuple[str, str]]) -> pd.Timestamp:
+    latest = [dates[~np.isnat(dates)].max() for _, _, dates in _date_columns(parsed, derived)
               if not np.isnat(dates).all()]
     return pd.Timestamp(max(latest)) if latest else _today()
 
@@ -971,10 +1172,11 @@ def _future_checks(
     numbers: dict[str, np.ndarray],
     extracted_on: pd.Timestamp,
     violations: list[Violation],
+    derived: set[tuple[str, str]],
 ) -> None:
     label = extracted_on.strftime("%Y-%m-%d")
     limit = extracted_on.to_datetime64()
-    for name, column, dates in _date_columns(parsed):
+    for name, column, dates in _date_columns(parsed, derived):
         for pos in np.flatnonzero(dates >= limit):  # NaT compares False
             violations.append(Violation(name, column, int(numbers[name][pos]),
                                         _day_text(dates[pos]),

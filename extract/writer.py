@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from extract.contract import FILE_FORMATS, MANIFEST_FILE, TABLES, ColumnSpec
+from extract.contract import CONTRACT_VERSION, FILE_FORMATS, MANIFEST_FILE, TABLES, ColumnSpec
 
 UNKNOWN_FORMAT = "unknown format {fmt!r}; use one of: {allowed}"
 UNKNOWN_TABLE = "{table!r} is not a contract table; contract tables: {allowed}"
@@ -94,11 +94,23 @@ def _to_arrow(name: str, frame: pd.DataFrame):  # -> pyarrow.Table
     import pyarrow as pa
 
     spec = TABLES[name]
-    missing = [c for c in spec.column_names if c not in frame.columns]
+    # A nullable column new in 1.1 that a frame lacks is written empty: the file is 1.1 either way.
+    missing = [c.name for c in spec.columns
+               if c.name not in frame.columns and not (c.nullable and c.added_in == CONTRACT_VERSION)]
     if missing:
         raise ValueError(MISSING_COLUMNS.format(table=name, columns=", ".join(missing)))
-    arrays = [_column_to_arrow(frame[col.name], col) for col in spec.columns]
+    arrays = [
+        _column_to_arrow(frame[col.name], col) if col.name in frame.columns
+        else pa.nulls(len(frame), type=_empty_types().get(col.kind, pa.string()))
+        for col in spec.columns
+    ]
     return pa.table(arrays, names=list(spec.column_names))
+
+
+def _empty_types():  # -> dict of contract kind to the pyarrow type of an empty column
+    import pyarrow as pa
+
+    return {"date": pa.date32(), "int": pa.int64(), "number": pa.float64()}
 
 
 def _column_to_arrow(values: pd.Series, col: ColumnSpec):  # -> pyarrow.Array

@@ -9,7 +9,8 @@ What is known at an as-of date (the rules every feature follows):
   or after as_of is not yet known then, so that episode was open.
 * Windows: "the last N months" is ``[as_of - days, as_of)`` with 182, 365
   and 730 days for 6, 12 and 24 months. "The last 3 / 6 terms" are the
-  latest 3 / 6 attendance terms that started in the two years before as_of.
+  latest 3 / 6 attendance terms that ended (``term_end``) in the two years
+  before as_of; a term still running at as_of is not yet known.
 * Missing is explicit: with no attendance term in those two years
   ``no_school_record`` is 1 and attendance rates and absence flags are NaN
   (LightGBM routes NaN itself); "days since" and "months since" features are

@@ -30,10 +30,10 @@ from extract.contract import TABLES, Extract
 DAY_OFFSET = 200_000
 KEY_STRIDE = 1_000_000
 
-# Code of each category of every categorical event column, in contract order (column
-# names of categorical columns are unique across the contract's event tables).
-CATEGORY_CODES: dict[str, dict[str, int]] = {
-    col.name: {name: i for i, name in enumerate(col.categories)}
+# Code of each category of every categorical event column, in contract order, by (table,
+# column): ``weapon`` has different lists in police_contacts and health_events.
+CATEGORY_CODES: dict[tuple[str, str], dict[str, int]] = {
+    (table.name, col.name): {name: i for i, name in enumerate(col.categories)}
     for table in TABLES.values()
     if table.name != "people"
     for col in table.columns
@@ -150,7 +150,7 @@ class CohortClock:
     def table(self, name: str) -> EventTable:
         """The numpy view of one table against this cohort (built once, shared by families)."""
         if name not in self._event_tables:
-            self._event_tables[name] = EventTable(self, self.extract.columns(name))
+            self._event_tables[name] = EventTable(self, self.extract.columns(name), name)
         return self._event_tables[name]
 
     def events(self, codes: np.ndarray, days: np.ndarray, values: np.ndarray | None = None,
@@ -169,9 +169,11 @@ class EventTable:
     by the clock.
     """
 
-    def __init__(self, clock: CohortClock, columns: Mapping[str, np.ndarray | pd.Categorical]) -> None:
+    def __init__(self, clock: CohortClock, columns: Mapping[str, np.ndarray | pd.Categorical],
+                 name: str) -> None:
         self.clock = clock
         self.columns = columns
+        self.name = name
         self.codes: np.ndarray = np.empty(0, dtype=np.int64)
         self._days: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._keys: dict[str, tuple[np.ndarray, np.ndarray | None, bool]] = {}
@@ -215,7 +217,7 @@ class EventTable:
         (extract.canonical), so the code of each category comes from the contract.
         """
         if column not in self._categories:
-            self._categories[column] = (np.asarray(self.columns[column].codes), CATEGORY_CODES[column])
+            self._categories[column] = (np.asarray(self.columns[column].codes), CATEGORY_CODES[(self.name, column)])
         return self._categories[column]
 
     def is_in(self, column: str, categories: tuple[str, ...] | str) -> np.ndarray:

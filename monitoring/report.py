@@ -7,11 +7,11 @@ over time. Every number in it is in the JSON report too.
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import Any
 
 import numpy as np
+
+from training.figures import new_figure, png_data_uri
 
 TOP_INPUTS_CHARTED = 8
 TOP_INPUTS_TABLED = 20
@@ -122,24 +122,11 @@ def fmt(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
-def _png(fig: Any) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _figure(width: float, height: float) -> Any:
-    # A bare Figure (not pyplot): no global backend state, nothing to close.
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height))
-
-
 def _input_chart(document: dict[str, Any], names: list[str]) -> str | None:
     rows = [r for r in document["input_drift"] if r["input"] in names and r["psi"] is not None]
     if not rows:
         return None
-    fig = _figure(9, 3.6)
+    fig = new_figure(9, 3.6)
     ax = fig.add_subplot()
     for name in names:
         series = [(r["period"], r["psi"]) for r in rows if r["input"] == name]
@@ -149,14 +136,14 @@ def _input_chart(document: dict[str, Any], names: list[str]) -> str | None:
     ax.set_ylabel("PSI against training")
     ax.tick_params(axis="x", rotation=60, labelsize=7)
     ax.legend(fontsize=7, ncol=2)
-    return _png(fig)
+    return png_data_uri(fig)
 
 
 def _score_chart(document: dict[str, Any]) -> str | None:
     rows = document["score_drift"]
     if not rows:
         return None
-    fig = _figure(9, 3.4)
+    fig = new_figure(9, 3.4)
     left, right = fig.subplots(1, 2)
     periods = [r["period"] for r in rows]
     left.plot(periods, [r["psi"] for r in rows], marker="o", ms=3)
@@ -170,14 +157,14 @@ def _score_chart(document: dict[str, Any]) -> str | None:
     right.set_title("share in each risk band (10% each at training)", fontsize=9)
     for ax in (left, right):
         ax.tick_params(axis="x", rotation=60, labelsize=7)
-    return _png(fig)
+    return png_data_uri(fig)
 
 
 def _performance_chart(document: dict[str, Any]) -> str | None:
     rows = [r for r in document["performance"] if r.get("roc_auc") is not None]
     if not rows:
         return None
-    fig = _figure(7, 3.2)
+    fig = new_figure(7, 3.2)
     ax = fig.add_subplot()
     periods = [r["period"] for r in rows]
     auc = np.array([r["roc_auc"] for r in rows])
@@ -188,7 +175,7 @@ def _performance_chart(document: dict[str, Any]) -> str | None:
     ax.set_ylabel("AUC")
     ax.tick_params(axis="x", rotation=60, labelsize=7)
     ax.legend(fontsize=7)
-    return _png(fig)
+    return png_data_uri(fig)
 
 
 def _volume_chart(document: dict[str, Any]) -> str | None:
@@ -198,12 +185,12 @@ def _volume_chart(document: dict[str, Any]) -> str | None:
     totals: dict[str, int] = {}
     for row in service["volumes"]["weekly"]:
         totals[row["week"]] = totals.get(row["week"], 0) + row["cases"]
-    fig = _figure(7, 2.8)
+    fig = new_figure(7, 2.8)
     ax = fig.add_subplot()
     ax.bar(list(totals), list(totals.values()))
     ax.set_ylabel("cases scored")
     ax.tick_params(axis="x", rotation=60, labelsize=7)
-    return _png(fig)
+    return png_data_uri(fig)
 
 
 def render_html(document: dict[str, Any]) -> str:

@@ -26,12 +26,19 @@ import numpy as np
 import pandas as pd
 
 from monitoring.drift import ALERT, NOT_JUDGED, OK, WARN
+from registry.names import (
+    RUN_TAG_KIND,
+    RUN_TAG_MODEL_NAME,
+    RUN_TAG_MODEL_RUN_ID,
+    RUN_TAG_MODEL_VERSION,
+    TAG_MONITOR_CHECKED_AT,
+    TAG_MONITOR_PERIODS,
+    TAG_MONITOR_REPORT,
+    TAG_MONITOR_STATUS,
+)
 
-TAG_STATUS = "monitor.last_status"
-TAG_REPORT = "monitor.last_report"
-TAG_CHECKED_AT = "monitor.last_checked_at"
-TAG_PERIODS = "monitor.last_periods"
 RUN_KIND = "monitoring"
+RUN_TAG_MONITOR_STATUS = "svrisk.monitor_status"
 REPORT_DIR = "monitoring"
 IMPORTANCE_ARTIFACT = "explanations/mean_abs_by_feature.csv"
 METRICS_ARTIFACT = "evaluation/metrics.json"
@@ -418,9 +425,9 @@ def write_outputs(client: Any, resolved: Any, mv: Any, document: dict[str, Any],
     run = client.get_run(mv.run_id)
     with mlflow.start_run(experiment_id=run.info.experiment_id,
                           run_name=f"monitor-{resolved.name}-v{resolved.version}") as monitor_run:
-        mlflow.set_tags({"svrisk.kind": RUN_KIND, "svrisk.model_name": resolved.name,
-                         "svrisk.model_version": resolved.version, "svrisk.model_run_id": mv.run_id,
-                         "svrisk.monitor_status": document["status"]})
+        mlflow.set_tags({RUN_TAG_KIND: RUN_KIND, RUN_TAG_MODEL_NAME: resolved.name,
+                         RUN_TAG_MODEL_VERSION: resolved.version, RUN_TAG_MODEL_RUN_ID: mv.run_id,
+                         RUN_TAG_MONITOR_STATUS: document["status"]})
         mlflow.log_params({"policy_version": document["policy_version"], "extracted_on":
                            document["extract"]["extracted_on"], "first_period": document["periods"][0],
                            "last_period": document["periods"][-1], "periods": len(document["periods"])})
@@ -431,9 +438,9 @@ def write_outputs(client: Any, resolved: Any, mv: Any, document: dict[str, Any],
         mlflow.log_text(Path(policy_path or DEFAULT_POLICY_PATH).read_text(), f"{REPORT_DIR}/policy.yaml")
     report_uri = f"runs:/{monitor_run.info.run_id}/{REPORT_DIR}/report.html"
     # The monitor's own tags, and nothing else, on the version (never the gate's or an alias).
-    for key, value in ((TAG_STATUS, document["status"]), (TAG_REPORT, report_uri),
-                       (TAG_CHECKED_AT, document["created_at"]),
-                       (TAG_PERIODS, f"{document['periods'][0]}..{document['periods'][-1]}")):
+    for key, value in ((TAG_MONITOR_STATUS, document["status"]), (TAG_MONITOR_REPORT, report_uri),
+                       (TAG_MONITOR_CHECKED_AT, document["created_at"]),
+                       (TAG_MONITOR_PERIODS, f"{document['periods'][0]}..{document['periods'][-1]}")):
         client.set_model_version_tag(resolved.name, resolved.version, key, value)
     return MonitorResult(document=document, status=document["status"], html_path=html_path, json_path=json_path,
                          run_id=monitor_run.info.run_id, version=resolved.version, no_matured=no_matured,

@@ -25,10 +25,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from fairness.gate import CHAMPION_ALIAS, MODEL_NAME
+from registry.names import CHAMPION_ALIAS
 from registry.tracking import HOME_ENV, project_home
 
-REGISTERED_MODEL = MODEL_NAME
 AUDIT_DB_NAME = "svrisk_audit.db"
 ERR_BAD_SETTING = "invalid service setting {name}: {problem}"
 

@@ -54,6 +54,7 @@ def _small_contract_frames() -> dict:
             imd_decile=["3", "", "10", "1", "6"],
             sen=["none", "ehcp", "unknown", "sen_support", "none"],
             local_authority=["coventry", "wolverhampton", "coventry", "walsall", "coventry"],
+            area_code=["E01009876", "", "W01000123", "E01012345", ""],
         ),
         "adversity": table(
             person_id=["p01", "p02", "p01", "p04"],
@@ -70,6 +71,7 @@ def _small_contract_frames() -> dict:
         "attendance": table(
             person_id=["p01", "p01", "p02", "p05"],
             term_start=["2019-09-01", "2020-01-06", "2019-09-01", "2020-01-06"],
+            term_end=["2019-12-20", "2020-03-31", "2019-12-20", "2020-03-31"],
             sessions_possible=["140", "120", "140", "118"],
             sessions_attended=["130", "100", "140", "90"],
             unauthorised_absences=["4", "20", "0", "10"],
@@ -90,16 +92,23 @@ def _small_contract_frames() -> dict:
             occurred_on=["2021-05-05", "2022-01-01", "2020-03-03"],
             role=["suspect", "victim", "witness"],
             category=["robbery", "violence_with_injury", "drugs_possession"],
+            weapon=["knife_or_sharp", "none", ""],
+            area_code=["E01009876", "", ""],
         ),
         "health_events": table(
             person_id=["p03", "p05"],
             occurred_on=["2022-01-01", "2021-11-30"],
             event=["ed_assault_injury", "camhs_referral"],
+            weapon=["blunt", ""],
+            area_code=["W01000123", ""],
         ),
         "referrals": table(
             person_id=["p01", "p05"],
             referred_on=["2021-06-01", "2022-02-02"],
             referral_source=["police", "school"],
+            programme=["cirv", ""],
+            outcome=["accepted", "pending"],
+            engaged_on=["2021-06-15", ""],
         ),
     }
 

@@ -40,6 +40,11 @@ def generate(
     shift: list[str] = typer.Option(
         [], "--shift", help="KIND:DATE, repeatable: a change in the world from DATE (extract/synthetic/shifts.py)."
     ),
+    protected_blind: bool = typer.Option(
+        False, "--protected-blind",
+        help="Sex and ethnicity shape the records but not the outcome or its recording "
+             "(the fair model-quality target's mode).",
+    ),
 ) -> None:
     """Write a synthetic multi-agency extract plus _truth/ (outcomes.csv, parameters.json).
 
@@ -49,7 +54,8 @@ def generate(
 
     console = Console(stderr=True)
     try:
-        written = write_synthetic_extract(out, people, seed, start, end, fmt.value, recording_bias.value, shift)
+        written = write_synthetic_extract(out, people, seed, start, end, fmt.value, recording_bias.value, shift,
+                                          protected_blind=protected_blind)
     except ValueError as err:
         console.print(f"[red]error:[/red] {err}")
         console.print(SEE_DOCS, markup=False, highlight=False)
@@ -66,6 +72,8 @@ def write_synthetic_extract(
     fmt: str = "csv",
     recording_bias: str = "default",
     shifts: list[str] | None = None,
+    *,
+    protected_blind: bool = False,
 ) -> list[Path]:
     """Generate and write the extract, manifest and ``_truth/`` files; return the paths written."""
     import json
@@ -84,7 +92,9 @@ def write_synthetic_extract(
     except ValueError as err:
         raise ValueError(f"not a date: {err}") from None
     parsed = parse_shifts(shifts or [])
-    synthetic = apply_shifts(generate_extract(people, seed, start_ts, end_ts, recording_bias), parsed, seed)
+    synthetic = apply_shifts(
+        generate_extract(people, seed, start_ts, end_ts, recording_bias, protected_blind=protected_blind), parsed, seed
+    )
     written = write_extract(synthetic.frames, out, fmt=fmt, extracted_on=synthetic.extracted_on)
     truth_dir = out / TRUTH_DIR
     truth_dir.mkdir(parents=True, exist_ok=True)

@@ -46,6 +46,7 @@ from extract.synthetic.parameters import (
     ace_intercepts,
     parameters_for,
 )
+from extract.synthetic.parameters import protected_blind as protected_blind_parameters
 from extract.synthetic.referral_truth import NextWindow, referral_probabilities
 
 BAD_PEOPLE = "people must be a positive whole number, got {value!r}"
@@ -269,24 +270,56 @@ def _no_august(days: np.ndarray) -> np.ndarray:
 
 
 class _Rows:
-    """Column arrays of every table, appended window by window."""
+    """Column arrays of every table, appended window by window.
+
+    Each :meth:`add` call gives some rows of one table: their person indices and any of
+    the table's contract columns. A nullable column that a call does not give is empty
+    for its rows, so a later module can fill a column for the rows it writes
+    (``area_code=...``, ``weapon=...``) without touching the others.
+    """
 
     def __init__(self) -> None:
-        self._cols: dict[str, dict[str, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
+        self._parts: dict[str, list[tuple[np.ndarray, dict[str, np.ndarray]]]] = defaultdict(list)
 
     def add(self, table: str, person: np.ndarray, **columns: np.ndarray) -> None:
-        cols = self._cols[table]
-        cols["_person"].append(np.asarray(person, dtype=np.int32))
-        for name, values in columns.items():
-            cols[name].append(np.asarray(values))
+        unknown = set(columns) - set(TABLES[table].column_names)
+        if unknown:
+            raise KeyError(f"not columns of {table}: {sorted(unknown)}")
+        self._parts[table].append(
+            (np.asarray(person, dtype=np.int32), {name: np.asarray(v) for name, v in columns.items()})
+        )
+
+    def _column(self, parts: list[tuple[np.ndarray, dict[str, np.ndarray]]], col) -> np.ndarray:
+        """One column over every part; a part without it is empty there (nullable columns only)."""
+        given = [values[col.name] for _, values in parts if col.name in values]
+        if len(given) == len(parts):
+            return np.concatenate(given) if given else np.empty(0)
+        if not col.nullable:
+            raise KeyError(f"{col.name} is required and missing from some rows")
+        if col.kind == "date":
+            empty, dtype = np.iinfo(np.int64).max, np.int64  # the open-ended sentinel: NaT
+        elif col.kind in ("int", "number"):
+            empty, dtype = np.nan, np.float64
+        else:
+            empty, dtype = None, object
+        return np.concatenate([
+            values[col.name].astype(dtype) if col.name in values else np.full(len(person), empty, dtype=dtype)
+            for person, values in parts
+        ])
 
     def frame(self, table: str, person_ids: np.ndarray, extracted_day: int) -> pd.DataFrame:
         spec = TABLES[table]
         # Pop the parts so that each table's pieces are freed once it is built (peak memory).
-        cols = {name: np.concatenate(parts) for name, parts in self._cols.pop(table).items()}
-        person = cols.pop("_person")
+        parts = self._parts.pop(table, [])
+        person = np.concatenate([p for p, _ in parts]) if parts else np.empty(0, dtype=np.int32)
+        cols = {col.name: self._column(parts, col) for col in spec.columns[1:]}
         date_col = spec.date_column
-        keep = cols[date_col] < extracted_day
+        # A row is in the extract once every date it must carry is known by extraction
+        # (an attendance term only once it has ended).
+        keep = np.ones(len(person), dtype=bool)
+        for col in spec.columns[1:]:
+            if col.kind == "date" and not col.nullable:
+                keep &= cols[col.name] < extracted_day
         order = np.lexsort((cols[date_col][keep], person[keep]))
         # Explicit object Series: pandas would otherwise infer its str dtype, only for
         # to_canonical to convert back.
@@ -296,10 +329,11 @@ class _Rows:
             if values.dtype == object:
                 values = pd.Series(values, dtype=object)
             if col.kind == "date":
-                # NaT is stored as a sentinel far in the future (open care episodes).
-                open_ended = values >= extracted_day
-                values = (values.astype("datetime64[D]")).astype("datetime64[ns]")
-                values[open_ended] = np.datetime64("NaT")
+                # NaT is stored as any day on or after extraction (open care episodes).
+                known = values < extracted_day
+                dates = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
+                dates[known] = values[known].astype("datetime64[D]").astype("datetime64[ns]")
+                values = dates
             data[col.name] = values
         return to_canonical(table, pd.DataFrame(data))
 
@@ -322,6 +356,7 @@ def generate(
     recording_bias: str = "default",
     parameters: GeneratorParameters | None = None,
     oracle_columns: bool = False,
+    protected_blind: bool = False,
 ) -> SyntheticExtract:
     """Generate a synthetic extract with known truth.
 
@@ -339,6 +374,12 @@ def generate(
         Recording scenario (see ``parameters_for``).
     parameters : GeneratorParameters, optional
         Overrides the calibrated parameters (``recording_bias`` is then ignored).
+    protected_blind : bool, default False
+        Sex and ethnicity shape the records but do not enter the outcome or its
+        recording (``parameters.protected_blind``): the risk has no sex terms and
+        recording no ethnicity multipliers, rebalanced to keep prevalence and recording
+        near the calibrated ones. A model that never sees sex or ethnicity is then
+        measured against ``recorded_probability_records_only``, which uses neither.
     oracle_columns : bool, default False
         Add ``ORACLE_COLUMNS`` to ``truth`` (snapshot and referral rows), references
         for the recorded outcome with what no table shows taken out:
@@ -366,6 +407,8 @@ def generate(
     if start >= end:
         raise ValueError(BAD_RANGE.format(start=start.date(), end=end.date()))
     params = parameters if parameters is not None else parameters_for(recording_bias)
+    if protected_blind and not params.protected_blind:
+        params = protected_blind_parameters(params)
     extracted_on = end + pd.Timedelta(days=1)
     years = _snapshot_years(start, end, params.window_days)
     if not years:
@@ -382,6 +425,7 @@ def generate(
         "end": str(end.date()),
         "extracted_on": str(extracted_on.date()),
         "recording_bias": params.recording.scenario,
+        "protected_blind": params.protected_blind,
         "snapshot_dates": [f"{y}-04-01" for y in years],
         "window": "[as_of, as_of + 365 days); annual windows never overlap",
         "referral_truth": (
@@ -512,14 +556,19 @@ class _Simulation:
                 "local_authority": la,
             }
         )
+        self.q, self.f = self._person_recording_rates(self.ethnicity)
+
+    def _person_recording_rates(self, ethnicity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each person's P(record | case) and P(record | non-case) at their deprivation, were
+        their ethnicity ``ethnicity`` (the recording-bias multipliers by group)."""
         rp = self.params.recording
-        d = np.ones(n)
-        f = np.ones(n)
+        d = np.ones(self.n)
+        f = np.ones(self.n)
         for group, mult in rp.case_multiplier.items():
-            d[self.ethnicity == group] = mult
+            d[ethnicity == group] = mult
         for group, mult in rp.false_multiplier.items():
-            f[self.ethnicity == group] = mult
-        self.q, self.f = _recording_rates(rp, self.quintile, d, f)
+            f[ethnicity == group] = mult
+        return _recording_rates(rp, self.quintile, d, f)
 
     def _adversity(self) -> None:
         rng, ap, n = self.rng, self.params.adversity, self.n
@@ -937,26 +986,47 @@ class _Simulation:
         self._contacts(s, age)
 
     def _school(self, year: int, s: int) -> None:
+        """The window's school records, then the school state the next window reads."""
+        absent_sum, possible_sum = self._attendance(year)
+        suspensions, permanent, permanent_day = self._exclusions(year, s)
+        neet = self._education_status(year, s, np.nonzero(permanent)[0], permanent_day)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            window_absence = np.where(possible_sum > 0, absent_sum / np.maximum(possible_sum, 1), np.nan)
+        self.abs_prev = self.abs_last
+        self.abs_last = window_absence
+        self.abs_known = np.where(np.isnan(window_absence), self.abs_known, window_absence)
+        self.susp_prev = suspensions
+        self.pex_ever |= permanent
+        self.ap_ever |= permanent
+        self.neet_prev = neet
+
+    def _pupils(self, school_year: int) -> np.ndarray:
+        """Who is of school age (reception to year 11) in the school year starting then."""
+        sp = self.params.school
+        age_aug = school_year - self.birth_year - (8 < self.birth_month)
+        return (age_aug >= sp.school_age_first) & (age_aug <= sp.school_age_last)
+
+    def _attendance(self, year: int) -> tuple[np.ndarray, np.ndarray]:
+        """One attendance row per pupil per term of the window; the window's sessions absent
+        and possible per person (the absence the next window's risk reads)."""
         rng, sp, n = self.rng, self.params.school, self.n
-        length = self.params.window_days
         absent_sum = np.zeros(n)
         possible_sum = np.zeros(n)
-        recent_ace = self._recent_ace
-        ace = self._ace_now
-        for (month, day), sessions in zip(sp.term_month_day, sp.term_sessions, strict=True):
+        terms = zip(sp.term_month_day, sp.term_end_month_day, sp.term_sessions, strict=True)
+        for (month, day), (end_month, end_day), sessions in terms:
             term_year = year + 1 if month < 4 else year
             school_year = term_year if month >= 9 else term_year - 1
             age_aug = school_year - self.birth_year - (8 < self.birth_month)
-            pupil = (age_aug >= sp.school_age_first) & (age_aug <= sp.school_age_last)
+            pupil = self._pupils(school_year)
             self.D = sp.absence_term_ar * self.D + sp.absence_term_sd * rng.standard_normal(n)
             logit = (
                 sp.absence_intercept
                 + self.absence_person
                 + sp.absence_year_shift.get(school_year, 0.0)
-                + sp.absence_per_ace * ace
+                + sp.absence_per_ace * self._ace_now
                 + sp.absence_deprivation * (self.quintile - 3)
                 + sp.absence_u * self.U
-                + sp.absence_recent_ace * recent_ace
+                + sp.absence_recent_ace * self._recent_ace
                 + sp.absence_secondary_per_year * np.clip(age_aug - 10, 0, None)
                 + self.D
             )
@@ -966,25 +1036,31 @@ class _Simulation:
             absent = rng.binomial(possible, rate)
             share = np.minimum(0.9, sp.unauthorised_share_base + sp.unauthorised_share_slope * rate)
             unauthorised = rng.binomial(absent, share)
-            term_day = _date_day(term_year, month, day)
             self.rows.add(
                 "attendance",
                 idx,
-                term_start=np.full(len(idx), term_day, dtype=np.int32),
+                term_start=np.full(len(idx), _date_day(term_year, month, day), dtype=np.int32),
+                term_end=np.full(len(idx), _date_day(term_year, end_month, end_day), dtype=np.int32),
                 sessions_possible=possible.astype(np.int16),
                 sessions_attended=(possible - absent).astype(np.int16),
                 unauthorised_absences=unauthorised.astype(np.int16),
             )
             absent_sum[idx] += absent
             possible_sum[idx] += possible
-        # Autumn-term pupils are the school roll of the window.
-        age_aug = year - self.birth_year - (8 < self.birth_month)
-        pupil = (age_aug >= sp.school_age_first) & (age_aug <= sp.school_age_last)
-        secondary = age_aug >= 11
+        return absent_sum, possible_sum
+
+    def _exclusions(self, year: int, s: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Suspensions (with their length in days) and permanent exclusions (no days) of the
+        window's school roll (its autumn-term pupils). Returns each person's suspensions,
+        who was permanently excluded and the day of each permanent exclusion."""
+        rng, sp, n = self.rng, self.params.school, self.n
+        length = self.params.window_days
+        pupil = self._pupils(year)
+        secondary = year - self.birth_year - (8 < self.birth_month) >= 11
         a_last = np.nan_to_num(self.abs_last, nan=0.0)
         rate = np.exp(
             sp.suspension_intercept
-            + sp.suspension_per_ace * ace
+            + sp.suspension_per_ace * self._ace_now
             + sp.suspension_deprivation * (self.quintile - 3)
             + sp.suspension_male * self.male
             + sp.suspension_secondary * secondary
@@ -1007,14 +1083,23 @@ class _Simulation:
         )
         pidx = np.nonzero(permanent)[0]
         pday = _no_august(s + rng.integers(0, length - 45, len(pidx)))
+        # A permanent exclusion has no length: days stays empty (contract 1.1).
         self.rows.add(
             "exclusions",
             pidx,
             excluded_on=pday,
             exclusion=np.full(len(pidx), "permanent", dtype=object),
-            days=np.full(len(pidx), np.nan),
         )
-        # Education status events.
+        return count, permanent, pday
+
+    def _education_status(self, year: int, s: int, excluded: np.ndarray, excluded_day: np.ndarray) -> np.ndarray:
+        """School moves, home education, children missing education, NEET, and alternative
+        provision after each permanent exclusion (``excluded`` on ``excluded_day``).
+        Returns who was NEET in the window."""
+        rng, sp, n = self.rng, self.params.school, self.n
+        length = self.params.window_days
+        pupil = self._pupils(year)
+        ace = self._ace_now
         move_logit = np.log(sp.school_move_rate / (1 - sp.school_move_rate)) + sp.school_move_per_ace * ace
         move = pupil & (rng.random(n) < _sigmoid(move_logit))
         home = pupil & (rng.random(n) < sp.home_education_rate)
@@ -1042,8 +1127,8 @@ class _Simulation:
             status_parts.append((idx, s + rng.integers(0, length, len(idx)), status))
         status_parts.append(
             (
-                pidx,
-                np.minimum(pday + sp.alternative_provision_delay_days, s + length - 1),
+                excluded,
+                np.minimum(excluded_day + sp.alternative_provision_delay_days, s + length - 1),
                 "alternative_provision",
             )
         )
@@ -1051,16 +1136,7 @@ class _Simulation:
             self.rows.add(
                 "education_status", idx, recorded_on=days, status=np.full(len(idx), status, dtype=object)
             )
-        # State for the next window.
-        with np.errstate(invalid="ignore", divide="ignore"):
-            window_absence = np.where(possible_sum > 0, absent_sum / np.maximum(possible_sum, 1), np.nan)
-        self.abs_prev = self.abs_last
-        self.abs_last = window_absence
-        self.abs_known = np.where(np.isnan(window_absence), self.abs_known, window_absence)
-        self.susp_prev = count
-        self.pex_ever |= permanent
-        self.ap_ever |= permanent
-        self.neet_prev = neet
+        return neet
 
     def _contacts(self, s: int, age: np.ndarray) -> None:
         rng, cp, n = self.rng, self.params.contacts, self.n

@@ -148,6 +148,9 @@ class SchoolParameters:
 
     # Terms inside an April-March window: summer (Apr), autumn (Sep), spring (Jan).
     term_month_day: tuple[tuple[int, int], ...] = ((4, 20), (9, 3), (1, 6))
+    # The last day of each term, in the same calendar year as its start (contract 1.1
+    # term_end): every term ends before the next 1 April, so a snapshot sees the window's terms.
+    term_end_month_day: tuple[tuple[int, int], ...] = ((7, 22), (12, 19), (3, 27))
     term_sessions: tuple[int, ...] = (118, 144, 118)
     term_sessions_jitter: int = 4  # a few pupils start after the first day
     absence_intercept: float = -3.6  # logit of a term's absence rate
@@ -363,6 +366,8 @@ class GeneratorParameters:
     referrals: ReferralParameters = field(default_factory=ReferralParameters)
     burn_in_windows: int = 3  # simulated years before the first snapshot (history)
     window_days: int = 365
+    # Sex and ethnicity shape the records but not the outcome or its recording (protected_blind).
+    protected_blind: bool = False
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -400,6 +405,32 @@ def parameters_for(recording_bias: str = "default") -> GeneratorParameters:
     else:
         recording = base.recording
     return replace(base, recording=recording)
+
+
+def protected_blind(params: GeneratorParameters) -> GeneratorParameters:
+    """The same parameters with sex and ethnicity taken out of the outcome and its recording.
+
+    Sex and ethnicity still shape the records (suspensions, police contacts, SEN, self-harm
+    are drawn with their sex terms), but the risk has no sex terms and recording no
+    ethnicity multipliers. So that prevalence and recording stay near the calibrated
+    ones, the risk intercept takes the population average of the male term on the odds
+    scale (log(1 - m + m e^b), the rare-outcome approximation) and the base recording
+    rates the population average of the multipliers. Then ``recorded_probability_records_only``
+    is the generator's own risk on what the records show, with nothing protected in it.
+    """
+    pp, rp, rec = params.population, params.risk, params.recording
+    m = pp.male_share
+    shift = math.log(1.0 - m + m * math.exp(rp.male))
+    shares = {k: v / sum(pp.ethnicity_shares.values()) for k, v in pp.ethnicity_shares.items()}
+    mean_case = sum(share * rec.case_multiplier.get(k, 1.0) for k, share in shares.items())
+    mean_false = sum(share * rec.false_multiplier.get(k, 1.0) for k, share in shares.items())
+    return replace(
+        params,
+        risk=replace(rp, intercept=rp.intercept + shift, male=0.0, male_mid_teens=0.0),
+        recording=replace(rec, case_rate=rec.case_rate * mean_case, false_rate=rec.false_rate * mean_false,
+                          case_multiplier={}, false_multiplier={}),
+        protected_blind=True,
+    )
 
 
 def ace_intercepts(params: AdversityParameters) -> np.ndarray:

@@ -9,7 +9,7 @@ from features.point_in_time import DAYS_12_MONTHS, DAYS_24_MONTHS, CohortClock, 
 # DfE definitions: persistent absence below 90% attendance, severe absence below 50%.
 PERSISTENT_ABSENCE_BELOW = 0.9
 SEVERE_ABSENCE_BELOW = 0.5
-# Only terms that started in the two years before as_of count as "the last 6 terms";
+# Only terms that ended in the two years before as_of count as "the last 6 terms";
 # older terms say nothing about current engagement.
 RECENT_TERMS_DAYS = DAYS_24_MONTHS
 
@@ -30,19 +30,22 @@ def _below(rate: np.ndarray, threshold: float) -> np.ndarray:
 def school_features(clock: CohortClock) -> dict[str, np.ndarray]:
     """Attendance over the last 3 and 6 terms, absence flags, trend, exclusions, education events.
 
-    "The last 3 terms" are the person's 3 latest attendance terms that started
-    before as_of and within the last 2 years (fewer when fewer are on record);
+    "The last 3 terms" are the person's 3 latest attendance terms that ended
+    before as_of and within the last 2 years (fewer when fewer are on record): a
+    term's attendance is known once it is over (``term_end``, contract 1.1), so a
+    term still running at as_of never counts;
     "the 3 before" are the next 3 older ones inside the same 2 years. With no
     term in the last 2 years ``no_school_record`` is 1 and every attendance
     rate and absence flag is NaN (unknown, never 0%).
     """
     attendance = clock.table("attendance")
-    terms = attendance.index("term_start")
+    terms = attendance.index("term_end")
     hi = terms.before
     recent = terms.lower(RECENT_TERMS_DAYS)
     lo3 = np.maximum(recent, hi - 3)
     lo6 = np.maximum(recent, hi - 6)
-    # term_start is never empty (contract), so the index holds every row in table order.
+    # term_end is never empty (contract; derived for a 1.0 extract), so the index holds every
+    # row in table order.
     possible = attendance.values("sessions_possible")
     attended = attendance.values("sessions_attended")
     unauthorised = attendance.values("unauthorised_absences")

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from explanations.scoring import (
-    ERR_NO_MODEL,
     OUTPUT_COLUMNS,
     check_output_path,
     extract_for_people,
@@ -17,6 +16,7 @@ from explanations.scoring import (
     score_extract,
     write_scores,
 )
+from registry.versions import ERR_NO_MODEL
 
 AS_OF = "2024-04-01"
 

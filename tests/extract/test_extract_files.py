@@ -33,12 +33,12 @@ def test_csv_bytes_are_the_contract_format(tmp_path, contract_frames):
     typed = extract_from_frames(frames).tables  # typed values: float ints, datetimes
     write_extract({"people": typed["people"], "exclusions": typed["exclusions"]}, tmp_path)
     assert (tmp_path / "people.csv").read_text() == (
-        "person_id,birth_month,sex,ethnicity,imd_decile,sen,local_authority\n"
-        "p01,2008-05-01,male,white,3,none,coventry\n"
-        "p02,2010-01-01,female,black,,ehcp,wolverhampton\n"
-        "p03,2006-11-01,unknown,unknown,10,unknown,coventry\n"
-        "p04,2004-02-01,male,asian,1,sen_support,walsall\n"
-        "p05,2009-09-01,female,mixed,6,none,coventry\n"
+        "person_id,birth_month,sex,ethnicity,imd_decile,sen,local_authority,area_code\n"
+        "p01,2008-05-01,male,white,3,none,coventry,E01009876\n"
+        "p02,2010-01-01,female,black,,ehcp,wolverhampton,\n"
+        "p03,2006-11-01,unknown,unknown,10,unknown,coventry,W01000123\n"
+        "p04,2004-02-01,male,asian,1,sen_support,walsall,E01012345\n"
+        "p05,2009-09-01,female,mixed,6,none,coventry,\n"
     )
     assert (tmp_path / "exclusions.csv").read_text() == (
         "person_id,excluded_on,exclusion,days\n"

@@ -98,12 +98,16 @@ def unknown_category(draw, frames, table):
                  .filter(lambda v: v not in allowed and v.strip() != ""))
     pos = pick_row(draw, frames, table)
     put(frames, table, column, pos, value)
-    return [Violation(table, column, pos + 1, value,
-                      S.UNKNOWN_CATEGORY.format(allowed=", ".join(allowed)))]
+    problem = S.UNKNOWN_CATEGORY.format(allowed=", ".join(allowed))
+    suggestion = L.closest_category(value, allowed)
+    if suggestion is not None:
+        problem = L.CLOSEST_CATEGORY.format(problem=problem, suggestion=suggestion)
+    return [Violation(table, column, pos + 1, value, problem)]
 
 
 def out_of_range(draw, frames, table):
-    column = draw(st.sampled_from([c for c in columns_of(table, "int", "number")]))
+    column = draw(st.sampled_from([c for c in columns_of(table, "int", "number")
+                                   if TABLES[table].column(c).minimum is not None]))
     spec = TABLES[table].column(column)
     below = spec.maximum is None or draw(st.booleans())
     if below:
@@ -185,9 +189,9 @@ def unauthorised_over_missed(draw, frames, table):
 
 
 def future_record(draw, frames, table):
-    # start_on in the future would also put end_on before it; birth_month has its own rule.
+    # A start in the future would also put the end before it; birth_month has its own rule.
     column = draw(st.sampled_from([c for c in columns_of(table, "date")
-                                   if c not in ("start_on", "birth_month")]))
+                                   if c not in ("start_on", "term_start", "referred_on", "birth_month")]))
     value = (EXTRACTED_ON + pd.Timedelta(days=draw(st.integers(0, 3000)))).strftime("%Y-%m-%d")
     pos = pick_row(draw, frames, table)
     put(frames, table, column, pos, value)
@@ -209,13 +213,48 @@ def identifying_column(draw, frames, table):
                       L.IDENTIFYING_COLUMN.format(what=IDENTIFYING[column]))]
 
 
-def nhs_value(draw, frames, table):
+@st.composite
+def upns(draw) -> str:
+    body = "".join(map(str, draw(st.lists(st.integers(0, 9), min_size=11, max_size=11))))
+    last = draw(st.sampled_from("0123456789" + "ABCDEFGHJKLMNPQRTUVWXYZ"))
+    total = sum((int(c) if c.isdigit() else "ABCDEFGHJKLMNPQRTUVWXYZ".index(c)) * w
+                for c, w in zip(body + last, range(2, 14)))
+    return "ABCDEFGHJKLMNPQRTUVWXYZ"[total % 23] + body + last
+
+
+def identifier_value(draw, frames, table):
     column = draw(st.sampled_from(
-        ["local_authority"] if table == "people" else columns_of(table, "id", "category")
+        ["local_authority", "area_code"] if table == "people"
+        else columns_of(table, "id", "category", "string")
     ))
+    value, problem = draw(st.sampled_from([
+        (nhs_numbers(), L.IDENTIFYING_NHS_NUMBER), (upns(), L.IDENTIFYING_UPN),
+        (st.sampled_from(["CV1 2WT", "B33 8TH", "SW1A 1AA", "w1a0ax"]), L.IDENTIFYING_POSTCODE),
+        (st.emails(), L.IDENTIFYING_EMAIL),
+        (st.sampled_from(["07700 900123", "+44 7700 900123", "(020) 7946 0958", "01632960001"]),
+         L.IDENTIFYING_TELEPHONE),
+    ]))
     pos = pick_row(draw, frames, table)
-    put(frames, table, column, pos, draw(nhs_numbers()))
-    return [Violation(table, column, pos + 1, L.WITHHELD, L.IDENTIFYING_VALUE)]
+    put(frames, table, column, pos, draw(value))
+    return [Violation(table, column, pos + 1, L.WITHHELD, problem)]
+
+
+def duplicate_term(draw, frames, table):
+    att = frames["attendance"]
+    pos = pick_row(draw, frames, "attendance")
+    frames["attendance"] = pd.concat([att, att.iloc[[pos]]], ignore_index=True)
+    return [Violation("attendance", "term_start", len(att) + 1, att["term_start"].iloc[pos],
+                      L.DUPLICATE_TERM.format(first=pos + 1))]
+
+
+def engaged_before_referred(draw, frames, table):
+    ref = frames["referrals"]
+    pos = pick_row(draw, frames, "referrals")
+    referred = ref["referred_on"].iloc[pos]
+    value = (pd.Timestamp(referred) - pd.Timedelta(days=draw(st.integers(1, 3000)))).strftime("%Y-%m-%d")
+    put(frames, "referrals", "engaged_on", pos, value)
+    return [Violation("referrals", "engaged_on", pos + 1, value,
+                      L.ENGAGED_BEFORE_REFERRED.format(referred=referred))]
 
 
 def extra_column(draw, frames, table):
@@ -229,7 +268,8 @@ def extra_column(draw, frames, table):
 
 
 def missing_column(draw, frames, table):
-    column = draw(st.sampled_from(TABLES[table].column_names))
+    # A column new in 1.1 may be missing: the table is then read as contract 1.0.
+    column = draw(st.sampled_from([c.name for c in TABLES[table].columns if c.added_in == "1.0"]))
     frames[table] = frames[table].drop(columns=[column])
     return [Violation(table, column, None, None, L.MISSING_COLUMN)]
 
@@ -246,15 +286,19 @@ def applicable(table: str) -> list:
     if "category" in kinds:
         out.append(unknown_category)
     if {"int", "number"} & kinds:
-        out += [out_of_range, not_numeric]
+        out.append(not_numeric)
+    if any(c.minimum is not None for c in spec.columns):
+        out.append(out_of_range)
     if table == "people":
-        out += [duplicate_person, birth_month_not_first, nhs_value]
+        out += [duplicate_person, birth_month_not_first, identifier_value]
     else:
-        out += [unknown_person, future_record, nhs_value]
+        out += [unknown_person, future_record, identifier_value]
     if table == "care_episodes":
         out.append(end_before_start)
     if table == "attendance":
-        out += [attended_over_possible, unauthorised_over_missed]
+        out += [attended_over_possible, unauthorised_over_missed, duplicate_term]
+    if table == "referrals":
+        out.append(engaged_before_referred)
     if table in REQUIRED_TABLES:
         out.append(missing_table)
     return out

@@ -20,6 +20,7 @@ def parsed_people() -> pd.DataFrame:
         "imd_decile": pd.Series([2.0, float("nan")]),
         "sen": text(["none", "ehcp"]),
         "local_authority": text(["coventry", "walsall"]),
+        "area_code": pd.Series(pd.Categorical(["E01009876", None])),
     })
 
 

@@ -15,6 +15,7 @@ from extract.loader import ExtractValidationError, Violation, extract_from_frame
 
 EXTRACTED_ON = "2024-04-01"
 VALID_NHS = "9434765919"  # the NHS's own published example number: valid check digit
+VALID_UPN = "B801200005001"  # check letter B: (8*2 + 1*4 + 2*5 + 5*10 + 1*13) % 23 = 1
 
 
 def violations_of(frames, **kwargs) -> list[Violation]:
@@ -97,7 +98,8 @@ CELL_CASES = [
     ("adversity", "recorded_on", 3, "2021-02-30", L.BAD_DATE, "2021-02-30"),
     ("care_episodes", "end_on", 1, "yesterday", L.BAD_DATE, "yesterday"),
     ("people", "sex", 3, "m", CATEGORY_SEX, "m"),
-    ("people", "sex", 3, "Male", CATEGORY_SEX, "Male"),
+    ("people", "sex", 3, "Male", L.CLOSEST_CATEGORY.format(problem=CATEGORY_SEX, suggestion="male"),
+     "Male"),
     ("police_contacts", "category", 2, "stabbing",
      S.UNKNOWN_CATEGORY.format(allowed=", ".join(TABLES["police_contacts"].column("category").categories)),
      "stabbing"),
@@ -105,7 +107,23 @@ CELL_CASES = [
     ("people", "imd_decile", 1, "0", S.BELOW_MINIMUM.format(bound=1), "0"),
     ("attendance", "sessions_possible", 2, "0", S.BELOW_MINIMUM.format(bound=1), "0"),
     ("attendance", "unauthorised_absences", 2, "-1", S.BELOW_MINIMUM.format(bound=0), "-1"),
-    ("exclusions", "days", 1, "-0.5", S.BELOW_MINIMUM.format(bound=0), "-0.5"),
+    ("exclusions", "days", 1, "-0.5", L.DAYS_NOT_POSITIVE, "-0.5"),
+    ("exclusions", "days", 1, "0", L.DAYS_NOT_POSITIVE, "0"),
+    ("exclusions", "days", 1, "", L.SUSPENSION_WITHOUT_DAYS, None),
+    ("exclusions", "days", 2, "3", L.PERMANENT_WITH_DAYS, "3"),
+    ("people", "area_code", 1, "E0100987", L.NOT_AN_AREA_CODE, "E0100987"),
+    ("police_contacts", "area_code", 1, "S01000001", L.NOT_AN_AREA_CODE, "S01000001"),
+    ("police_contacts", "weapon", 1, "Knife or sharp",
+     L.CLOSEST_CATEGORY.format(problem=S.UNKNOWN_CATEGORY.format(
+         allowed=", ".join(TABLES["police_contacts"].column("weapon").categories)),
+         suggestion="knife_or_sharp"), "Knife or sharp"),
+    ("referrals", "engaged_on", 1, "2021-05-31", L.ENGAGED_BEFORE_REFERRED.format(referred="2021-06-01"),
+     "2021-05-31"),
+    ("attendance", "term_end", 2, "2020-01-05", L.TERM_END_BEFORE_START.format(start="2020-01-06"),
+     "2020-01-05"),
+    ("attendance", "term_end", 1, "", L.EMPTY_REQUIRED, None),
+    ("attendance", "term_end", 1, EXTRACTED_ON, L.FUTURE_RECORD.format(extracted_on=EXTRACTED_ON),
+     EXTRACTED_ON),
     ("exclusions", "days", 1, "two", L.NOT_NUMERIC, "two"),
     ("people", "imd_decile", 4, "3.5", L.NOT_WHOLE, "3.5"),
     ("attendance", "sessions_attended", 1, "inf", L.NOT_NUMERIC, "inf"),
@@ -115,9 +133,14 @@ CELL_CASES = [
     ("health_events", "occurred_on", 1, "", L.EMPTY_REQUIRED, None),
     ("attendance", "sessions_possible", 3, "", L.EMPTY_REQUIRED, None),
     ("people", "birth_month", 5, "2009-09-15", S.NOT_FIRST_OF_MONTH, "2009-09-15"),
-    ("people", "local_authority", 2, VALID_NHS, L.IDENTIFYING_VALUE, L.WITHHELD),
-    ("police_contacts", "person_id", 1, "943 476 5919", L.IDENTIFYING_VALUE, L.WITHHELD),
-    ("people", "sex", 1, "943-476-5919", L.IDENTIFYING_VALUE, L.WITHHELD),
+    ("people", "local_authority", 2, VALID_NHS, L.IDENTIFYING_NHS_NUMBER, L.WITHHELD),
+    ("police_contacts", "person_id", 1, "943 476 5919", L.IDENTIFYING_NHS_NUMBER, L.WITHHELD),
+    ("people", "sex", 1, "943-476-5919", L.IDENTIFYING_NHS_NUMBER, L.WITHHELD),
+    ("people", "local_authority", 3, VALID_UPN, L.IDENTIFYING_UPN, L.WITHHELD),
+    ("people", "area_code", 1, "CV1 2WT", L.IDENTIFYING_POSTCODE, L.WITHHELD),
+    ("referrals", "programme", 1, "cirv (contact jo.bloggs@example.org)", L.IDENTIFYING_EMAIL,
+     L.WITHHELD),
+    ("health_events", "person_id", 2, "07700 900123", L.IDENTIFYING_TELEPHONE, L.WITHHELD),
     ("adversity", "person_id", 1, "p99", L.UNKNOWN_PERSON, "p99"),
     ("care_episodes", "end_on", 1, "2019-03-31", L.END_BEFORE_START.format(start="2019-04-01"),
      "2019-03-31"),
@@ -143,8 +166,9 @@ def test_one_bad_cell_one_exact_violation(contract_frames, table, column, row, v
 def test_nullable_cells_may_be_empty(contract_frames):
     frames = contract_frames()
     set_cell(frames, "people", "imd_decile", 1, "")
-    set_cell(frames, "exclusions", "days", 1, "")
+    set_cell(frames, "people", "area_code", 1, "")
     set_cell(frames, "care_episodes", "end_on", 1, "")
+    set_cell(frames, "referrals", "outcome", 1, "")
     assert extract_from_frames(frames)["people"]["imd_decile"].isna().sum() == 2
 
 
@@ -260,7 +284,7 @@ def test_all_violations_reported_together_and_listed_one_per_line(contract_frame
         Violation("people", "birth_month", 2, "2010-13-01", L.BAD_DATE),
         Violation("people", "sex", 3, "m", CATEGORY_SEX),
         Violation("attendance", "sessions_possible", 4, "x", L.NOT_NUMERIC),
-        Violation("exclusions", "days", 2, "-3", S.BELOW_MINIMUM.format(bound=0)),
+        Violation("exclusions", "days", 2, "-3", L.PERMANENT_WITH_DAYS),
         Violation("police_contacts", "postcode", None, None,
                   L.IDENTIFYING_COLUMN.format(what="an address")),
     ]

@@ -33,13 +33,15 @@ def tiny_frames() -> dict[str, pd.DataFrame]:
             "person_id": ["a"] * 6 + ["b"],
             "term_start": ["2022-09-01", "2023-01-05", "2023-04-15", "2023-09-01", "2024-01-05",
                            "2024-04-15", "2016-09-01"],
+            "term_end": ["2022-12-20", "2023-03-31", "2023-07-21", "2023-12-20", "2024-03-28",
+                         "2024-07-19", "2016-12-20"],
             "sessions_possible": [100] * 7,
             "sessions_attended": [95, 90, 85, 80, 70, 60, 99],
             "unauthorised_absences": [1, 2, 3, 4, 5, 6, 0],
         }),
         "exclusions": pd.DataFrame({
             "person_id": ["a", "a", "a"], "excluded_on": ["2023-10-01", "2024-02-01", "2024-04-01"],
-            "exclusion": ["suspension", "suspension", "permanent"], "days": [2.5, None, None],
+            "exclusion": ["suspension", "suspension", "permanent"], "days": [2.5, 1.0, None],
         }),
         "education_status": pd.DataFrame({
             "person_id": ["b"], "recorded_on": ["2023-01-01"], "status": ["neet"],

@@ -47,8 +47,8 @@ def test_known_values_of_a_hand_built_history(tiny, make_extract):
     assert x["attendance_6t"] == (95 + 90 + 85 + 80 + 70) / 500
     assert x["attendance_trend"] == (85 + 80 + 70) / 300 - (95 + 90) / 200
     assert x["persistent_absence_3t"] == 1 and x["severe_absence_3t"] == 0 and x["no_school_record"] == 0
-    # Exclusions: 2 suspensions in 12 months, 2.5 known days; the permanent exclusion is ON as_of.
-    assert x["suspensions_12m"] == 2 and x["suspension_days_12m"] == 2.5
+    # Exclusions: 2 suspensions in 12 months, 3.5 days; the permanent exclusion is ON as_of.
+    assert x["suspensions_12m"] == 2 and x["suspension_days_12m"] == 3.5
     assert x["permanent_exclusion_ever"] == 0
     assert x["police_suspect_serious_violence_6m"] == 1
     assert x["police_suspect_days_since_last"] == (AS_OF - pd.Timestamp("2024-01-01")).days
@@ -115,7 +115,8 @@ RECORDS = st.one_of(
         lambda t: (t[0], {"start_on": _date(t[1]), "end_on": None if t[2] is None else _date(t[1] + t[2]),
                           "episode": t[3]})),
     st.tuples(st.just("attendance"), _OFFSET, st.integers(1, 150), st.data()).map(
-        lambda t: (t[0], {"term_start": _date(t[1]), "sessions_possible": t[2],
+        lambda t: (t[0], {"term_start": _date(t[1]), "term_end": _date(t[1] + t[3].draw(st.integers(0, 120))),
+                          "sessions_possible": t[2],
                           "sessions_attended": t[3].draw(st.integers(0, t[2])), "unauthorised_absences": 0})),
     st.tuples(st.just("exclusions"), _OFFSET, st.sampled_from(EXCLUSION_TYPES), st.none() | st.floats(0, 30)).map(
         lambda t: (t[0], {"excluded_on": _date(t[1]), "exclusion": t[2], "days": t[3]})),
@@ -212,3 +213,56 @@ def test_rows_come_back_in_cohort_order_whatever_the_order_and_index(tiny, make_
         pd.testing.assert_frame_equal(alone.X, table.X.iloc[[i]].reset_index(drop=True), check_exact=True)
     empty = FeatureBuilder().transform(extract, cohort.iloc[:0])
     assert empty.X.shape == (0, len(table.feature_names))
+
+
+ATTENDANCE_FEATURES = {"attendance_3t", "attendance_6t", "unauthorised_absence_3t", "unauthorised_absence_6t",
+                       "persistent_absence_3t", "severe_absence_3t", "attendance_trend"}
+
+
+@pytest.mark.parametrize("term_end_offset", [0, 1, 60])
+def test_a_term_running_on_as_of_is_not_used(tiny, make_extract, term_end_offset):
+    """A term that started before as_of but ends on or after it is not yet known (contract 1.1)."""
+    frames = {name: frame.copy() for name, frame in tiny.items()}
+    row = {"person_id": "a", "term_start": "2024-03-04", "term_end": _date(term_end_offset),
+           "sessions_possible": 40, "sessions_attended": 0, "unauthorised_absences": 40}
+    frames["attendance"] = pd.concat([frames["attendance"], pd.DataFrame([row])], ignore_index=True)
+    pd.testing.assert_series_equal(features_of(make_extract(frames)), features_of(make_extract(tiny)))
+
+
+def test_a_term_counts_from_the_day_after_it_ends(tiny, make_extract):
+    def with_term(term_end_offset: int) -> pd.Series:
+        frames = {name: frame.copy() for name, frame in tiny.items()}
+        row = {"person_id": "a", "term_start": "2024-03-04", "term_end": _date(term_end_offset),
+               "sessions_possible": 40, "sessions_attended": 0, "unauthorised_absences": 40}
+        frames["attendance"] = pd.concat([frames["attendance"], pd.DataFrame([row])], ignore_index=True)
+        return features_of(make_extract(frames))
+
+    on_as_of, day_before = with_term(0), with_term(-1)
+    changed = {name for name in on_as_of.index
+               if not (on_as_of[name] == day_before[name] or (np.isnan(on_as_of[name]) and np.isnan(day_before[name])))}
+    # The rates move; the flags do not (already below 90% before, still above 50% after).
+    assert changed == ATTENDANCE_FEATURES - {"severe_absence_3t", "persistent_absence_3t"}
+
+
+def test_referral_outcome_and_engagement_are_never_features(tiny, make_extract):
+    """What happened after a referral (outcome, engaged_on) never changes any feature."""
+    from extract.contract import REFERRAL_AFTER_COLUMNS
+
+    def with_referral(outcome, engaged_on, programme) -> pd.DataFrame:
+        frames = {name: frame.copy() for name, frame in tiny.items()}
+        frames["referrals"] = pd.DataFrame({
+            "person_id": ["a", "b"], "referred_on": ["2023-11-01", "2023-06-01"],
+            "referral_source": ["police", "school"], "programme": programme,
+            "outcome": outcome, "engaged_on": engaged_on,
+        })
+        extract = make_extract(frames)
+        cohort = pd.DataFrame({"person_id": ["a", "b"],
+                               "as_of": pd.to_datetime(frames["referrals"]["referred_on"])})
+        return FeatureBuilder().transform(extract, cohort).X
+
+    none = with_referral([None, None], [None, None], [None, None])
+    some = with_referral(["accepted", "declined"], ["2023-11-20", None], ["cirv", "early_help"])
+    pd.testing.assert_frame_equal(none, some, check_exact=True)
+    names = set(FeatureBuilder().transform(make_extract(tiny), pd.DataFrame(
+        {"person_id": ["a"], "as_of": [AS_OF]})).feature_names)
+    assert not names & {*REFERRAL_AFTER_COLUMNS, "programme", "weapon", "area_code"}

@@ -42,16 +42,25 @@ def test_schema_follows_the_contract():
         lambda c: c["person"].update(imd_decile=11),
         lambda c: c["exclusions"][0].update(person_id="p1"),
         lambda c: c["police_contacts"][0].update(category="burglary"),
-        lambda c: c["exclusions"][0].update(days=-1),
+        lambda c: c["police_contacts"][0].update(weapon="machete"),
     ],
     ids=["unknown top field", "identifier field", "unknown category", "out of range", "person_id in a record",
-         "unknown police category", "negative days"],
+         "unknown police category", "unknown weapon"],
 )
 def test_a_case_outside_the_contract_is_refused(change):
     case = base_case()
     change(case)
     with pytest.raises(ValidationError):
         SingleCase.model_validate(case)
+
+
+@pytest.mark.parametrize("days", [-1, 0, None])
+def test_a_suspension_needs_positive_days(days):
+    """The loader's rule (contract 1.1), the same for one case as for a file."""
+    case = base_case()
+    case["exclusions"][0]["days"] = days
+    with pytest.raises(ExtractValidationError, match="suspension"):
+        case_to_extract(case, today=TODAY)
 
 
 def test_records_on_or_after_as_of_are_allowed_and_ignored():

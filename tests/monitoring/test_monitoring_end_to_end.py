@@ -15,7 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from monitoring.policy import DEFAULT_POLICY_PATH
-from monitoring.run import TAG_STATUS
+from registry.names import TAG_MONITOR_STATUS as TAG_STATUS
 from svrisk.cli import app
 
 pytestmark = pytest.mark.slow

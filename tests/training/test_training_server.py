@@ -70,7 +70,7 @@ def test_training_through_mlflow_server(mlflow_server: str, feature_table_csv: P
     from mlflow import MlflowClient
 
     from registry.checksum import artifact_sha256
-    from training.run import run_training
+    from training.pipeline import run_training
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
     monkeypatch.delenv("MLFLOW_REGISTRY_URI")

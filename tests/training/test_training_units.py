@@ -130,7 +130,8 @@ def test_training_embedded_store_under_home_and_env_restored(tmp_path: Path,
 
 
 def test_training_is_reproducible(feature_table_csv: Path, fast_config) -> None:
-    from training.train import dataset_from_table, fit_dataset
+    from training.datasets import dataset_from_table
+    from training.fitting import fit_dataset
 
     def once():  # noqa: ANN202
         data = dataset_from_table(feature_table_csv, id_column="pid", label_column="outcome",
