@@ -50,6 +50,13 @@ TAG_LAST_FAILED = "gate.last_audit_failed_checks"
 TAG_LAST_CHECKED_AT = "gate.last_audit_checked_at"
 TAG_LAST_VERDICT = "gate.last_audit_verdict"
 
+# -- model-version tags written by the monitor (svrisk monitor; nothing else in the registry) --
+MONITOR_TAG_PREFIX = "monitor."
+TAG_MONITOR_STATUS = "monitor.last_status"
+TAG_MONITOR_REPORT = "monitor.last_report"
+TAG_MONITOR_CHECKED_AT = "monitor.last_checked_at"
+TAG_MONITOR_PERIODS = "monitor.last_periods"
+
 # -- run tags (training and audit runs) -----------------------------------------------------
 RUN_TAG_KIND = "svrisk.kind"
 RUN_TAG_OUTCOME = "svrisk.outcome"

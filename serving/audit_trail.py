@@ -5,7 +5,11 @@ timeout, so several worker processes append at once without losing a row),
 PostgreSQL by giving a ``postgresql+psycopg://`` URL. Append-only is enforced
 twice: this class has no update or delete, and database triggers refuse
 ``UPDATE`` and ``DELETE`` on both tables. Only the fields listed in issue 7
-are stored, never the case's records.
+are stored, never the case's records, plus (issue 15) each scored case's
+audit attributes (sex, ethnicity, age band, SEN, IMD decile, local
+authority) for equality monitoring of scores and reviews
+(docs/data-protection.md). A trail created before those columns existed
+gains them, empty for its old rows, when the schema is next created.
 """
 
 from __future__ import annotations
@@ -36,8 +40,16 @@ SCORES = sa.Table(
     sa.Column("model_version", sa.String(40), nullable=False),
     sa.Column("probability", sa.Float, nullable=False),
     sa.Column("band", sa.Integer, nullable=False),
+    # Audit attributes (issue 15): nullable, as rows written before them have none.
+    sa.Column("sex", sa.String(20), nullable=True),
+    sa.Column("ethnicity", sa.String(20), nullable=True),
+    sa.Column("age_band", sa.String(20), nullable=True),
+    sa.Column("sen", sa.String(20), nullable=True),
+    sa.Column("imd_decile", sa.Integer, nullable=True),
+    sa.Column("local_authority", sa.String(100), nullable=True),
     sa.Index("ix_score_audit_created_at", "created_at"),
 )
+AUDIT_ATTRIBUTE_COLUMNS = ("sex", "ethnicity", "age_band", "sen", "imd_decile", "local_authority")
 
 REVIEWS = sa.Table(
     "reviews",
@@ -90,6 +102,37 @@ class ScoreRow:
     model_version: str
     probability: float
     band: int
+    sex: str | None = None
+    ethnicity: str | None = None
+    age_band: str | None = None
+    sen: str | None = None
+    imd_decile: int | None = None
+    local_authority: str | None = None
+
+
+def case_audit_attributes(cases: Sequence[object]) -> list[dict[str, object]]:
+    """Each validated ``SingleCase``'s audit attributes, from the feature builder's own
+    ``audit_columns`` (so the age band is the one the fairness audit uses)."""
+    import numpy as np
+    import pandas as pd
+
+    from features.families.context import ages, audit_columns
+
+    people = {
+        "birth_month": np.array([c.person.birth_month for c in cases], dtype="datetime64[D]").astype("datetime64[ns]"),
+        **{name: np.array([getattr(c.person, name) for c in cases], dtype=object)
+           for name in AUDIT_ATTRIBUTE_COLUMNS if name not in ("age_band", "imd_decile")},
+        "imd_decile": np.array([np.nan if c.person.imd_decile is None else c.person.imd_decile for c in cases],
+                               dtype=float),
+    }
+    as_of = pd.Series(np.array([c.as_of for c in cases], dtype="datetime64[D]").astype("datetime64[ns]"))
+    frame = audit_columns(people, ages(as_of, people))
+    rows = []
+    for record in frame.astype(object).to_dict(orient="records"):
+        decile = record["imd_decile"]
+        rows.append({**{k: (None if pd.isna(v) else str(v)) for k, v in record.items() if k != "imd_decile"},
+                     "imd_decile": None if pd.isna(decile) else int(decile)})
+    return rows
 
 
 def new_audit_id() -> str:
@@ -149,9 +192,18 @@ class AuditTrail:
                 _add_missing_columns(conn, table)
                 for index in table.indexes:
                     conn.execute(CreateIndex(index, if_not_exists=True))
+            _add_missing_columns(conn, SCORES)
             guards = {"sqlite": _SQLITE_GUARDS, "postgresql": _POSTGRES_GUARDS}.get(dialect, [])
             for statement in guards:
                 conn.exec_driver_sql(statement)
+
+    def scorings(self, *, since: dt.datetime | None = None) -> list[dict[str, object]]:
+        """Every scoring (no record contents) at or after ``since``, oldest first, for monitoring."""
+        query = sa.select(SCORES)
+        if since is not None:
+            query = query.where(SCORES.c.created_at >= since)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query.order_by(SCORES.c.created_at)).mappings()]
 
     def append_scores(self, rows: Sequence[ScoreRow]) -> None:
         """Insert all rows in one transaction (all or none)."""
@@ -211,3 +263,12 @@ class AuditTrail:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _add_missing_columns(conn: sa.Connection, table: sa.Table) -> None:
+    """Add the table's nullable columns a trail created by an older version lacks (ADD COLUMN only)."""
+    present = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+    for column in table.columns:
+        if column.name not in present:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")

@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from extract.loader import ExtractValidationError
 from features.single_case import AS_OF_IN_FUTURE, SingleCase, case_to_extract
 from serving.api_keys import Principal
-from serving.audit_trail import AuditTrail, ScoreRow, new_audit_id, utc_now
+from serving.audit_trail import AuditTrail, ScoreRow, case_audit_attributes, new_audit_id, utc_now
 from serving.errors import InvalidCase
+from serving.metrics import count_refused, count_scores
 from serving.risk_bands import band_sentence
 from runtime.pyfunc_model import score_parsed_cases
 
@@ -135,11 +136,15 @@ def score_and_audit(
     try:
         out = score_parsed_cases(model.risk_model, cases)
     except ExtractValidationError as exc:
+        count_refused(CaseRefused.error_code)
         # `from None`: the original message quotes record values and would reach the log.
         raise _refusal(cases, exc) from None
     probability = out["probability"].astype("float64")
     bands = model.bands.band(probability)
     percentiles = model.risk_model.percentile(probability)
+    count_scores(bands)
+    # Equality monitoring (docs/data-protection.md): who was scored, never their records.
+    attributes = case_audit_attributes(cases)
     now = utc_now()
     rows = [
         ScoreRow(
@@ -152,6 +157,7 @@ def score_and_audit(
             model_version=model.version,
             probability=float(probability[i]),
             band=int(bands[i]),
+            **attributes[i],
         )
         for i in range(len(probability))
     ]

@@ -17,6 +17,7 @@ from typing import Any
 
 from serving.api_keys import API_KEY_HEADER, KeyRing, Permission
 from serving.errors import PayloadTooLarge, ServiceError
+from serving.metrics import count_refused
 from serving.settings import ServingSettings
 
 Scope = MutableMapping[str, Any]
@@ -67,6 +68,7 @@ class ServiceGuard:
                 body = await self._read_body(headers, receive)
                 receive = _replay(body, receive)
         except ServiceError as exc:
+            count_refused(exc.error_code)
             await _send_error(send, exc)
             return
         scope.setdefault("state", {})["principal"] = principal

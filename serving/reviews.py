@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from serving.api_keys import Principal
 from serving.audit_trail import AuditTrail, utc_now
 from serving.errors import UnknownAuditId
+from serving.metrics import count_review
 from serving.risk_bands import N_BANDS
 
 Decision = Literal["agree", "disagree", "escalate", "no_action"]
@@ -104,4 +105,5 @@ def record_review(trail: AuditTrail, request: ReviewRequest, principal: Principa
         model_version=scored.model_version,
     )
     trail.append_review(record.model_dump())
+    count_review(record.decision)
     return record

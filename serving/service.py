@@ -34,6 +34,7 @@ from serving.audit_trail import AuditTrail
 from serving.case_scoring import NOTICE, CaseInput, ScoredCase, score_and_audit
 from serving.errors import BatchTooLarge, ServiceError
 from serving.http_guard import ServiceGuard
+from serving.metrics import count_refused
 from serving.model_loader import load_served_model
 from serving.reviews import Decision, ReviewList, ReviewRecord, ReviewRequest, record_review
 from serving.settings import ServingSettings
@@ -102,6 +103,7 @@ class SvriskService:
     def score_batch(self, batch: BatchInput, /, context: bentoml.Context) -> ScoredBatch:
         """Score and explain up to SVRISK_MAX_BATCH cases in one call."""
         if len(batch.cases) > self.settings.max_batch:
+            count_refused(BatchTooLarge.error_code)
             raise BatchTooLarge(
                 ERR_BATCH_SIZE.format(given=len(batch.cases), limit=self.settings.max_batch)
             )

@@ -17,6 +17,7 @@ from extract.synthetic.cli import app as synthetic_app
 from fairness.cli import app as fairness_app
 from features.cli import app as features_app
 from insights.cli import app as insights_app
+from monitoring.cli import app as monitoring_app
 from serving.cli import app as serving_app
 from training.cli import app as training_app
 
@@ -42,6 +43,7 @@ for stage_app in (
     serving_app,
     insights_app,
     evaluation_app,
+    monitoring_app,
 ):
     app.add_typer(stage_app)
 

@@ -4,7 +4,8 @@ Artifacts (docs/architecture.md): ``evaluation/test_predictions.parquet``,
 ``evaluation/metrics.json``, ``evaluation/calibration_curve.csv``,
 ``evaluation/search_trials.csv``, ``plots/*.png``, ``config/training.yaml``,
 ``features/dictionary.yaml`` (extract models), ``outcome/definition.json``,
-``explanations/`` (global SHAP plots and ``by_group.csv``), ``model_card.md``
+``explanations/`` (global SHAP plots and ``by_group.csv``), ``monitoring/reference.json``
+(training/reference.py), ``model_card.md``
 (docs/model-card-template.md filled in, training/model_card.py) and the model
 ``model`` (one pyfunc), registered with alias ``candidate``.
 """
@@ -91,6 +92,7 @@ def _log(result: TrainingResult, data: Dataset, config: TrainingConfig, uri: str
         tell("evaluation logged")
         log_global_explanations(result, config, tmp)
         tell("explanations logged")
+        log_monitoring_reference(result, data)
         model_uri = log_model(result, data, tmp)
         tell("model logged")
         version = register_candidate(
@@ -163,6 +165,17 @@ def log_global_explanations(result: TrainingResult, config: TrainingConfig, tmp:
     write_global_explanations(result.risk_model.explainer_, sample,
                               result.audit_test.loc[sample.index], explained)
     mlflow.log_artifacts(str(explained), "explanations")
+
+
+def log_monitoring_reference(result: TrainingResult, data: Dataset) -> None:
+    """``monitoring/reference.json``: the compact input and score distributions `svrisk monitor` compares with."""
+    import mlflow
+
+    from training.reference import REFERENCE_ARTIFACT, build_reference
+
+    mlflow.log_dict(build_reference(result.X_test, result.predictions["probability"].to_numpy(),
+                                    result.predictions["as_of"], data.outcome.get("horizon_days")),
+                    REFERENCE_ARTIFACT)
 
 
 def log_model(result: TrainingResult, data: Dataset, tmp: Path) -> str:

@@ -15,6 +15,7 @@ TRUTH_DIR = "_truth"
 OUTCOMES_FILE = "outcomes.csv"
 PARAMETERS_FILE = "parameters.json"
 INTERVENTIONS_FILE = "interventions.csv"
+SHIFTS_FILE = "shifts.json"
 OUT_NOT_EMPTY = "{out} already holds files; write to a new or empty folder"
 SEE_DOCS = "See docs/data-scientist-guide.md, section 'Generating a synthetic extract'."
 
@@ -48,6 +49,9 @@ def generate(
     intervention_effect: float = typer.Option(
         0.8, "--intervention-effect", help="Odds ratio of engagement on involvement in the next window."
     ),
+    shift: list[str] = typer.Option(
+        [], "--shift", help="KIND:DATE, repeatable: a change in the world from DATE (extract/synthetic/shifts.py)."
+    ),
     protected_blind: bool = typer.Option(
         False, "--protected-blind",
         help="Sex and ethnicity shape the records but not the outcome or its recording "
@@ -65,7 +69,7 @@ def generate(
         written = write_synthetic_extract(
             out, people, seed, start, end, fmt.value, recording_bias.value,
             interventions={"selection": selection.value, "effect_odds_ratio": intervention_effect},
-            protected_blind=protected_blind,
+            shifts=shift, protected_blind=protected_blind,
         )
     except ValueError as err:
         console.print(f"[red]error:[/red] {err}")
@@ -84,6 +88,7 @@ def write_synthetic_extract(
     recording_bias: str = "default",
     interventions: dict | None = None,
     parameters=None,
+    shifts: list[str] | None = None,
     *,
     protected_blind: bool = False,
 ) -> list[Path]:
@@ -99,6 +104,7 @@ def write_synthetic_extract(
     from extract.synthetic.generator import generate as generate_extract
     from extract.synthetic.needs_truth import AREAS_FILE, NEEDS_FILE
     from extract.synthetic.interventions import InterventionParameters
+    from extract.synthetic.shifts import apply_shifts, parse_shifts
     from extract.writer import write_extract
 
     out = Path(out)
@@ -108,10 +114,13 @@ def write_synthetic_extract(
         start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
     except ValueError as err:
         raise ValueError(f"not a date: {err}") from None
+    parsed = parse_shifts(shifts or [])
     synthetic = generate_extract(
         people, seed, start_ts, end_ts, recording_bias, parameters=parameters,
         interventions=InterventionParameters(**(interventions or {})), protected_blind=protected_blind,
     )
+    # Changes in the world from a date (issue 15's monitoring scenarios), applied after generation.
+    synthetic = apply_shifts(synthetic, parsed, seed)
     written = write_extract(synthetic.frames, out, fmt=fmt, extracted_on=synthetic.extracted_on)
     truth_dir = out / TRUTH_DIR
     truth_dir.mkdir(parents=True, exist_ok=True)
@@ -127,7 +136,12 @@ def write_synthetic_extract(
     # Both arms of every referral, for the impact evaluation (extract/synthetic/interventions.py).
     interventions = truth_dir / INTERVENTIONS_FILE
     _write_intervention_truth(synthetic.interventions, interventions)
-    return [*written, outcomes, parameters, needs, areas, interventions]
+    written = [*written, outcomes, parameters, needs, areas, interventions]
+    if parsed:
+        shifts_file = truth_dir / SHIFTS_FILE
+        shifts_file.write_text(json.dumps(synthetic.parameters["shifts"], indent=2) + "\n", encoding="utf-8")
+        written.append(shifts_file)
+    return written
 
 
 def _write_truth(truth, path: Path) -> None:

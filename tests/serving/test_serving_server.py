@@ -44,6 +44,11 @@ def test_serving_score_returns_an_explained_audited_case(served, cases) -> None:
     )
     assert (row.model_version, row.band) == ("1", body["band"])
     assert row.probability == pytest.approx(body["probability"], abs=1e-12)
+    person = cases[0]["person"]
+    # The case's audit attributes for equality monitoring (issue 15), never its records.
+    assert (row.sex, row.ethnicity, row.sen, row.local_authority) == (
+        person["sex"], person["ethnicity"], person["sen"], person["local_authority"])
+    assert row.age_band and row.imd_decile == person["imd_decile"]
 
 
 def test_serving_batch_matches_single_scores_in_order(served, cases) -> None:
