@@ -7,7 +7,10 @@ DEMO_DIR := demo
 DEMO_PEOPLE ?= 20000
 DEMO_SEED ?= 7
 
-.PHONY: demo test install clean
+.PHONY: help demo test test-fast install clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +21,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) ## Create .venv and install svrisk with the dev extra
 
-demo: $(STAMP)
+demo: $(STAMP) ## Generate, validate, train, gate and serve a synthetic example
 	rm -rf $(DEMO_DIR)
 	$(BIN)/svrisk generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --start 2018-04-01 --end 2025-03-31 --out $(DEMO_DIR)/extract
 	$(BIN)/svrisk validate $(DEMO_DIR)/extract
@@ -31,8 +34,11 @@ demo: $(STAMP)
 		--reason "demonstration on synthetic data after a refused gate; see the fairness report"
 	$(BIN)/svrisk serve --example
 
-test: $(STAMP)
+test: $(STAMP) ## The whole test suite
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
-clean:
+test-fast: $(STAMP) ## The suite without the slow tests (the edit-test loop)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
+
+clean: ## Remove .venv, the demo and local MLflow stores
 	rm -rf $(VENV) $(DEMO_DIR) mlruns mlflow.db .pytest_cache .hypothesis

@@ -9,16 +9,16 @@ Parts (all on synthetic extracts from ``extract.synthetic.generator``):
     prediction, of TreeSHAP (``pred_contrib``) and of the full ``explain``
     (TreeSHAP, mapping to probability points, sentences).
 ``default``
-    The default training configuration (``training.train.fit_dataset``):
+    The default training configuration (``training.fitting.fit_dataset``):
     model size, AUC, the time that explanations add per case when scoring
     10,000 cases in batch (``RiskModel.score`` with and without ``explain``),
     one case explained end to end from raw records through the pyfunc path
-    (``training.pyfunc_model.score_cases``), the per-case cost of a batch of
+    (``runtime.pyfunc_model.score_cases``), the per-case cost of a batch of
     100 raw cases through the same pyfunc path (one call, as ``/score_batch``
     sends them), and the monotone sanity check on the suspension count.
 ``score``
     The default model logged and registered as training does
-    (``training.mlflow_run.log_and_register``) in a temporary MLflow store,
+    (``training.record.log_and_register``) in a temporary MLflow store,
     then ``svrisk score`` run as a subprocess on an extract of
     ``--score-people`` people, timed wall-clock.
 
@@ -102,8 +102,8 @@ def tradeoff(data, folder: Path, config, on_row=None) -> list[dict]:
     """Accuracy against explanation cost for each model size."""
     from lightgbm import LGBMClassifier
 
-    from explanations.shap_explainer import ProbabilityShapExplainer
-    from training.calibration import Calibrator
+    from runtime.shap_explainer import ProbabilityShapExplainer
+    from runtime.calibration import Calibrator
 
     train, val, test = data.rows("train"), data.rows("validation"), data.rows("test")
     X = data.X
@@ -145,8 +145,8 @@ def default_model(data, folder: Path, config):
     from extract.loader import load_extract
     from features.cohort import snapshot_cohort
     from features.single_case import case_from_extract, cases_from_extract
-    from training.pyfunc_model import CASE_COLUMN, score_cases
-    from training.train import fit_dataset
+    from runtime.pyfunc_model import CASE_COLUMN, score_cases
+    from training.fitting import fit_dataset
 
     fit_s, result = _timed(lambda: fit_dataset(data, config))
     risk = result.risk_model
@@ -235,7 +235,7 @@ def monotone_check(risk, X: pd.DataFrame, seed: int, feature: str = "suspensions
 
 def score_run(result, data, config, score_people: int, seed: int, workdir: Path, fmt: str) -> dict:
     """Register the default model in a temporary store and time `svrisk score` on a large extract."""
-    from training.mlflow_run import log_and_register
+    from training.record import log_and_register
 
     store = f"sqlite:///{workdir / 'mlflow.db'}"
     env = {**os.environ, "MLFLOW_TRACKING_URI": store, "MLFLOW_REGISTRY_URI": store}
@@ -280,7 +280,7 @@ def main() -> None:
         parser.error(f"unknown parts {unknown}; choose from {PARTS}")
 
     from training.config import load_config
-    from training.train import dataset_from_extract
+    from training.datasets import dataset_from_extract
 
     config = load_config()
     report: dict = {

@@ -112,7 +112,8 @@ def sex_diagnostic(extract: Path, config, truth) -> dict:
     """
     from sklearn.metrics import roc_auc_score
 
-    from training.train import dataset_from_extract, fit_dataset
+    from training.datasets import dataset_from_extract
+    from training.fitting import fit_dataset
 
     with_sex = config.model_copy(update={"include_protected": ["sex"]})
     result = fit_dataset(dataset_from_extract(extract, with_sex), with_sex)
@@ -207,7 +208,7 @@ def main() -> None:
 
     from extract.synthetic.cli import write_synthetic_extract
     from training.metrics import expected_calibration_error
-    from training.run import run_training
+    from training.pipeline import run_training
 
     with tempfile.TemporaryDirectory(prefix="svrisk-bench-") as tmp_name:
         tmp = Path(tmp_name)

@@ -136,7 +136,7 @@ def main() -> None:
     from serving.client import ServerProcess, free_port
     from serving.model_loader import load_served_model
     from serving.settings import ServingSettings
-    from training.tracking import resolve_tracking_uri
+    from registry.tracking import resolve_tracking_uri
 
     uri = resolve_tracking_uri()
     env = {"MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": os.environ.get("MLFLOW_REGISTRY_URI", uri)}

@@ -100,7 +100,7 @@ def _run(
     from explanations.scoring import load_risk_model, resolve_model, score_extract, write_scores
     from extract.loader import load_extract
     from features.cohort import referral_cohort, snapshot_cohort, within_scoring_ages
-    from training.tracking import tracking_store
+    from registry.tracking import tracking_store
 
     with console.status("loading the extract"):
         extract = load_extract(extract_dir)

@@ -9,8 +9,8 @@ scores, their explanations and the service's answers cannot drift apart.
   the fairness-gated ``champion``, and when no champion exists yet the
   ``candidate`` with a warning that it has not passed the fairness gate.
 - The downloaded artifact's checksum must equal the version's
-  ``artifact_sha256`` tag (as in the service), so a model changed after
-  registration is never used.
+  ``artifact_sha256`` tag (:func:`registry.versions.download_verified`, as in
+  the service), so a model changed after registration is never used.
 - Rows are scored in chunks of cohort rows; each chunk gets the extract
   restricted to its people. Features are per person and point-in-time
   (``features.point_in_time``), so this changes no value and keeps the cost of
@@ -29,12 +29,9 @@ from typing import Any
 import pandas as pd
 
 from extract.contract import Extract
-from training.model_checksum import CHECKSUM_TAG, artifact_sha256
-from training.registry import CANDIDATE_ALIAS
+from registry.names import ALIASES, CHAMPION_ALIAS, MODEL_NAME
+from registry.versions import ResolvedVersion, download_verified, resolve_version
 
-REGISTERED_MODEL = "svrisk"
-CHAMPION_ALIAS = "champion"
-ALIASES = (CHAMPION_ALIAS, CANDIDATE_ALIAS)
 OUTPUT_FORMATS = (".parquet", ".csv")
 DEFAULT_CHUNK_SIZE = 20_000
 OUTPUT_COLUMNS = (
@@ -48,20 +45,6 @@ OUTPUT_COLUMNS = (
     "top_lowering",
 )
 
-ERR_NO_VERSION = "registered model '{name}' has no version {version}"
-ERR_NO_ALIAS = (
-    "registered model '{name}' has no version behind alias '{alias}' "
-    "(`svrisk train` sets 'candidate', `svrisk publish` sets 'champion')"
-)
-ERR_NO_MODEL = (
-    "no model is registered as '{name}' with a 'champion' or 'candidate' alias: "
-    "train one with `svrisk train DIR`, then gate it with `svrisk publish`"
-)
-ERR_NO_CHECKSUM = "refusing to score with {name} version {version}: it has no {tag} tag"
-ERR_CHECKSUM = (
-    "refusing to score with {name} version {version}: the artifact's checksum {actual} does not "
-    "match its {tag} tag {expected} (the model changed after registration)"
-)
 ERR_OUT_FORMAT = "the output file must end in .parquet or .csv, got {path}"
 ERR_CHUNK = "chunk_size must be a positive integer, got {value!r}"
 ERR_EMPTY_COHORT = "the cohort is empty: nobody to score"
@@ -75,18 +58,27 @@ NOTICE_FALLBACK = (
 
 @dataclass(frozen=True)
 class ResolvedModel:
-    """The model version chosen for scoring and how it was chosen."""
+    """The model version chosen for scoring and, when it has not passed the gate, a notice saying so."""
 
-    name: str
-    version: str
-    alias: str | None
-    tags: dict[str, str]
+    entry: ResolvedVersion
     notice: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    @property
+    def version(self) -> str:
+        return self.entry.version
+
+    @property
+    def alias(self) -> str | None:
+        return self.entry.alias
 
 
 def resolve_model(
     client: Any,
-    name: str = REGISTERED_MODEL,
+    name: str = MODEL_NAME,
     alias: str | None = None,
     version: int | None = None,
 ) -> ResolvedModel:
@@ -100,67 +92,20 @@ def resolve_model(
     ValueError
         When the version or alias does not exist, or no model is registered.
     """
-    model = _lookup(lambda: client.get_registered_model(name))
-    if model is None:
-        raise ValueError(ERR_NO_MODEL.format(name=name))
-    if version is not None:
-        found = _lookup(lambda: client.get_model_version(name, str(version)))
-        if found is None:
-            raise ValueError(ERR_NO_VERSION.format(name=name, version=version))
-        return ResolvedModel(name, str(found.version), None, dict(found.tags))
     if alias is not None and alias not in ALIASES:
         raise ValueError(ERR_ALIAS.format(allowed=list(ALIASES), alias=alias))
-    # Aliases are read from the registered model rather than by a failing lookup, whose
-    # error code differs between the SQL store and a tracking server.
-    aliases = dict(model.aliases)
-    if alias is not None:
-        if alias not in aliases:
-            raise ValueError(ERR_NO_ALIAS.format(name=name, alias=alias))
-        chosen = alias
-    else:
-        chosen = next((a for a in ALIASES if a in aliases), None)
-        if chosen is None:
-            raise ValueError(ERR_NO_MODEL.format(name=name))
-    found = client.get_model_version(name, str(aliases[chosen]))
-    notice = NOTICE_FALLBACK.format(name=name, version=found.version) if alias is None and chosen != CHAMPION_ALIAS else None
-    return ResolvedModel(name, str(found.version), chosen, dict(found.tags), notice)
-
-
-def _lookup(get: Callable[[], Any]) -> Any:
-    """The registry answer, or None when the model or version does not exist."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return get()
-    except MlflowException as exc:
-        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-            raise
-        return None
+    found = resolve_version(client, name, version=version, aliases=ALIASES if alias is None else (alias,))
+    fell_back = version is None and alias is None and found.alias != CHAMPION_ALIAS
+    return ResolvedModel(found, NOTICE_FALLBACK.format(name=name, version=found.version) if fell_back else None)
 
 
 def load_risk_model(resolved: ResolvedModel) -> Any:
     """Download the version, check its checksum and return the RiskModel inside its pyfunc."""
-    import mlflow.artifacts
-    import mlflow.pyfunc
+    from runtime.pyfunc_model import load_logged_model
 
-    expected = resolved.tags.get(CHECKSUM_TAG)
-    if not expected:
-        raise ValueError(ERR_NO_CHECKSUM.format(name=resolved.name, version=resolved.version, tag=CHECKSUM_TAG))
     with tempfile.TemporaryDirectory(prefix="svrisk-score-") as tmp:
-        local = Path(
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{resolved.name}/{resolved.version}", dst_path=tmp
-            )
-        )
-        actual = artifact_sha256(local)
-        if actual != expected:
-            raise ValueError(
-                ERR_CHECKSUM.format(
-                    name=resolved.name, version=resolved.version, actual=actual, expected=expected, tag=CHECKSUM_TAG
-                )
-            )
-        loaded = mlflow.pyfunc.load_model(str(local))
-        return loaded.unwrap_python_model().risk_model
+        local = download_verified(resolved.entry, tmp)
+        return load_logged_model(local).unwrap_python_model().risk_model
 
 
 def extract_for_people(extract: Extract, person_ids: pd.Series) -> Extract:
@@ -187,7 +132,7 @@ def score_extract(
 
     Parameters
     ----------
-    risk_model : training.risk_model.RiskModel
+    risk_model : runtime.risk_model.RiskModel
         From :func:`load_risk_model`.
     extract : Extract
     cohort : DataFrame

@@ -149,7 +149,7 @@ def publish(
     from fairness.gate import PromotionError
     from fairness.gate import publish as run_publish
     from fairness.policy import DEFAULT_POLICY_PATH, load_policy
-    from training.tracking import tracking_store
+    from registry.tracking import tracking_store
 
     console = Console(stderr=True, soft_wrap=True)
     try:

@@ -52,24 +52,29 @@ import pandas as pd
 from fairness.audit import AuditResult, CheckResult, PerformanceCheck, performance_checks, run_audit
 from fairness.policy import FairnessPolicy
 from fairness.report import ModelCard, Verdict, build_report
-from training.registry import CANDIDATE_ALIAS
+from registry.names import (
+    CANDIDATE_ALIAS,
+    CHAMPION_ALIAS,
+    MODEL_NAME,
+    TAG_APPROVER,
+    TAG_CHECKED_AT,
+    TAG_CHECKSUM,
+    TAG_ERROR,
+    TAG_FAILED,
+    TAG_LAST_CHECKED_AT,
+    TAG_LAST_FAILED,
+    TAG_LAST_PASSED,
+    TAG_LAST_POLICY_VERSION,
+    TAG_LAST_REPORT,
+    TAG_OUTCOME,
+    TAG_OVERRIDE,
+    TAG_PASSED,
+    TAG_POLICY_VERSION,
+    TAG_REASON,
+    TAG_REPORT,
+)
+from registry.versions import resolve_version as find_version
 
-MODEL_NAME = "svrisk"
-CHAMPION_ALIAS = "champion"
-TAG_PASSED = "gate.passed"
-TAG_POLICY_VERSION = "gate.policy_version"
-TAG_REPORT = "gate.report"
-TAG_APPROVER = "gate.approver"
-TAG_REASON = "gate.reason"
-TAG_CHECKED_AT = "gate.checked_at"
-TAG_OVERRIDE = "gate.override"
-TAG_FAILED = "gate.failed_checks"
-TAG_ERROR = "gate.error"
-TAG_LAST_PASSED = "gate.last_audit_passed"
-TAG_LAST_POLICY_VERSION = "gate.last_audit_policy_version"
-TAG_LAST_REPORT = "gate.last_audit_report"
-TAG_LAST_FAILED = "gate.last_audit_failed_checks"
-TAG_LAST_CHECKED_AT = "gate.last_audit_checked_at"
 LAST_AUDIT_INCOMPLETE = "incomplete"
 PREDICTIONS_ARTIFACT = "evaluation/test_predictions.parquet"
 METRICS_ARTIFACT = "evaluation/metrics.json"
@@ -83,8 +88,6 @@ LABEL_COL = "label"
 TRUE_LABEL_COL = "true_outcome"
 KEY_COLUMNS = ["person_id", "as_of"]
 
-VERSION_NOT_FOUND = "model {name!r} has no version {version} ({error})"
-ALIAS_NOT_FOUND = "model {name!r} has no version with alias {alias!r} ({error})"
 ARTIFACT_MISSING = "the run {run_id} of version {version} has no {artifact} ({error})"
 ATTRIBUTE_MISSING = "the test predictions lack the audited attribute(s) {missing}; columns: {columns}"
 OVERRIDE_INCOMPLETE = "an override needs both an approver and a reason"
@@ -135,17 +138,8 @@ def _client() -> Any:
 
 
 def resolve_version(client: Any, name: str, version: str | None) -> Any:
-    """The model version to gate: ``version`` when given, else the ``candidate`` alias."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        if version is not None:
-            return client.get_model_version(name, str(version))
-        return client.get_model_version_by_alias(name, CANDIDATE_ALIAS)
-    except MlflowException as error:
-        if version is not None:
-            raise ValueError(VERSION_NOT_FOUND.format(name=name, version=version, error=error.message)) from None
-        raise ValueError(ALIAS_NOT_FOUND.format(name=name, alias=CANDIDATE_ALIAS, error=error.message)) from None
+    """The model version to gate: ``version`` when given, else the ``candidate`` alias (ValueError if missing)."""
+    return find_version(client, name, version=version, aliases=(CANDIDATE_ALIAS,))
 
 
 def current_champion(client: Any, name: str) -> str | None:
@@ -208,14 +202,14 @@ def outcome_description(tag: str) -> str:
 def _model_card(name: str, mv: Any, run: Any, predictions: pd.DataFrame, metrics: dict[str, Any],
                 performance_table: list[dict[str, Any]], truth_used: bool) -> ModelCard:
     params = run.data.params
-    outcome_text = outcome_description(mv.tags.get("outcome_definition", ""))
+    outcome_text = outcome_description(mv.tags.get(TAG_OUTCOME, ""))
     data = [
         ("model", f"{name} version {mv.version} (run {mv.run_id})"),
         ("source", params.get("extract_path") or params.get("table_path") or "not recorded"),
         ("test rows", f"{len(predictions):,}"),
         ("recorded outcome rate (test)", f"{predictions[LABEL_COL].mean():.3%}"),
         ("true outcomes", "available (synthetic extract): see the label-bias section" if truth_used else "not available"),
-        ("artifact checksum", mv.tags.get("artifact_sha256", "not recorded")),
+        ("artifact checksum", mv.tags.get(TAG_CHECKSUM, "not recorded")),
     ]
     if "as_of" in predictions.columns:
         as_of = pd.to_datetime(predictions["as_of"])

@@ -20,35 +20,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fairness.gate import TAG_PASSED, TAG_REPORT
+from registry.names import GATE_TAG_PREFIX, MODEL_NAME, TAG_OUTCOME, TAG_PASSED, TAG_REPORT
+from registry.tracking import tracking_store
+from registry.versions import (
+    ChecksumMismatch,
+    ResolvedVersion,
+    VersionNotFound,
+    download_verified,
+    expected_checksum,
+    resolve_version,
+    verify_checksum,
+)
+from runtime.pyfunc_model import CASE_COLUMN, load_logged_model
 from serving.errors import ModelRefused
 from serving.risk_bands import RiskBands
-from serving.settings import REGISTERED_MODEL, ServingSettings
-from training.model_checksum import CHECKSUM_TAG, artifact_sha256
-from training.pyfunc_model import CASE_COLUMN
-from training.tracking import tracking_store
+from serving.settings import ServingSettings
 
-GATE_TAG_PREFIX = "gate."
-OUTCOME_TAG = "outcome_definition"
 BENTO_MODEL_NAME = "svrisk-champion"
 BENTO_META_KEY = "svrisk_model"
 
-_MISSING_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
-ERR_NO_ALIAS = (
-    "registered model '{name}' has no version behind alias '{alias}': "
-    "publish one with `svrisk publish` first"
-)
-ERR_NO_VERSION = "registered model '{name}' has no version {version}"
+ERR_REFUSED = "refusing to serve: {reason}"
 ERR_NOT_GATED = (
     "refusing to serve {name} version {version}: it has not passed the fairness gate "
     "(tag gate.passed is {value!r}, expected 'true'); run `svrisk publish`"
-)
-ERR_NO_CHECKSUM = (
-    "refusing to serve {name} version {version}: the version has no artifact_sha256 tag"
-)
-ERR_CHECKSUM = (
-    "refusing to serve {name} version {version}: the artifact's checksum {actual} does not "
-    "match the artifact_sha256 tag {expected} (the model changed after registration)"
 )
 ERR_NO_REFERENCE = (
     "refusing to serve {name} version {version}: the model has no reference_probabilities_ "
@@ -70,9 +64,10 @@ class ServedModel:
     example_case: dict[str, Any] | None = None
 
 
-def describe_version(client: Any, version: Any, alias: str | None) -> dict[str, Any]:
+def describe_version(client: Any, version: ResolvedVersion) -> dict[str, Any]:
     """A JSON-able description of a model version for ``GET /model``."""
     tags = dict(version.tags)
+    alias = version.alias
     run = client.get_run(version.run_id) if version.run_id else None
     trained_at = (
         dt.datetime.fromtimestamp(run.info.start_time / 1000, dt.UTC).isoformat()
@@ -85,7 +80,7 @@ def describe_version(client: Any, version: Any, alias: str | None) -> dict[str, 
         "alias": alias,
         "run_id": version.run_id,
         "trained_at": trained_at,
-        "outcome_definition": _json_or_text(tags.get(OUTCOME_TAG)),
+        "outcome_definition": _json_or_text(tags.get(TAG_OUTCOME)),
         "gate": {k[len(GATE_TAG_PREFIX):]: v for k, v in tags.items() if k.startswith(GATE_TAG_PREFIX)},
         "fairness_report": tags.get(TAG_REPORT),
         "metrics": dict(run.data.metrics) if run is not None else {},
@@ -101,67 +96,44 @@ def _json_or_text(value: str | None) -> Any:
         return value
 
 
-def resolve_version(settings: ServingSettings) -> tuple[Any, Any, str | None]:
-    """The registry client, the model version to serve and the alias used (None if pinned).
+def resolve_served_version(settings: ServingSettings) -> tuple[Any, ResolvedVersion]:
+    """The registry client and the version to serve (the pinned one, else the settings' alias).
 
     Raises
     ------
     ModelRefused
-        When the alias or version does not exist.
+        When the model, the alias or the version does not exist.
     """
     from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
 
     client = MlflowClient()
     try:
-        if settings.model_version is not None:
-            return client, client.get_model_version(REGISTERED_MODEL, str(settings.model_version)), None
-        alias = settings.model_alias
-        return client, client.get_model_version_by_alias(REGISTERED_MODEL, alias), alias
-    except MlflowException as exc:
-        # A missing version is RESOURCE_DOES_NOT_EXIST; a missing alias INVALID_PARAMETER_VALUE.
-        if exc.error_code not in _MISSING_CODES:
-            raise
-        if settings.model_version is not None:
-            message = ERR_NO_VERSION.format(name=REGISTERED_MODEL, version=settings.model_version)
-        else:
-            message = ERR_NO_ALIAS.format(name=REGISTERED_MODEL, alias=settings.model_alias)
-        raise ModelRefused(message) from None
+        return client, resolve_version(client, MODEL_NAME, version=settings.model_version,
+                                       aliases=(settings.model_alias,))
+    except VersionNotFound as exc:
+        raise ModelRefused(ERR_REFUSED.format(reason=exc)) from None
 
 
 def verify_tags(tags: dict[str, str], version: str) -> str:
     """Check the gate tag; return the expected checksum. Raises :class:`ModelRefused`."""
     passed = tags.get(TAG_PASSED)
     if passed != "true":
-        raise ModelRefused(
-            ERR_NOT_GATED.format(name=REGISTERED_MODEL, version=version, value=passed)
-        )
-    expected = tags.get(CHECKSUM_TAG)
-    if not expected:
-        raise ModelRefused(ERR_NO_CHECKSUM.format(name=REGISTERED_MODEL, version=version))
-    return expected
-
-
-def verify_checksum(folder: Path, expected: str, version: str) -> None:
-    actual = artifact_sha256(folder)
-    if actual != expected:
-        raise ModelRefused(
-            ERR_CHECKSUM.format(
-                name=REGISTERED_MODEL, version=version, actual=actual, expected=expected
-            )
-        )
+        raise ModelRefused(ERR_NOT_GATED.format(name=MODEL_NAME, version=version, value=passed))
+    try:
+        return expected_checksum(tags, MODEL_NAME, version)
+    except ChecksumMismatch as exc:
+        raise ModelRefused(ERR_REFUSED.format(reason=exc)) from None
 
 
 def _load_verified(folder: Path, version: str, card: dict[str, Any]) -> ServedModel:
-    import mlflow.pyfunc
     from mlflow.models import Model
 
-    pyfunc = mlflow.pyfunc.load_model(str(folder))
+    pyfunc = load_logged_model(folder)
     example = Model.load(str(folder)).load_input_example(str(folder))
     risk_model = pyfunc.unwrap_python_model().risk_model
     reference = getattr(risk_model, "reference_probabilities_", None)
     if reference is None:
-        raise ModelRefused(ERR_NO_REFERENCE.format(name=REGISTERED_MODEL, version=version))
+        raise ModelRefused(ERR_NO_REFERENCE.format(name=MODEL_NAME, version=version))
     bands = RiskBands(reference)
     card = {**card, "bands": bands.describe(), "reference_size": int(bands.reference_size)}
     return ServedModel(
@@ -183,19 +155,14 @@ def load_from_registry(settings: ServingSettings) -> ServedModel:
     ModelRefused
         With a message saying why the model may not be served.
     """
-    import mlflow.artifacts
-
     with tracking_store(), tempfile.TemporaryDirectory(prefix="svrisk-serve-") as tmp:
-        client, version, alias = resolve_version(settings)
-        number = str(version.version)
-        expected = verify_tags(dict(version.tags), number)
-        local = Path(
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{REGISTERED_MODEL}/{number}", dst_path=tmp
-            )
-        )
-        verify_checksum(local, expected, number)
-        return _load_verified(local, number, describe_version(client, version, alias))
+        client, version = resolve_served_version(settings)
+        verify_tags(version.tags, version.version)
+        try:
+            local = download_verified(version, tmp)
+        except ChecksumMismatch as exc:
+            raise ModelRefused(ERR_REFUSED.format(reason=exc)) from None
+        return _load_verified(local, version.version, describe_version(client, version))
 
 
 def import_to_bentoml(settings: ServingSettings) -> Any:
@@ -206,18 +173,24 @@ def import_to_bentoml(settings: ServingSettings) -> Any:
     import bentoml
 
     with tracking_store():
-        client, version, alias = resolve_version(settings)
-        number = str(version.version)
-        expected = verify_tags(dict(version.tags), number)
-        card = describe_version(client, version, alias)
+        client, version = resolve_served_version(settings)
+        expected = verify_tags(version.tags, version.version)
+        card = describe_version(client, version)
         bento_model = bentoml.mlflow.import_model(
             BENTO_MODEL_NAME,
-            f"models:/{REGISTERED_MODEL}/{number}",
-            labels={"registered_model": REGISTERED_MODEL, "version": number},
+            f"models:/{MODEL_NAME}/{version.version}",
+            labels={"registered_model": MODEL_NAME, "version": version.version},
             metadata={BENTO_META_KEY: json.dumps(card)},
         )
-    verify_checksum(Path(bento_model.path_of("mlflow_model")), expected, number)
+    _verify_bento_folder(Path(bento_model.path_of("mlflow_model")), expected, version.version)
     return bento_model
+
+
+def _verify_bento_folder(folder: Path, expected: str, version: str) -> None:
+    try:
+        verify_checksum(folder, expected, MODEL_NAME, version)
+    except ChecksumMismatch as exc:
+        raise ModelRefused(ERR_REFUSED.format(reason=exc)) from None
 
 
 def load_from_bentoml(tag: str = f"{BENTO_MODEL_NAME}:latest") -> ServedModel:
@@ -231,7 +204,7 @@ def load_from_bentoml(tag: str = f"{BENTO_MODEL_NAME}:latest") -> ServedModel:
     card = json.loads(raw)
     expected = verify_tags(card["tags"], card["version"])
     folder = Path(bento_model.path_of("mlflow_model"))
-    verify_checksum(folder, expected, card["version"])
+    _verify_bento_folder(folder, expected, card["version"])
     return _load_verified(folder, card["version"], card)
 
 

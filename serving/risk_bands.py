@@ -6,7 +6,7 @@ Nine cut-offs are the 10th..90th percentiles of it; band 1 holds the lowest
 tenth of the reference population and band 10 the highest tenth, as
 practitioners know from decile-based tools. A probability equal to a cut-off
 goes to the higher band. The percentile within the reference population is
-the RiskModel's own (:meth:`training.risk_model.RiskModel.percentile`).
+the RiskModel's own (:meth:`runtime.risk_model.RiskModel.percentile`).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from serving.http_guard import ServiceGuard
 from serving.model_loader import load_served_model
 from serving.reviews import Decision, ReviewList, ReviewRecord, ReviewRequest, record_review
 from serving.settings import ServingSettings
-from training.pyfunc_model import score_parsed_cases
+from runtime.pyfunc_model import score_parsed_cases
 
 NOTICE = "For practitioner review. This score does not make a decision."
 REQUEST_TIMEOUT_S = 30

@@ -12,7 +12,7 @@
 | ``SVRISK_MAX_REQUEST_BYTES`` | largest request body accepted | ``4194304`` (4 MiB) |
 
 ``<home>`` is ``SVRISK_HOME`` or the current working directory. The model
-registry is the one training uses (:mod:`training.tracking`):
+registry is the one training uses (:mod:`registry.tracking`):
 ``MLFLOW_TRACKING_URI`` when set, else the embedded store under ``<home>/mlruns``.
 """
 
@@ -25,10 +25,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from fairness.gate import CHAMPION_ALIAS, MODEL_NAME
-from training.tracking import HOME_ENV, project_home
+from registry.names import CHAMPION_ALIAS
+from registry.tracking import HOME_ENV, project_home
 
-REGISTERED_MODEL = MODEL_NAME
 AUDIT_DB_NAME = "svrisk_audit.db"
 ERR_BAD_SETTING = "invalid service setting {name}: {problem}"
 

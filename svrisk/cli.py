@@ -11,6 +11,7 @@ import typer
 
 from explanations.cli import app as explanations_app
 from extract.cli import app as extract_app
+from extract.contract_markdown import app as contract_app
 from extract.synthetic.cli import app as synthetic_app
 from fairness.cli import app as fairness_app
 from features.cli import app as features_app
@@ -31,6 +32,7 @@ app = typer.Typer(
 for stage_app in (
     synthetic_app,
     extract_app,
+    contract_app,
     features_app,
     training_app,
     explanations_app,

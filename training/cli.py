@@ -9,10 +9,10 @@ import typer
 
 app = typer.Typer()
 
-BOTH_SOURCES = "give either an extract folder DIR or --table FILE, not both"
-NO_SOURCE = "give an extract folder DIR or --table FILE"
-TABLE_NEEDS = "--table needs --id and --label"
-TABLE_ONLY_OPTIONS = "--id, --label, --protected and --time are only for --table"
+ERR_BOTH_SOURCES = "give either an extract folder DIR or --table FILE, not both"
+ERR_NO_SOURCE = "give an extract folder DIR or --table FILE"
+ERR_TABLE_NEEDS = "--table needs --id and --label"
+ERR_TABLE_ONLY_OPTIONS = "--id, --label, --protected and --time are only for --table"
 SEE_DOCS = "See docs/data-scientist-guide.md, sections 'When a command fails' and 'The training configuration'."
 
 
@@ -44,15 +44,15 @@ def train(
         return
 
     if extract is not None and table is not None:
-        raise typer.BadParameter(BOTH_SOURCES)
+        raise typer.BadParameter(ERR_BOTH_SOURCES)
     if extract is None and table is None:
-        raise typer.BadParameter(NO_SOURCE)
+        raise typer.BadParameter(ERR_NO_SOURCE)
     if table is not None and (id_column is None or label_column is None):
-        raise typer.BadParameter(TABLE_NEEDS)
+        raise typer.BadParameter(ERR_TABLE_NEEDS)
     if table is None and (id_column or label_column or protected or time_column):
-        raise typer.BadParameter(TABLE_ONLY_OPTIONS)
+        raise typer.BadParameter(ERR_TABLE_ONLY_OPTIONS)
 
-    from training.run import run_training
+    from training.pipeline import run_training
 
     console = Console(stderr=True)
     try:

@@ -14,17 +14,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from extract.contract import AUDITED_ATTRIBUTES, DEFAULT_OUTCOME, OutcomeDefinition
+from registry.names import MODEL_NAME
 
 CONFIG_VERSION = 1
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default.yaml")
 
-CONFIG_NOT_FOUND = "training configuration file not found: {path}"
-CONFIG_NOT_MAPPING = "training configuration {path} must be a YAML mapping of settings"
-CONFIG_INVALID = "training configuration {path} is invalid:\n{errors}"
-CONFIG_BAD_YAML = "training configuration {path} is not valid YAML: {error}"
-UNSUPPORTED_VERSION = "training configuration version {version} is not supported (expected {expected})"
-EMPTY_GRID = "search.grid needs at least one parameter set"
-BAD_MONTH_DAY = "snapshot_month_day must look like 'MM-DD' (e.g. '04-01'), got {value!r}"
+ERR_CONFIG_NOT_FOUND = "training configuration file not found: {path}"
+ERR_CONFIG_NOT_MAPPING = "training configuration {path} must be a YAML mapping of settings"
+ERR_CONFIG_INVALID = "training configuration {path} is invalid:\n{errors}"
+ERR_CONFIG_BAD_YAML = "training configuration {path} is not valid YAML: {error}"
+ERR_UNSUPPORTED_VERSION = "training configuration version {version} is not supported (expected {expected})"
+ERR_EMPTY_GRID = "search.grid needs at least one parameter set"
+ERR_BAD_MONTH_DAY = "snapshot_month_day must look like 'MM-DD' (e.g. '04-01'), got {value!r}"
 
 
 class SearchConfig(BaseModel):
@@ -67,7 +68,7 @@ class SearchConfig(BaseModel):
     @classmethod
     def _grid_not_empty(cls, value: list[dict[str, float | int]]) -> list[dict[str, float | int]]:
         if not value:
-            raise ValueError(EMPTY_GRID)
+            raise ValueError(ERR_EMPTY_GRID)
         return value
 
 
@@ -97,7 +98,7 @@ class TrainingConfig(BaseModel):
     seed: int = Field(20240401, description="Seeds the search, the splits and the subsamples.")
     n_jobs: int = Field(2, ge=1, description="Threads for LightGBM; fixed for reproducibility.")
     experiment_name: str = "svrisk"
-    registered_model_name: str = "svrisk"
+    registered_model_name: str = MODEL_NAME
     snapshot_month_day: str = Field(
         "04-01", description="Annual snapshot date (MM-DD) used when snapshot_dates is empty."
     )
@@ -142,7 +143,7 @@ class TrainingConfig(BaseModel):
         try:
             date.fromisoformat(f"2000-{value}")
         except ValueError as error:
-            raise ValueError(BAD_MONTH_DAY.format(value=value)) from error
+            raise ValueError(ERR_BAD_MONTH_DAY.format(value=value)) from error
         return value
 
     @field_validator("include_protected")
@@ -163,7 +164,7 @@ class TrainingConfig(BaseModel):
     @model_validator(mode="after")
     def _version(self) -> TrainingConfig:
         if self.version != CONFIG_VERSION:
-            raise ValueError(UNSUPPORTED_VERSION.format(version=self.version, expected=CONFIG_VERSION))
+            raise ValueError(ERR_UNSUPPORTED_VERSION.format(version=self.version, expected=CONFIG_VERSION))
         return self
 
     def to_yaml(self) -> str:
@@ -188,15 +189,15 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainingCon
 
     source = Path(path) if path is not None else DEFAULT_CONFIG_PATH
     if not source.is_file():
-        raise ValueError(CONFIG_NOT_FOUND.format(path=source))
+        raise ValueError(ERR_CONFIG_NOT_FOUND.format(path=source))
     try:
         data = yaml.safe_load(source.read_text()) or {}
     except yaml.YAMLError as error:
-        raise ValueError(CONFIG_BAD_YAML.format(path=source, error=error)) from error
+        raise ValueError(ERR_CONFIG_BAD_YAML.format(path=source, error=error)) from error
     if not isinstance(data, dict):
-        raise ValueError(CONFIG_NOT_MAPPING.format(path=source))
+        raise ValueError(ERR_CONFIG_NOT_MAPPING.format(path=source))
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return TrainingConfig.model_validate(data)
     except ValidationError as error:
-        raise ValueError(CONFIG_INVALID.format(path=source, errors=error)) from error
+        raise ValueError(ERR_CONFIG_INVALID.format(path=source, errors=error)) from error

@@ -11,17 +11,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-LENGTH_MISMATCH = "labels ({n_y}) and scores ({n_s}) differ in length"
-NOT_BINARY = "labels must be 0/1 with both classes present"
+ERR_LENGTH_MISMATCH = "labels ({n_y}) and scores ({n_s}) differ in length"
+ERR_NOT_BINARY = "labels must be 0/1 with both classes present"
 
 
 def _check(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(y, dtype=float)
     score = np.asarray(score, dtype=float)
     if y.shape != score.shape:
-        raise ValueError(LENGTH_MISMATCH.format(n_y=y.shape, n_s=score.shape))
+        raise ValueError(ERR_LENGTH_MISMATCH.format(n_y=y.shape, n_s=score.shape))
     if not np.isin(y, (0.0, 1.0)).all() or len(np.unique(y)) < 2:
-        raise ValueError(NOT_BINARY)
+        raise ValueError(ERR_NOT_BINARY)
     return y, score
 
 

@@ -1,7 +1,7 @@
 """The model card of a training run: docs/model-card-template.md filled with the run's facts.
 
 :func:`render_model_card` fills every ``${field}`` of the template from the
-run's config, data and results; :mod:`training.mlflow_run` logs the text as
+run's config, data and results; :mod:`training.record` logs the text as
 the artifact ``model_card.md`` in every training run. The template lives in
 docs/ so the panel and the data scientists edit its wording in one place; a
 field the template names that the run cannot fill is an error, never a gap.

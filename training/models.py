@@ -17,8 +17,8 @@ import pandas as pd
 
 from training.config import SearchConfig
 
-CONSTRAINTS_LENGTH = "monotone_constraints has {given} entries for {columns} feature columns"
-CONSTRAINTS_TWICE = (
+ERR_CONSTRAINTS_LENGTH = "monotone_constraints has {given} entries for {columns} feature columns"
+ERR_CONSTRAINTS_TWICE = (
     "search.extra_params sets monotone_constraints while the configuration's monotone_constraints "
     "takes them from the feature dictionary; keep one (set monotone_constraints: false to give your own)"
 )
@@ -69,10 +69,10 @@ def search_lightgbm(
     import lightgbm as lgb
 
     if monotone_constraints is not None and len(monotone_constraints) != X_train.shape[1]:
-        raise ValueError(CONSTRAINTS_LENGTH.format(given=len(monotone_constraints), columns=X_train.shape[1]))
+        raise ValueError(ERR_CONSTRAINTS_LENGTH.format(given=len(monotone_constraints), columns=X_train.shape[1]))
     constrained = {"monotone_constraints": list(monotone_constraints)} if any(monotone_constraints or ()) else {}
     if constrained and "monotone_constraints" in search.extra_params:
-        raise ValueError(CONSTRAINTS_TWICE)
+        raise ValueError(ERR_CONSTRAINTS_TWICE)
 
     y_train = np.asarray(y_train, dtype=float)
     weight = None

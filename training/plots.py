@@ -1,30 +1,23 @@
 """PNG plots of the test-period evaluation: ROC, precision-recall, calibration, capacity.
 
-Figures are built with matplotlib's object API (no pyplot global state), so
-plotting is safe in tests and threads and never opens a window.
+Figures come from :mod:`training.figures` (matplotlib's object API, no pyplot state).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from training.figures import new_figure, save_png
 from training.metrics import calibration_table, top_k_counts
 
 
-def _figure(width: float = 6.0, height: float = 4.5):  # noqa: ANN202 - matplotlib types
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=110)
+def _figure(width: float = 6.0, height: float = 4.5) -> tuple[Any, Any]:
+    figure = new_figure(width, height)
     return figure, figure.add_subplot(1, 1, 1)
-
-
-def _save(figure, path: Path) -> Path:  # noqa: ANN001
-    figure.tight_layout()
-    figure.savefig(path, format="png")
-    return path
 
 
 def write_plots(y: np.ndarray, scores: dict[str, np.ndarray], model_name: str, out_dir: Path,
@@ -48,7 +41,7 @@ def write_plots(y: np.ndarray, scores: dict[str, np.ndarray], model_name: str, o
     ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC, test period")
     ax.legend(loc="lower right", fontsize="small")
-    paths.append(_save(figure, out_dir / "roc.png"))
+    paths.append(save_png(figure, out_dir / "roc.png"))
 
     figure, ax = _figure()
     for name, score in scores.items():
@@ -57,7 +50,7 @@ def write_plots(y: np.ndarray, scores: dict[str, np.ndarray], model_name: str, o
     ax.axhline(y.mean(), linestyle=":", color="grey", label="prevalence")
     ax.set(xlabel="recall", ylabel="precision", title="Precision-recall, test period")
     ax.legend(loc="upper right", fontsize="small")
-    paths.append(_save(figure, out_dir / "precision_recall.png"))
+    paths.append(save_png(figure, out_dir / "precision_recall.png"))
 
     figure, ax = _figure()
     top = 0.0
@@ -70,7 +63,7 @@ def write_plots(y: np.ndarray, scores: dict[str, np.ndarray], model_name: str, o
     ax.set(xlabel="mean predicted probability (equal-count bins)", ylabel="observed rate",
            title="Calibration, test period")
     ax.legend(loc="upper left", fontsize="small")
-    paths.append(_save(figure, out_dir / "calibration.png"))
+    paths.append(save_png(figure, out_dir / "calibration.png"))
 
     figure, ax = _figure()
     ks = np.unique(np.linspace(1, min(len(y), max(capacity * 4, 50)), 40).astype(int))
@@ -80,7 +73,7 @@ def write_plots(y: np.ndarray, scores: dict[str, np.ndarray], model_name: str, o
     ax.axvline(capacity, linestyle="--", color="black", label=f"team capacity ({capacity})")
     ax.set(xlabel="people seen (top k)", ylabel="precision at k", title="Capacity, test period")
     ax.legend(loc="upper right", fontsize="small")
-    paths.append(_save(figure, out_dir / "capacity.png"))
+    paths.append(save_png(figure, out_dir / "capacity.png"))
     return paths
 
 

@@ -18,11 +18,11 @@ import pandas as pd
 
 PERIODS = ("train", "validation", "test")
 
-TOO_FEW_PERIODS = (
+ERR_TOO_FEW_PERIODS = (
     "a temporal split needs at least 3 distinct {what} with observed labels "
     "(train, validation, test); found {found}"
 )
-EMPTY_PERIOD = "the {period} period has no rows with a label; use a longer extract or more snapshots"
+ERR_EMPTY_PERIOD = "the {period} period has no rows with a label; use a longer extract or more snapshots"
 ONE_CLASS = "the {period} period has only one outcome class ({value}); cannot train or evaluate"
 
 
@@ -61,7 +61,7 @@ def snapshot_split(
     observed = label.notna()
     dates = np.sort(as_of[observed].unique())
     if len(dates) < 3:
-        raise ValueError(TOO_FEW_PERIODS.format(what="snapshot dates", found=len(dates)))
+        raise ValueError(ERR_TOO_FEW_PERIODS.format(what="snapshot dates", found=len(dates)))
     test_date, validation_date = pd.Timestamp(dates[-1]), pd.Timestamp(dates[-2])
     horizon = pd.Timedelta(days=horizon_days)
     period = pd.Series(None, index=as_of.index, dtype=object)
@@ -90,7 +90,7 @@ def ordered_split(
     observed = label.notna()
     values = np.sort(order[observed].unique())
     if len(values) < 3:
-        raise ValueError(TOO_FEW_PERIODS.format(what="values of the time column", found=len(values)))
+        raise ValueError(ERR_TOO_FEW_PERIODS.format(what="values of the time column", found=len(values)))
     counts = order[observed].value_counts().reindex(values).to_numpy()
     total = counts.sum()
     from_end = np.cumsum(counts[::-1]) / total
@@ -137,7 +137,7 @@ def _check(period: pd.Series, label: pd.Series) -> None:
     for name in PERIODS:
         values = label[period == name]
         if values.empty:
-            raise ValueError(EMPTY_PERIOD.format(period=name))
+            raise ValueError(ERR_EMPTY_PERIOD.format(period=name))
         if values.nunique() < 2:
             raise ValueError(ONE_CLASS.format(period=name, value=values.iloc[0]))
 

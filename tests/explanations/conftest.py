@@ -81,7 +81,7 @@ def tiny_model() -> TinyModel:
 
 @pytest.fixture(scope="session")
 def tiny_explainer(tiny_model: TinyModel):
-    from explanations.shap_explainer import ProbabilityShapExplainer
+    from runtime.shap_explainer import ProbabilityShapExplainer
 
     return ProbabilityShapExplainer(top_k=3).fit(
         tiny_model.estimator, tiny_model.calibrator, tiny_model.X.iloc[:200], None
@@ -108,15 +108,15 @@ def pipeline_model(tmp_path_factory: pytest.TempPathFactory) -> PipelineModel:
     """
     from lightgbm import LGBMClassifier
 
-    from explanations.shap_explainer import ProbabilityShapExplainer
+    from runtime.shap_explainer import ProbabilityShapExplainer
     from extract.loader import load_extract
     from extract.synthetic.generator import generate
     from extract.writer import write_extract
     from features.cohort import snapshot_cohort
     from features.dictionary import FeatureDictionary
     from features.pipeline import FeatureBuilder, FeatureConfig
-    from training.calibration import Calibrator
-    from training.risk_model import RiskModel
+    from runtime.calibration import Calibrator
+    from runtime.risk_model import RiskModel
 
     synthetic = generate(people=1500, seed=11, start="2021-04-01", end="2025-03-31")
     folder = tmp_path_factory.mktemp("pipeline") / "extract"

@@ -7,14 +7,14 @@ import pandas as pd
 import pytest
 from conftest import make_frame
 
-from explanations.global_report import (
+from training.global_explanations import (
     BY_GROUP_COLUMNS,
     GROUP_ATTRIBUTES,
     MISSING_GROUP,
     family_contributions,
     write_global_explanations,
 )
-from explanations.shap_explainer import ProbabilityShapExplainer
+from runtime.shap_explainer import ProbabilityShapExplainer
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

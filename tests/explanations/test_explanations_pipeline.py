@@ -91,7 +91,7 @@ def test_raising_suspensions_never_lowers_their_contribution(pipeline_model):
 def test_default_training_never_moves_a_constrained_factor_against_its_direction(pipeline_model):
     """Issue 5's monotone check on the DEFAULT configuration (TrainingConfig defaults: search
     grid, negative sampling, monotone constraints from the dictionary), trained through
-    training.train.fit_dataset on the pipeline's features and its true outcomes.
+    training.fitting.fit_dataset on the pipeline's features and its true outcomes.
 
     suspensions_12m 0..5, and every other constrained feature the model splits on over
     the range of its values: a feature's contribution (probability points) never moves
@@ -105,7 +105,8 @@ def test_default_training_never_moves_a_constrained_factor_against_its_direction
     from features.dictionary import FeatureDictionary
     from training.config import TrainingConfig
     from training.split import snapshot_split
-    from training.train import Dataset, fit_dataset
+    from training.datasets import Dataset
+    from training.fitting import fit_dataset
 
     table = pipeline_model.table
     y = pd.Series(pipeline_model.y, dtype="float64")

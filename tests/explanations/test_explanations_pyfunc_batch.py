@@ -18,7 +18,7 @@ def case_texts(pipeline_model) -> list[str]:
 
 
 def test_batch_equals_cases_one_by_one(pipeline_model, case_texts):
-    from training.pyfunc_model import CASE_COLUMN, score_cases
+    from runtime.pyfunc_model import CASE_COLUMN, score_cases
 
     risk = pipeline_model.risk_model
     # The first case repeated: a person twice in one batch is scored in a second round.
@@ -35,7 +35,7 @@ def test_batch_equals_cases_one_by_one(pipeline_model, case_texts):
 def test_a_case_that_does_not_parse_is_named_by_position(pipeline_model, case_texts):
     from pydantic import ValidationError
 
-    from training.pyfunc_model import CASE_COLUMN, score_cases
+    from runtime.pyfunc_model import CASE_COLUMN, score_cases
 
     broken = case_texts[1].replace('"as_of":"', '"as_of":"x', 1)
     with pytest.raises(ValidationError) as caught:
@@ -44,7 +44,7 @@ def test_a_case_that_does_not_parse_is_named_by_position(pipeline_model, case_te
 
 
 def test_rounds_keep_each_person_once_per_round():
-    from training.pyfunc_model import _rounds_by_person
+    from runtime.pyfunc_model import _rounds_by_person
 
     assert _rounds_by_person(["a", "b", "c"]) == [[0, 1, 2]]
     assert _rounds_by_person(["a", "b", "a", "a", "c"]) == [[0, 1, 4], [2], [3]]
@@ -56,7 +56,7 @@ def test_a_case_outside_the_ages_is_refused_naming_the_age(pipeline_model, case_
 
     from extract.loader import ExtractValidationError
     from features.single_case import AGE_OUT_OF_RANGE
-    from training.pyfunc_model import CASE_COLUMN, score_cases
+    from runtime.pyfunc_model import CASE_COLUMN, score_cases
 
     case = json.loads(case_texts[1])
     case["person"]["birth_month"] = "2015-01-01"  # 9 on 2024-04-01

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from explanations.scoring import (
-    ERR_NO_MODEL,
     OUTPUT_COLUMNS,
     check_output_path,
     extract_for_people,
@@ -17,6 +16,7 @@ from explanations.scoring import (
     score_extract,
     write_scores,
 )
+from registry.versions import ERR_NO_MODEL
 
 AS_OF = "2024-04-01"
 
@@ -86,8 +86,8 @@ def _register(risk_model, tmp_path):
     import joblib
     import mlflow
 
-    from training.pyfunc_model import RISK_MODEL_ARTIFACT, SvriskPyfunc
-    from training.registry import register_candidate
+    from runtime.pyfunc_model import RISK_MODEL_ARTIFACT, SvriskPyfunc
+    from registry.versions import register_candidate
 
     path = tmp_path / "risk_model.joblib"
     joblib.dump(risk_model, path)

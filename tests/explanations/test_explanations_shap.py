@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from conftest import CATEGORY_LEVELS, make_frame
 
-from explanations.shap_explainer import (
+from runtime.shap_explainer import (
     SUM_TOLERANCE,
     ProbabilityShapExplainer,
     json_safe,

@@ -104,3 +104,10 @@ def test_serving_bento_build_includes_the_model(store, tmp_path: Path) -> None:
     assert any(e["name"] == "SVRISK_MODEL_SOURCE" and e["value"] == "bento" for e in info["envs"])
     bento_dir = bentos[0].parent
     assert (bento_dir / "src" / "serving" / "service.py").is_file()
+    # Only the service's code and dependencies (bentofile.yaml; static checks in test_serving_bento.py).
+    shipped = sorted(p.relative_to(bento_dir / "src").as_posix() for p in (bento_dir / "src").rglob("*.py"))
+    assert {p.split("/")[0] for p in shipped} == {"extract", "features", "runtime", "registry", "serving"}
+    assert not [p for p in shipped if p.endswith("/cli.py")]
+    requirements = (bento_dir / "env" / "python" / "requirements.txt").read_text().lower()
+    assert "lightgbm" in requirements
+    assert not [name for name in ("fairlearn", "matplotlib", "jinja2", "shap", "typer") if name in requirements]

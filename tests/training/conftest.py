@@ -49,7 +49,7 @@ def trained_table(feature_table_csv: Path, table_store: str):  # noqa: ANN201 - 
     Session-scoped fixtures run before the per-test MLflow isolation, so the
     store is set explicitly here and tests read it with an explicit URI.
     """
-    from training.run import run_training
+    from training.pipeline import run_training
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", table_store)
@@ -115,7 +115,7 @@ def extract_store(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def trained_extract(small_extract: Path, extract_store: str):  # noqa: ANN201 - TrainingOutcome
     """One training run on the small extract, logged and registered in ``extract_store``."""
-    from training.run import run_training
+    from training.pipeline import run_training
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", extract_store)

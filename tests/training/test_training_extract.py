@@ -48,7 +48,7 @@ def test_training_pyfunc_scores_raw_cases_like_batch(trained_extract, in_extract
 
     from extract.loader import load_extract
     from features.single_case import case_from_extract
-    from training.pyfunc_model import CASE_COLUMN
+    from runtime.pyfunc_model import CASE_COLUMN
 
     loaded = mlflow.pyfunc.load_model("models:/svrisk@candidate")
     extract = load_extract(small_extract)

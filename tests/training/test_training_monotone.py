@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from training.config import SearchConfig
-from training.models import CONSTRAINTS_LENGTH, CONSTRAINTS_TWICE, search_lightgbm
+from training.models import ERR_CONSTRAINTS_LENGTH, ERR_CONSTRAINTS_TWICE, search_lightgbm
 
 TINY_SEARCH = SearchConfig(max_estimators=20, early_stopping_rounds=5, negative_sample_rate=1.0,
                            grid=[{"num_leaves": 4, "min_child_samples": 5}])
@@ -51,7 +51,7 @@ def test_training_search_holds_each_column_to_its_direction() -> None:
     for column, sign in (("up", 1), ("down", -1)):
         scores = np.column_stack([result.estimator.predict_proba(base.assign(**{column: v}))[:, 1] for v in grid])
         assert (sign * np.diff(scores, axis=1)).min() >= -1e-12, column
-    with pytest.raises(ValueError, match=CONSTRAINTS_LENGTH.split("{")[0]):
+    with pytest.raises(ValueError, match=ERR_CONSTRAINTS_LENGTH.split("{")[0]):
         search_lightgbm(X[:300], y[:300], X[300:], y[300:], search=TINY_SEARCH, seed=1, n_jobs=1,
                         monotone_constraints=[1, 0])
 
@@ -59,6 +59,6 @@ def test_training_search_holds_each_column_to_its_direction() -> None:
 def test_training_constraints_given_twice_are_refused() -> None:
     X, y = _frame()
     search = TINY_SEARCH.model_copy(update={"extra_params": {"monotone_constraints": [0, 0, 0]}})
-    with pytest.raises(ValueError, match=CONSTRAINTS_TWICE.split(";")[0]):
+    with pytest.raises(ValueError, match=ERR_CONSTRAINTS_TWICE.split(";")[0]):
         search_lightgbm(X[:300], y[:300], X[300:], y[300:], search=search, seed=1, n_jobs=1,
                         monotone_constraints=[1, 0, -1])

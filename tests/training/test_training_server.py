@@ -69,8 +69,8 @@ def test_training_through_mlflow_server(mlflow_server: str, feature_table_csv: P
     import mlflow
     from mlflow import MlflowClient
 
-    from training.model_checksum import artifact_sha256
-    from training.run import run_training
+    from registry.checksum import artifact_sha256
+    from training.pipeline import run_training
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
     monkeypatch.delenv("MLFLOW_REGISTRY_URI")

@@ -17,7 +17,7 @@ def test_training_registers_candidate_with_tags(trained_table, in_table_store: s
     import mlflow
     from mlflow import MlflowClient
 
-    from training.model_checksum import artifact_sha256
+    from registry.checksum import artifact_sha256
 
     client = MlflowClient()
     version = client.get_model_version_by_alias("svrisk", "candidate")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.calibration import Calibrator, choose_method
+from runtime.calibration import Calibrator, choose_method
 from training.config import TrainingConfig, load_config
 from training.metrics import evaluate, expected_calibration_error, top_k_counts
 from training.split import group_split, ordered_split, snapshot_split
@@ -111,7 +111,7 @@ def test_training_embedded_store_under_home_and_env_restored(tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from training.tracking import embedded_tracking_uri, resolve_tracking_uri, tracking_store
+    from registry.tracking import embedded_tracking_uri, resolve_tracking_uri, tracking_store
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     monkeypatch.delenv("MLFLOW_REGISTRY_URI")
@@ -130,7 +130,8 @@ def test_training_embedded_store_under_home_and_env_restored(tmp_path: Path,
 
 
 def test_training_is_reproducible(feature_table_csv: Path, fast_config) -> None:
-    from training.train import dataset_from_table, fit_dataset
+    from training.datasets import dataset_from_table
+    from training.fitting import fit_dataset
 
     def once():  # noqa: ANN202
         data = dataset_from_table(feature_table_csv, id_column="pid", label_column="outcome",

@@ -18,9 +18,9 @@ import pandas as pd
 Method = Literal["isotonic", "platt"]
 METHODS: tuple[Method, ...] = ("isotonic", "platt")
 
-UNKNOWN_METHOD = "unknown calibration method {method!r}; use one of {methods}"
-NOT_FITTED = "the calibrator is not fitted; call fit() first"
-LENGTH_MISMATCH = "raw probabilities ({n_raw}) and labels ({n_y}) differ in length"
+ERR_UNKNOWN_METHOD = "unknown calibration method {method!r}; use one of {methods}"
+ERR_NOT_FITTED = "the calibrator is not fitted; call fit() first"
+ERR_LENGTH_MISMATCH = "raw probabilities ({n_raw}) and labels ({n_y}) differ in length"
 
 # Probabilities are clipped away from 0 and 1 before the logit of Platt scaling.
 _EPS = 1e-7
@@ -41,7 +41,7 @@ class Calibrator:
         raw = np.asarray(raw, dtype=float)
         y = np.asarray(y, dtype=float)
         if raw.shape != y.shape:
-            raise ValueError(LENGTH_MISMATCH.format(n_raw=raw.shape, n_y=y.shape))
+            raise ValueError(ERR_LENGTH_MISMATCH.format(n_raw=raw.shape, n_y=y.shape))
         if self.method == "isotonic":
             from sklearn.isotonic import IsotonicRegression
 
@@ -57,7 +57,7 @@ class Calibrator:
             self.slope_ = float(model.coef_[0, 0])
             self.intercept_ = float(model.intercept_[0])
         else:
-            raise ValueError(UNKNOWN_METHOD.format(method=self.method, methods=METHODS))
+            raise ValueError(ERR_UNKNOWN_METHOD.format(method=self.method, methods=METHODS))
         return self
 
     def predict(self, raw: np.ndarray) -> np.ndarray:
@@ -65,12 +65,12 @@ class Calibrator:
         raw = np.asarray(raw, dtype=float)
         if self.method == "isotonic":
             if not hasattr(self, "thresholds_"):
-                raise ValueError(NOT_FITTED)
+                raise ValueError(ERR_NOT_FITTED)
             # Linear interpolation between the fitted steps, as IsotonicRegression.predict does,
             # kept as plain arrays so the saved model needs no sklearn object to load.
             return np.interp(raw, self.thresholds_, self.values_)
         if not hasattr(self, "slope_"):
-            raise ValueError(NOT_FITTED)
+            raise ValueError(ERR_NOT_FITTED)
         z = self.slope_ * _logit(raw) + self.intercept_
         return 1.0 / (1.0 + np.exp(-z))
 

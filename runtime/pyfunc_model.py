@@ -1,4 +1,4 @@
-"""The MLflow pyfunc wrapper around :class:`training.risk_model.RiskModel`.
+"""The MLflow pyfunc wrapper around :class:`runtime.risk_model.RiskModel`.
 
 Input: a DataFrame with one column ``case``, each row the JSON text of one
 ``features.single_case.SingleCase``. Output: one row per case with
@@ -12,11 +12,12 @@ same output columns.
 The RiskModel is saved with joblib as the artifact ``risk_model`` and loaded
 once in ``load_context``; batch scoring reuses it through
 ``loaded.unwrap_python_model().risk_model``. This module imports MLflow's
-pyfunc base and the light training.risk_model at import time.
+pyfunc base and the light runtime.risk_model at import time.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import mlflow.pyfunc
@@ -24,11 +25,11 @@ import numpy as np
 import pandas as pd
 
 from extract.canonical import table_frame
-from training.risk_model import SCORE_COLUMNS
+from runtime.risk_model import SCORE_COLUMNS
 
 CASE_COLUMN = "case"
 RISK_MODEL_ARTIFACT = "risk_model"
-NO_CASE_COLUMN = "the input needs a column {column!r} holding the JSON text of each case"
+ERR_NO_CASE_COLUMN = "the input needs a column {column!r} holding the JSON text of each case"
 CASE_POSITION = "in case {position} of the input (0-based row)"
 FACTOR_COLUMNS = ("top_raising", "top_lowering")
 
@@ -45,6 +46,18 @@ class SvriskPyfunc(mlflow.pyfunc.PythonModel):
     # from the input example), which is what validates the input.
     def predict(self, context: Any, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
         return score_cases(self.risk_model, model_input)
+
+
+def load_logged_model(folder: str | Path) -> Any:
+    """The MLflow pyfunc in a local model folder (already verified by the caller).
+
+    Parts pickled under their pre-``runtime`` module names load too
+    (:mod:`runtime.legacy_names`), so versions registered before the move keep working.
+    """
+    from runtime.legacy_names import legacy_module_names
+
+    with legacy_module_names():
+        return mlflow.pyfunc.load_model(str(folder))
 
 
 def score_cases(risk_model: Any, model_input: pd.DataFrame) -> pd.DataFrame:
@@ -69,7 +82,7 @@ def score_cases(risk_model: Any, model_input: pd.DataFrame) -> pd.DataFrame:
         scored = risk_model.score_table(model_input)
         return table_frame(_output_columns({name: scored[name].to_numpy() for name in SCORE_COLUMNS}))
     if CASE_COLUMN not in model_input.columns:
-        raise ValueError(NO_CASE_COLUMN.format(column=CASE_COLUMN))
+        raise ValueError(ERR_NO_CASE_COLUMN.format(column=CASE_COLUMN))
     return table_frame(score_parsed_cases(risk_model, _parse_cases(model_input[CASE_COLUMN])))
 
 

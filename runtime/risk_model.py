@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-MISSING_FEATURES = "the input lacks model feature(s): {missing}"
-NO_FEATURE_BUILDER = (
+from runtime.model_inputs import input_dtypes, prepare_inputs
+
+ERR_NO_FEATURE_BUILDER = (
     "this model was trained on a feature table, not an extract; score feature rows with score_table()"
 )
-TABLE_ONLY = "score_table() is for models trained on a feature table; use score(extract, cohort)"
-NO_EXPLAINER = "this model has no fitted explainer; score with explain=False"
+ERR_TABLE_ONLY = "score_table() is for models trained on a feature table; use score(extract, cohort)"
+ERR_NO_EXPLAINER = "this model has no fitted explainer; score with explain=False"
 
 _DTYPES_CACHE = "_input_dtypes_cache"
 _COLUMNS_CACHE = "_input_columns_cache"
@@ -75,7 +76,7 @@ class RiskModel:
         reference_probabilities: np.ndarray,
         metrics: dict[str, Any],
     ) -> RiskModel:
-        """Attach the already fitted parts (fitting happens in training.train, step by step)."""
+        """Attach the already fitted parts (fitting happens in training.fitting, step by step)."""
         self.estimator_ = estimator
         self.calibrator_ = calibrator
         self.explainer_ = explainer
@@ -85,36 +86,8 @@ class RiskModel:
 
     # -- features ---------------------------------------------------------------------------
     def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
-        """``X`` restricted to the model inputs, in order, with the training category levels.
-
-        Columns that already have their model dtype (the feature builder's output) are
-        taken as they are; only the others are converted, so a frame from
-        ``FeatureBuilder.transform`` costs one column selection.
-        """
-        if X.columns.tolist() == self.feature_names:
-            frame = X  # already the model inputs in order: no column lookup
-        else:
-            missing = [c for c in self.feature_names if c not in X.columns]
-            if missing:
-                raise ValueError(MISSING_FEATURES.format(missing=missing))
-            frame = X[self.feature_names]
-        dtypes = self._input_dtypes()
-        fixes = {}
-        for name, dtype in zip(self.feature_names, frame.dtypes, strict=True):
-            target = dtypes[name]
-            if dtype == target:
-                continue
-            column = frame[name]
-            if isinstance(target, pd.CategoricalDtype):
-                values = column.astype(object).where(column.notna(), None)
-                fixes[name] = pd.Series(pd.Categorical(values, dtype=target), index=X.index)
-            else:
-                fixes[name] = pd.to_numeric(column).astype("float64")
-        frame = frame.assign(**fixes) if fixes else frame
-        # Column labels as a plain object Index: LightGBM and the explainer iterate over
-        # them several times per call, and iterating pandas' Arrow-backed "str" Index costs
-        # about as much as predicting one case.
-        return frame.set_axis(self._input_columns(), axis=1)
+        """``X`` as the model's inputs (:func:`runtime.model_inputs.prepare_inputs`)."""
+        return prepare_inputs(X, self.feature_names, self._input_dtypes(), self._input_columns())
 
     def _input_columns(self) -> pd.Index:
         columns = self.__dict__.get(_COLUMNS_CACHE)
@@ -126,11 +99,7 @@ class RiskModel:
         """Model input name -> dtype, built once per process (not saved with the model)."""
         dtypes = self.__dict__.get(_DTYPES_CACHE)
         if dtypes is None:
-            dtypes = {
-                name: pd.CategoricalDtype(self.categories[name]) if name in self.categories else np.dtype("float64")
-                for name in self.feature_names
-            }
-            self.__dict__[_DTYPES_CACHE] = dtypes
+            dtypes = self.__dict__[_DTYPES_CACHE] = input_dtypes(self.feature_names, self.categories)
         return dtypes
 
     def __getstate__(self) -> dict[str, Any]:
@@ -140,7 +109,7 @@ class RiskModel:
     def build_features(self, extract: Any, cohort: pd.DataFrame) -> Any:
         """The FeatureTable for ``cohort`` from ``extract``, built as in training."""
         if self.feature_config is None:
-            raise ValueError(NO_FEATURE_BUILDER)
+            raise ValueError(ERR_NO_FEATURE_BUILDER)
         from features.pipeline import FeatureBuilder
 
         return FeatureBuilder(self.feature_config).transform(extract, cohort)
@@ -152,7 +121,7 @@ class RiskModel:
     def _raw_probability(self, prepared: pd.DataFrame) -> np.ndarray:
         # The booster's own predict is predict_proba[:, 1] of a binary LGBMClassifier without
         # the scikit-learn wrapper's per-call parameter handling (~6 ms on one case).
-        from explanations.shap_explainer import booster_predict
+        from runtime.shap_explainer import booster_predict
 
         return booster_predict(self.estimator_.booster_, prepared)
 
@@ -176,7 +145,7 @@ class RiskModel:
         columns: dict[str, Any] = {**keys, "probability": probability}
         if explain:
             if self.explainer_ is None:
-                raise ValueError(NO_EXPLAINER)
+                raise ValueError(ERR_NO_EXPLAINER)
             explained = self.explainer_.explain(X, top_k=top_k)
             columns["base_value"] = np.array([float(e["base_value"]) for e in explained])
             columns["top_raising"] = [json.dumps(e["raising"]) for e in explained]
@@ -211,7 +180,7 @@ class RiskModel:
     def score_table(self, frame: pd.DataFrame, explain: bool = True, top_k: int = 5) -> pd.DataFrame:
         """Score rows of a feature table (feature-table models only); ids in ``person_id``."""
         if self.feature_config is not None or self.id_column is None:
-            raise ValueError(TABLE_ONLY)
+            raise ValueError(ERR_TABLE_ONLY)
         keys = {
             "person_id": frame[self.id_column].astype(str).to_numpy(dtype=object)
             if self.id_column in frame.columns else np.arange(len(frame)).astype(str).astype(object),

@@ -1,9 +1,9 @@
-"""One training run: data -> temporal split -> model, calibration, baselines -> metrics.
+"""The data of a training run: one :class:`Dataset` from an extract or from a feature table.
 
 Two sources of data give the same :class:`Dataset`: an extract (annual
 snapshot cohort, point-in-time features and labels from ``features``) and a
-bring-your-own flat feature table. :func:`fit_dataset` then does the same
-work for both, and :mod:`training.logging` records and registers it.
+bring-your-own flat feature table. :mod:`training.fitting` then does the same
+work for both, and :mod:`training.record` records and registers it.
 """
 
 from __future__ import annotations
@@ -17,22 +17,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from extract.contract import AUDITED_ATTRIBUTES
-from training.baselines import BASELINE_COLUMNS, fit_logistic, predict_logistic, rule_scores
-from training.calibration import Calibrator, choose_method
 from training.config import TrainingConfig
-from training.metrics import calibration_table, evaluate
-from training.models import raw_probability, search_lightgbm
-from training.risk_model import RiskModel
 from training.split import SplitSummary, group_split, ordered_split, snapshot_split
 
-MODEL_KEY = "lightgbm"
-TABLE_NOT_FOUND = "feature table not found: {path}"
-TABLE_MISSING_COLUMNS = "the table lacks column(s) {missing}; it has: {columns}"
-TABLE_BAD_LABEL = "label column {column!r} must hold 0/1 (empty where unknown); found {values}"
-TABLE_NO_FEATURES = "no feature columns left after removing the id, label, time and protected columns"
-TABLE_DUPLICATE_ROLE = "column {column!r} is given more than one role (id, label, time, protected)"
-NO_SNAPSHOTS = "no annual snapshot dates fit between {first} and {last}; give snapshot_dates"
+ERR_TABLE_NOT_FOUND = "feature table not found: {path}"
+ERR_TABLE_MISSING_COLUMNS = "the table lacks column(s) {missing}; it has: {columns}"
+ERR_TABLE_BAD_LABEL = "label column {column!r} must hold 0/1 (empty where unknown); found {values}"
+ERR_TABLE_NO_FEATURES = "no feature columns left after removing the id, label, time and protected columns"
+ERR_TABLE_DUPLICATE_ROLE = "column {column!r} is given more than one role (id, label, time, protected)"
+ERR_NO_SNAPSHOTS = "no annual snapshot dates fit between {first} and {last}; give snapshot_dates"
 
 Progress = Callable[[str], None]
 
@@ -57,22 +50,6 @@ class Dataset:
 
     def rows(self, name: str) -> np.ndarray:
         return (self.period == name).to_numpy()
-
-
-@dataclass
-class TrainingResult:
-    """What a run produced, before logging."""
-
-    risk_model: RiskModel
-    predictions: pd.DataFrame  # test period: keys, label, probability, baselines, audit
-    metrics: dict[str, dict[str, float]]  # model name -> test metrics
-    validation: dict[str, float]
-    calibration_curve: pd.DataFrame
-    trials: list[dict[str, float | int]]
-    params: dict[str, str | int | float]
-    X_test: pd.DataFrame
-    audit_test: pd.DataFrame
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per step (not reproducible)
 
 
 # -- datasets --------------------------------------------------------------------------------
@@ -100,7 +77,7 @@ def snapshot_dates(extract: Any, config: TrainingConfig) -> list[pd.Timestamp]:
         if first <= pd.Timestamp(date(year, month, day)) <= last
     ]
     if not dates:
-        raise ValueError(NO_SNAPSHOTS.format(first=first.date(), last=last.date()))
+        raise ValueError(ERR_NO_SNAPSHOTS.format(first=first.date(), last=last.date()))
     return dates[-(config.train_snapshots + 2):]
 
 
@@ -117,7 +94,7 @@ def dataset_from_extract(path: str | Path, config: TrainingConfig, progress: Pro
     from features.dictionary import FeatureDictionary
     from features.labels import build_labels
     from features.pipeline import FeatureBuilder, FeatureConfig
-    from training.tracking import extract_sha256
+    from registry.checksum import extract_sha256
 
     tell = progress or (lambda _message: None)
     extract = load_extract(path)
@@ -140,7 +117,7 @@ def dataset_from_extract(path: str | Path, config: TrainingConfig, progress: Pro
 def _example_case(extract: Any, table: Any, period: pd.Series) -> pd.DataFrame:
     """A real case from the test period, in the pyfunc's input format, for the logged example."""
     from features.single_case import case_from_extract
-    from training.pyfunc_model import CASE_COLUMN
+    from runtime.pyfunc_model import CASE_COLUMN
 
     row = int(np.flatnonzero((period == "test").to_numpy())[0])
     case = case_from_extract(extract, table.keys["person_id"].iloc[row], table.keys["as_of"].iloc[row])
@@ -161,26 +138,26 @@ def dataset_from_table(
     Protected columns go to the audit frame, never to the inputs. Without a
     time column the split is by whole ids, seeded.
     """
-    from training.tracking import file_sha256
+    from registry.checksum import file_sha256
 
     source = Path(path)
     if not source.is_file():
-        raise ValueError(TABLE_NOT_FOUND.format(path=source))
+        raise ValueError(ERR_TABLE_NOT_FOUND.format(path=source))
     frame = pd.read_parquet(source) if source.suffix == ".parquet" else pd.read_csv(source)
     roles = [id_column, label_column, *protected] + ([time_column] if time_column else [])
     for column in roles:
         if roles.count(column) > 1:
-            raise ValueError(TABLE_DUPLICATE_ROLE.format(column=column))
+            raise ValueError(ERR_TABLE_DUPLICATE_ROLE.format(column=column))
     missing = [c for c in roles if c not in frame.columns]
     if missing:
-        raise ValueError(TABLE_MISSING_COLUMNS.format(missing=missing, columns=list(frame.columns)))
+        raise ValueError(ERR_TABLE_MISSING_COLUMNS.format(missing=missing, columns=list(frame.columns)))
     y = pd.to_numeric(frame[label_column], errors="coerce").astype("float64")
     bad = frame[label_column][~(y.isin([0.0, 1.0]) | frame[label_column].isna())]
     if len(bad):
-        raise ValueError(TABLE_BAD_LABEL.format(column=label_column, values=sorted(map(str, bad.unique()))[:5]))
+        raise ValueError(ERR_TABLE_BAD_LABEL.format(column=label_column, values=sorted(map(str, bad.unique()))[:5]))
     features = [c for c in frame.columns if c not in roles]
     if not features:
-        raise ValueError(TABLE_NO_FEATURES)
+        raise ValueError(ERR_TABLE_NO_FEATURES)
     X = pd.DataFrame(index=frame.index)
     for column in features:
         values = frame[column]
@@ -211,115 +188,4 @@ def dataset_from_table(
         outcome={"label_column": label_column,
                  "description": f"The table's own label column {label_column!r} (1 = outcome)."},
         id_column=id_column, time_column=time_column, example_input=example.reset_index(drop=True),
-    )
-
-
-# -- fitting ---------------------------------------------------------------------------------
-def _reference(probabilities: np.ndarray, size: int) -> np.ndarray:
-    """At most ``size`` evenly spaced order statistics of the sorted probabilities."""
-    ordered = np.sort(probabilities)
-    if len(ordered) <= size:
-        return ordered
-    return ordered[np.linspace(0, len(ordered) - 1, size).round().astype(int)]
-
-
-def fit_dataset(data: Dataset, config: TrainingConfig, progress: Progress | None = None) -> TrainingResult:
-    """Search, calibrate, explain and evaluate the model and the baselines on ``data``."""
-    from explanations.shap_explainer import ProbabilityShapExplainer
-
-    tell = progress or (lambda _message: None)
-    train, val, test = data.rows("train"), data.rows("validation"), data.rows("test")
-    risk = RiskModel(
-        feature_names=list(data.X.columns),
-        categories={c: [str(v) for v in data.X[c].cat.categories] for c in data.X.columns
-                    if isinstance(data.X[c].dtype, pd.CategoricalDtype)},
-        feature_config=data.feature_config, outcome=data.outcome,
-        id_column=data.id_column, time_column=data.time_column,
-    )
-    X = risk.prepare(data.X)
-    y = data.y.to_numpy(dtype=float)
-
-    # A bring-your-own table has no dictionary, so no directions: its model stays unconstrained.
-    constraints = (data.dictionary.directions(list(X.columns))
-                   if config.monotone_constraints and data.dictionary is not None else None)
-    search = search_lightgbm(
-        X[train], y[train], X[val], y[val], search=config.search, seed=config.seed,
-        n_jobs=config.n_jobs, monotone_constraints=constraints, on_trial=lambda t: tell(f"search: {t}"),
-    )
-    estimator = search.estimator
-
-    raw_val = raw_probability(estimator, X[val])
-    if config.calibration == "auto":
-        method, calibration_briers = choose_method(raw_val, y[val], data.keys["person_id"][val], config.seed)
-    else:
-        method, calibration_briers = config.calibration, {}
-    calibrator = Calibrator(method).fit(raw_val, y[val])
-    tell(f"calibration: {method}")
-
-    raw_test = raw_probability(estimator, X[test])
-    probability = calibrator.predict(raw_test)
-    logistic = fit_logistic(X[train], y[train], config.seed)
-    scores = {
-        MODEL_KEY: probability,
-        f"{MODEL_KEY}_uncalibrated": raw_test,
-        "baseline_logistic": predict_logistic(logistic, X[test]),
-        **rule_scores(X[test], config.baselines),
-    }
-    tell("baselines fitted")
-
-    y_test = y[test]
-    metrics = {}
-    for name, score in scores.items():
-        if np.isnan(score).any():
-            continue  # a rule whose feature this table lacks
-        metrics[name] = evaluate(
-            y_test, score, top_fractions=config.top_fractions, capacity=config.team_capacity,
-            ece_bins=config.ece_bins, probabilistic=not name.startswith(("baseline_ace4", "baseline_prior")),
-        )
-    calibrated_val = calibrator.predict(raw_val)
-    validation = {
-        "logloss": float(min(t["validation_logloss"] for t in search.trials)),
-        "brier_calibrated": float(np.mean((calibrated_val - y[val]) ** 2)),
-        **{f"calibration_brier_{m}": b for m, b in calibration_briers.items()},
-    }
-
-    rng = np.random.default_rng(config.seed)
-    train_rows = np.flatnonzero(train)
-    reference_rows = rng.choice(train_rows, size=min(config.explainer_reference_rows, len(train_rows)),
-                                replace=False)
-    explainer = ProbabilityShapExplainer(top_k=config.top_k_factors).fit(
-        estimator, calibrator, X.iloc[np.sort(reference_rows)], data.dictionary
-    )
-    tell("explainer fitted")
-
-    risk.fit(estimator, calibrator, explainer, _reference(probability, config.reference_size), metrics)
-
-    predictions = data.keys[test].reset_index(drop=True).copy()
-    predictions["label"] = y_test.astype("int64")
-    predictions["probability"] = probability
-    for column in BASELINE_COLUMNS:
-        predictions[column] = scores[column]
-    audit_test = data.audit[test].reset_index(drop=True)
-    for column in audit_test.columns:
-        predictions[column] = audit_test[column].to_numpy()
-    for column in AUDITED_ATTRIBUTES:
-        if column not in predictions.columns:
-            predictions[column] = None
-
-    params: dict[str, str | int | float] = {
-        **data.source, **data.split.as_params(),
-        "seed": config.seed, "n_jobs": config.n_jobs, "team_capacity": config.team_capacity,
-        "calibration_method": method, "n_features": X.shape[1],
-        "n_train": int(train.sum()), "n_validation": int(val.sum()), "n_test": int(test.sum()),
-        "include_protected": ",".join(config.include_protected) or "none",
-        "best_iteration": int(estimator.best_iteration_),
-        "monotone_features": sum(1 for c in constraints or () if c),
-        **{f"lgbm_{k}": v for k, v in search.params.items()},
-        "lgbm_learning_rate": config.search.learning_rate,
-    }
-    return TrainingResult(
-        risk_model=risk, predictions=predictions, metrics=metrics, validation=validation,
-        calibration_curve=calibration_table(y_test, probability, config.ece_bins),
-        trials=search.trials, params=params,
-        X_test=X[test].reset_index(drop=True), audit_test=audit_test,
     )

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from training.config import TrainingConfig, load_config
-from training.mlflow_run import LoggedRun, log_and_register
-from training.train import MODEL_KEY, TrainingResult, dataset_from_extract, dataset_from_table, fit_dataset
+from training.record import LoggedRun, log_and_register
+from training.datasets import dataset_from_extract, dataset_from_table
+from training.fitting import MODEL_KEY, TrainingResult, fit_dataset
 
 SUMMARY_MODELS = {
     MODEL_KEY: "LightGBM",
@@ -78,7 +79,7 @@ def run_training(
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from training.tracking import resolve_tracking_uri
+    from registry.tracking import resolve_tracking_uri
 
     if config is None:
         config = load_config(config_path, seed=seed)

@@ -10,14 +10,10 @@ at import time.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-from training.model_checksum import files_sha256
 
 HOME_ENV = "SVRISK_HOME"
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
@@ -25,8 +21,6 @@ REGISTRY_ENV = "MLFLOW_REGISTRY_URI"
 STORE_DIR = "mlruns"
 DB_NAME = "mlflow.db"
 ARTIFACTS_DIR = "artifacts"
-
-EXTRACT_NOT_FOUND = "extract folder not found: {path}"
 
 
 def project_home() -> Path:
@@ -93,32 +87,3 @@ def ensure_experiment(name: str, uri: str) -> str:
     db = sqlite_path(uri)
     location = (db.parent / ARTIFACTS_DIR / name).resolve().as_uri() if db is not None else None
     return client.create_experiment(name, artifact_location=location)
-
-
-def extract_sha256(path: str | Path) -> str:
-    """Fingerprint of an extract: the contract files and manifest (not ``_truth/``)."""
-    from extract.contract import FILE_FORMATS, MANIFEST_FILE, TABLES
-
-    root = Path(path)
-    if not root.is_dir():
-        raise ValueError(EXTRACT_NOT_FOUND.format(path=root))
-    names = {f"{table}.{fmt}" for table in TABLES for fmt in FILE_FORMATS} | {MANIFEST_FILE}
-    return files_sha256(root, [p for p in root.iterdir() if p.is_file() and p.name in names])
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of one file (a bring-your-own feature table)."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def git_commit(cwd: Path | None = None) -> str:
-    """The current git commit of the code (``unknown`` outside a git checkout)."""
-    where = cwd or Path(__file__).resolve().parent
-    result = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10, check=False
-    )
-    return result.stdout.strip() if result.returncode == 0 else "unknown"

@@ -12,23 +12,30 @@ Artifacts (docs/architecture.md): ``evaluation/test_predictions.parquet``,
 from __future__ import annotations
 
 import json
+import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
+from registry.names import (
+    MODEL_ARTIFACT_PATH,
+    RUN_TAG_KIND,
+    RUN_TAG_OUTCOME,
+    RUN_TAG_REGISTERED_VERSION,
+    TAG_CHECKSUM,
+)
+from registry.versions import register_candidate
 from training.config import TrainingConfig
+from training.datasets import Dataset
+from training.fitting import MODEL_KEY, TrainingResult
 from training.model_card import ARTIFACT_FILE as MODEL_CARD_FILE
 from training.plots import write_plots
-from training.registry import register_candidate
-from training.train import MODEL_KEY, Dataset, TrainingResult
 
-MODEL_NAME = "model"
 RISK_MODEL_FILE = "risk_model.joblib"
 # Requirements written with the model; listing them avoids MLflow's slow inference subprocess.
-_REQUIREMENTS = ("mlflow", "lightgbm", "scikit-learn", "pandas", "numpy", "shap", "pydantic", "joblib", "pyarrow")
+_REQUIREMENTS = ("mlflow", "lightgbm", "scikit-learn", "pandas", "numpy", "pydantic", "joblib", "pyarrow")
 
 
 @dataclass
@@ -51,7 +58,6 @@ def _metric_key(text: str) -> str:
 def model_card_text(run_id: str, result: TrainingResult, data: Dataset, config: TrainingConfig) -> str:
     """This run's model card (docs/model-card-template.md filled in), logged as ``model_card.md``."""
     from training.model_card import card_fields, render_model_card
-    from training.tracking import git_commit
 
     return render_model_card(card_fields(
         run_id=run_id, config=config, params={**result.params}, outcome=data.outcome,
@@ -62,7 +68,7 @@ def model_card_text(run_id: str, result: TrainingResult, data: Dataset, config: 
 def log_and_register(result: TrainingResult, data: Dataset, config: TrainingConfig,
                      progress: Callable[[str], None] | None = None) -> LoggedRun:
     """Log one run (the active tracking URI) and register its model as the new candidate."""
-    from training.tracking import tracking_store
+    from registry.tracking import tracking_store
 
     tell = progress or (lambda _message: None)
     with tracking_store() as uri:
@@ -76,17 +82,16 @@ def _log(result: TrainingResult, data: Dataset, config: TrainingConfig, uri: str
     import pandas as pd
     from mlflow.models import infer_signature
 
-    from explanations.global_report import write_global_explanations
-    from training.model_checksum import CHECKSUM_TAG
-    from training.pyfunc_model import RISK_MODEL_ARTIFACT, SvriskPyfunc, score_cases
-    from training.tracking import ensure_experiment, git_commit
+    from registry.tracking import ensure_experiment
+    from runtime.pyfunc_model import RISK_MODEL_ARTIFACT, SvriskPyfunc, score_cases
+    from training.global_explanations import write_global_explanations
 
     experiment_id = ensure_experiment(config.experiment_name, uri)
     with mlflow.start_run(experiment_id=experiment_id) as run, \
             tempfile.TemporaryDirectory(prefix="svrisk-run-") as tmp_name:
         tmp = Path(tmp_name)
         mlflow.log_params({**result.params, "git_commit": git_commit()})
-        mlflow.set_tags({"svrisk.outcome": data.outcome["description"], "svrisk.kind":
+        mlflow.set_tags({RUN_TAG_OUTCOME: data.outcome["description"], RUN_TAG_KIND:
                          "extract" if data.feature_config is not None else "table"})
         mlflow.log_metrics({
             **{f"test_{model}_{_metric_key(k)}": v for model, values in result.metrics.items()
@@ -137,7 +142,7 @@ def _log(result: TrainingResult, data: Dataset, config: TrainingConfig, uri: str
         example.columns = pd.Index(list(example.columns), dtype=object)
         output = score_cases(result.risk_model, example)
         info = mlflow.pyfunc.log_model(
-            name=MODEL_NAME,
+            name=MODEL_ARTIFACT_PATH,
             python_model=SvriskPyfunc(),
             artifacts={RISK_MODEL_ARTIFACT: str(tmp / RISK_MODEL_FILE)},
             signature=infer_signature(example, output),
@@ -149,7 +154,16 @@ def _log(result: TrainingResult, data: Dataset, config: TrainingConfig, uri: str
             info.model_uri, name=config.registered_model_name, run_id=run.info.run_id,
             outcome=json.dumps(data.outcome, sort_keys=True),
         )
-        mlflow.set_tag("svrisk.registered_version", version.version)
+        mlflow.set_tag(RUN_TAG_REGISTERED_VERSION, version.version)
         tell(f"registered {config.registered_model_name} version {version.version} as candidate")
     return LoggedRun(run_id=run.info.run_id, experiment_id=experiment_id, model_uri=info.model_uri,
-                     version=str(version.version), artifact_sha256=version.tags[CHECKSUM_TAG])
+                     version=str(version.version), artifact_sha256=version.tags[TAG_CHECKSUM])
+
+
+def git_commit(cwd: Path | None = None) -> str:
+    """The current git commit of the code (``unknown`` outside a git checkout)."""
+    where = cwd or Path(__file__).resolve().parent
+    result = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10, check=False
+    )
+    return result.stdout.strip() if result.returncode == 0 else "unknown"

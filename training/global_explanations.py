@@ -2,7 +2,7 @@
 
 Every figure is in probability points of the calibrated probability, the same
 units a practitioner sees in a single case's explanation (see
-:mod:`explanations.shap_explainer`); the feature table also carries the mean
+:mod:`runtime.shap_explainer`); the feature table also carries the mean
 |SHAP| in log-odds for data scientists used to that scale.
 
 Files (all in ``out_dir``):
@@ -21,8 +21,7 @@ Files (all in ``out_dir``):
   ``attribute, group, n, mean_probability, family, mean_contribution,
   mean_abs_contribution``; missing attribute values form the group ``missing``.
 
-Plots use matplotlib's object API (``matplotlib.figure.Figure``), so writing
-them never touches pyplot's global state or the display backend.
+Figures come from :mod:`training.figures` (matplotlib's object API, no pyplot state).
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from extract.contract import PROTECTED_ATTRIBUTES
+from training.figures import new_figure, save_png
 
 GROUP_ATTRIBUTES: tuple[str, ...] = PROTECTED_ATTRIBUTES + ("imd_decile",)
 MISSING_GROUP = "missing"
@@ -42,7 +42,6 @@ TOP_DEPENDENCE = 4
 TOP_BEESWARM = 15
 BEESWARM_POINTS = 5_000
 PLOT_SEED = 0
-DPI = 110
 
 ERR_NOT_FRAME = "{} must be a pandas DataFrame, got {}"
 ERR_EMPTY = "X has no rows to explain"
@@ -199,31 +198,20 @@ def _group_sort_key(label: str) -> tuple[int, float, str]:
 
 
 # --------------------------------------------------------------------------- plots
-def _figure(width: float, height: float) -> Any:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-
-
-def _save(fig: Any, path: Path) -> Path:
-    fig.savefig(path, format="png")
-    return path
-
-
 def _csv(frame: pd.DataFrame, path: Path) -> Path:
     frame.to_csv(path, index=False, float_format="%.6g")
     return path
 
 
 def _bar_png(labels: list[str], values: np.ndarray, title: str, path: Path) -> Path:
-    fig = _figure(7.5, max(2.5, 0.3 * len(labels) + 1.2))
+    fig = new_figure(7.5, max(2.5, 0.3 * len(labels) + 1.2))
     ax = fig.add_subplot()
     y = np.arange(len(labels))[::-1]
     ax.barh(y, 100.0 * values, color="#3b6ea8")
     ax.set_yticks(y, labels)
     ax.set_xlabel("percentage points of the calibrated probability")
     ax.set_title(title)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _colour_values(column: pd.Series) -> np.ndarray:
@@ -244,7 +232,7 @@ def _beeswarm_png(contrib: pd.DataFrame, X: pd.DataFrame, features: list[str], p
     if len(rows) > BEESWARM_POINTS:
         rows = np.sort(rng.choice(rows, BEESWARM_POINTS, replace=False))
     cmap = colormaps["coolwarm"]
-    fig = _figure(8.0, max(3.0, 0.4 * len(features) + 1.5))
+    fig = new_figure(8.0, max(3.0, 0.4 * len(features) + 1.5))
     ax = fig.add_subplot()
     for position, name in enumerate(features):
         y_base = len(features) - 1 - position
@@ -258,13 +246,13 @@ def _beeswarm_png(contrib: pd.DataFrame, X: pd.DataFrame, features: list[str], p
     ax.set_yticks(np.arange(len(features))[::-1], features)
     ax.set_xlabel("contribution (percentage points); colour: low (blue) to high (red) value, grey missing")
     ax.set_title(f"Contributions per case ({len(rows):,} cases)")
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _dependence_png(contrib: pd.Series, values: pd.Series, name: str, path: Path) -> Path:
     rng = np.random.default_rng(PLOT_SEED)
     y = 100.0 * contrib.to_numpy()
-    fig = _figure(6.5, 4.0)
+    fig = new_figure(6.5, 4.0)
     ax = fig.add_subplot()
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy()
@@ -288,12 +276,12 @@ def _dependence_png(contrib: pd.Series, values: pd.Series, name: str, path: Path
     ax.set_xlabel(name)
     ax.set_ylabel("contribution (percentage points)")
     ax.set_title(f"Dependence: {name}")
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _by_group_png(table: pd.DataFrame, attributes: list[str], path: Path) -> Path:
     families = list(dict.fromkeys(table["family"]))
-    fig = _figure(9.0, 2.6 * len(attributes) + 0.5)
+    fig = new_figure(9.0, 2.6 * len(attributes) + 0.5)
     axes = fig.subplots(len(attributes), 1, squeeze=False)[:, 0]
     width = 0.8 / max(1, len(families))
     for ax, attribute in zip(axes, attributes, strict=True):
@@ -311,7 +299,7 @@ def _by_group_png(table: pd.DataFrame, attributes: list[str], path: Path) -> Pat
         ax.set_ylabel("mean contribution (pp)")
     axes[0].legend(ncols=min(6, len(families)), fontsize="small", loc="upper left")
     fig.suptitle("Mean contribution by feature family within each group")
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _slug(name: str) -> str:

@@ -42,6 +42,8 @@ from typing import Any, TypedDict
 import numpy as np
 import pandas as pd
 
+from runtime.model_inputs import ERR_NOT_FRAME, prepare_inputs
+
 RAISED = "raised"
 LOWERED = "lowered"
 UNASSIGNED_FAMILY = "unassigned"
@@ -55,12 +57,9 @@ ERR_TOP_K = "top_k must be a positive integer, got {!r}"
 ERR_NOT_FITTED = "ProbabilityShapExplainer is not fitted: call fit(estimator, calibrator, X_reference, dictionary) first"
 ERR_ESTIMATOR = "estimator must be a fitted binary lightgbm.LGBMClassifier, got {!r}"
 ERR_CALIBRATOR = "calibrator must have a predict(raw_probability) method, got {!r}"
-ERR_NOT_FRAME = "{} must be a pandas DataFrame, got {}"
 ERR_EMPTY_REFERENCE = "X_reference has no rows"
 ERR_REFERENCE_COLUMNS = "X_reference columns {} differ from the model's features {}"
-ERR_MISSING_COLUMNS = "X lacks the model features {}"
 ERR_CALIBRATOR_SHAPE = "calibrator.predict returned shape {}, expected ({},)"
-ERR_NOT_NUMERIC = "feature {!r} cannot be read as a number: {}"
 
 
 class Factor(TypedDict):
@@ -292,43 +291,9 @@ class ProbabilityShapExplainer:
 
     # -------------------------------------------------------------- helpers
     def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Select the model features in order and coerce them to the reference dtypes.
-
-        Category columns get the training levels (an unseen level becomes
-        missing, as LightGBM would treat it); anything else becomes float64.
-        """
+        """``X`` as the booster's inputs, with the reference dtypes (:func:`runtime.model_inputs.prepare_inputs`)."""
         self._check_fitted()
-        if not isinstance(X, pd.DataFrame):
-            raise ValueError(ERR_NOT_FRAME.format("X", type(X).__name__))
-        if X.columns.tolist() == self.feature_names_:
-            frame = X  # already the model inputs in order (RiskModel.prepare's output)
-        else:
-            missing = [c for c in self.feature_names_ if c not in X.columns]
-            if missing:
-                raise ValueError(ERR_MISSING_COLUMNS.format(missing))
-            frame = X[self.feature_names_]
-        # Compare dtypes in one pass: touching each column costs more than the
-        # TreeSHAP of a single case.
-        wrong = [
-            name for name, dtype in zip(self.feature_names_, frame.dtypes, strict=True)
-            if dtype != self.dtypes_[name]
-        ]
-        fixes: dict[str, pd.Series] = {}
-        for name in wrong:
-            dtype = self.dtypes_[name]
-            col = frame[name]
-            if isinstance(dtype, pd.CategoricalDtype):
-                values = col.astype(object)
-                known = values.isin(dtype.categories)
-                fixes[name] = pd.Series(
-                    pd.Categorical(values.where(known), dtype=dtype), index=col.index
-                )
-            else:
-                try:
-                    fixes[name] = pd.to_numeric(col, errors="raise").astype(dtype)
-                except (TypeError, ValueError) as exc:
-                    raise ValueError(ERR_NOT_NUMERIC.format(name, exc)) from exc
-        return frame.assign(**fixes) if fixes else frame
+        return prepare_inputs(X, self.feature_names_, self.dtypes_)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "booster_"):

@@ -1,0 +1,53 @@
+"""Every name the model registry and the tracking runs are read and written by, in one place.
+
+Training registers versions of :data:`MODEL_NAME` and points the
+:data:`CANDIDATE_ALIAS` at the newest; the fairness gate moves
+:data:`CHAMPION_ALIAS` and records its verdict in the ``gate.*`` tags; the
+service and ``svrisk score`` read them back. Changing a value here changes it
+for every stage at once (and orphans versions tagged under the old value).
+"""
+
+from __future__ import annotations
+
+# -- registered model and aliases -------------------------------------------------------------
+MODEL_NAME = "svrisk"
+"""The registered model every stage reads and writes (training's default ``registered_model_name``)."""
+CANDIDATE_ALIAS = "candidate"
+CHAMPION_ALIAS = "champion"
+ALIASES = (CHAMPION_ALIAS, CANDIDATE_ALIAS)
+"""Preferred first: scoring falls back from the champion to the candidate."""
+
+# -- model-version tags written by training --------------------------------------------------
+TAG_CHECKSUM = "artifact_sha256"
+TAG_RUN_ID = "run_id"
+TAG_OUTCOME = "outcome_definition"
+
+# -- model-version tags written by the fairness gate (fairness.gate documents their order) ---
+GATE_TAG_PREFIX = "gate."
+TAG_PASSED = "gate.passed"
+TAG_POLICY_VERSION = "gate.policy_version"
+TAG_REPORT = "gate.report"
+TAG_APPROVER = "gate.approver"
+TAG_REASON = "gate.reason"
+TAG_CHECKED_AT = "gate.checked_at"
+TAG_OVERRIDE = "gate.override"
+TAG_FAILED = "gate.failed_checks"
+TAG_ERROR = "gate.error"
+TAG_LAST_PASSED = "gate.last_audit_passed"
+TAG_LAST_POLICY_VERSION = "gate.last_audit_policy_version"
+TAG_LAST_REPORT = "gate.last_audit_report"
+TAG_LAST_FAILED = "gate.last_audit_failed_checks"
+TAG_LAST_CHECKED_AT = "gate.last_audit_checked_at"
+
+# -- run tags (training and audit runs) -----------------------------------------------------
+RUN_TAG_KIND = "svrisk.kind"
+RUN_TAG_OUTCOME = "svrisk.outcome"
+RUN_TAG_REGISTERED_VERSION = "svrisk.registered_version"
+RUN_TAG_MODEL_NAME = "svrisk.model_name"
+RUN_TAG_MODEL_VERSION = "svrisk.model_version"
+RUN_TAG_MODEL_RUN_ID = "svrisk.model_run_id"
+RUN_TAG_PREVIOUS_CHAMPION = "svrisk.previous_champion"
+
+# -- inside a training run -------------------------------------------------------------------
+MODEL_ARTIFACT_PATH = "model"
+"""The run-relative folder of the logged pyfunc (``runs:/<run_id>/model``); not the registered name."""

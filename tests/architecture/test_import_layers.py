@@ -1,0 +1,102 @@
+"""The layers of docs/architecture.md, kept by reading every import of every package module.
+
+A package may import itself and the packages on LOWER layers only; packages
+on the same layer do not import each other. Imports inside functions count
+too (they are still a dependency, only a later one). A new top-level package
+must be given a layer in ``LAYERS`` below, or this test fails naming it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# From the ground up; extend a row (or add one) when a package is added.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("extract",),
+    ("features",),
+    ("runtime", "registry"),
+    ("training",),
+    ("explanations",),
+    ("fairness",),
+    ("serving",),
+    ("monitoring", "insights", "evaluation"),
+    ("svrisk",),  # the CLI
+)
+# Folders that are not part of the layered code: they may import any package.
+NOT_LAYERED = frozenset({"tests", "benchmarks", "notebooks", "docs", "models"})
+
+LAYER_OF = {package: level for level, row in enumerate(LAYERS) for package in row}
+UNKNOWN_PACKAGE = (
+    "top-level package {name!r} has no layer: add it to LAYERS in tests/architecture/test_import_layers.py "
+    "and to docs/architecture.md"
+)
+
+
+def top_level_packages(root: Path = PROJECT_ROOT) -> list[str]:
+    """Folders under ``root`` holding Python code (an ``__init__.py`` or any ``.py`` file)."""
+    return sorted(
+        path.name for path in root.iterdir()
+        if path.is_dir() and not path.name.startswith((".", "_")) and path.name not in NOT_LAYERED
+        and (path / "__init__.py").is_file()
+    )
+
+
+def imported_packages(path: Path) -> list[tuple[int, str]]:
+    """(line, top-level package) of every absolute import in one module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name.split(".")[0]) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module.split(".")[0]))
+    return found
+
+
+def layer_violations(root: Path = PROJECT_ROOT) -> list[str]:
+    """One line per import of a package on the same or a higher layer, naming file and line."""
+    problems = []
+    for package in top_level_packages(root):
+        own = LAYER_OF[package]
+        for path in sorted((root / package).rglob("*.py")):
+            for line, imported in imported_packages(path):
+                if imported == package or imported not in LAYER_OF:
+                    continue  # itself, or a third-party / standard-library module
+                if LAYER_OF[imported] >= own:
+                    problems.append(
+                        f"{path.relative_to(root)}:{line} imports {imported} "
+                        f"(layer {LAYER_OF[imported]}) from {package} (layer {own})"
+                    )
+    return problems
+
+
+def test_every_top_level_package_has_a_layer() -> None:
+    unknown = [name for name in top_level_packages() if name not in LAYER_OF]
+    assert not unknown, "\n".join(UNKNOWN_PACKAGE.format(name=name) for name in unknown)
+
+
+def test_no_package_imports_a_layer_above_or_beside_it() -> None:
+    problems = layer_violations()
+    assert not problems, "imports that break the layers:\n" + "\n".join(problems)
+
+
+def test_the_check_names_an_offending_import(tmp_path: Path) -> None:
+    # A tiny project where extract imports serving: the check must report that line.
+    for name in ("extract", "serving"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text("")
+    (tmp_path / "extract" / "loader.py").write_text("import json\n\ndef f():\n    from serving.errors import X\n")
+    (tmp_path / "serving" / "errors.py").write_text("from extract.loader import f\n")
+    assert layer_violations(tmp_path) == [
+        "extract/loader.py:4 imports serving (layer 6) from extract (layer 0)"
+    ]
+
+
+def test_an_unknown_package_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "newstage").mkdir()
+    (tmp_path / "newstage" / "__init__.py").write_text("")
+    assert top_level_packages(tmp_path) == ["newstage"]
+    assert "newstage" not in LAYER_OF
