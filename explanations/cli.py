@@ -9,18 +9,20 @@ from typing import Annotated, Any
 
 import typer
 
+from registry.names import CANDIDATE_ALIAS, CHAMPION_ALIAS
+
 app = typer.Typer()
 
-ASOF_OR_REFERRALS = "give --as-of DATE (a population snapshot) or --referrals, not both"
-ALIAS_OR_VERSION = "give --alias or --version, not both"
-BAD_DATE = "{value!r} is not a date YYYY-MM-DD"
+ERR_ASOF_OR_REFERRALS = "give --as-of DATE (a population snapshot) or --referrals, not both"
+ERR_ALIAS_OR_VERSION = "give --alias or --version, not both"
+ERR_BAD_DATE = "{value!r} is not a date YYYY-MM-DD"
 SEE_DOCS = "See docs/explanations.md, section 'Batch scoring: `svrisk score`'."
 LEFT_OUT = "left out {count:,} cohort row(s), not scored: {reasons}"
 
 
 class Alias(str, Enum):
-    champion = "champion"
-    candidate = "candidate"
+    champion = CHAMPION_ALIAS
+    candidate = CANDIDATE_ALIAS
 
 
 @app.command()
@@ -53,14 +55,14 @@ def score(
     from rich.console import Console
 
     if bool(as_of) == referrals:
-        raise typer.BadParameter(ASOF_OR_REFERRALS)
+        raise typer.BadParameter(ERR_ASOF_OR_REFERRALS)
     if alias is not None and version is not None:
-        raise typer.BadParameter(ALIAS_OR_VERSION)
+        raise typer.BadParameter(ERR_ALIAS_OR_VERSION)
     for value in as_of or []:
         try:
             date.fromisoformat(value)
         except ValueError:
-            raise typer.BadParameter(BAD_DATE.format(value=value), param_hint="--as-of") from None
+            raise typer.BadParameter(ERR_BAD_DATE.format(value=value), param_hint="--as-of") from None
     from explanations.scoring import check_output_path
 
     try:

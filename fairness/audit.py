@@ -16,7 +16,7 @@ point estimates and the bootstrap (which sums the same counts with
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,13 @@ from fairness.policy import (
     FairnessPolicy,
     GatedCheck,
 )
+from fairness.power import (
+    critical_value,
+    detectable_calibration_difference,
+    detectable_difference,
+    detectable_ratio,
+    method_text,
+)
 
 MISSING_COLUMN = "column {column!r} is not in the scores (columns: {available})"
 EMPTY_FRAME = "the scores have no rows"
@@ -41,6 +48,35 @@ BAD_LABEL = "label column {column!r} must hold only 0 and 1; row {row} holds {va
 NO_GROUP_COLUMNS = "at least one group column is needed"
 UNKNOWN_REFERENCE = "reference group {group!r} for {attribute!r} is not in the data (groups: {groups})"
 NO_THRESHOLDS = "at least one threshold is needed"
+UNKNOWN_SCORE_KIND = "score kind must be one of {kinds}, got {kind!r}"
+PROBABILITY_OUT_OF_RANGE = (
+    "score column {column!r} is declared a probability but holds values outside [0, 1] "
+    "(from {low:g} to {high:g}); audit it as a ranking (--score-kind rank)"
+)
+RANKING_NEEDS_THRESHOLDS = (
+    "the score is a ranking, not a probability: give thresholds in its own units (a case is flagged "
+    "when its score is at or above one), since the policy's thresholds are probabilities"
+)
+REFERENCE_FOR_UNAUDITED = "a reference group is given for {attribute!r}, which is not audited (audited: {audited})"
+
+# What the score is. A probability is calibrated against outcomes; a ranking
+# (deciles 1-10, points, ranks) only orders cases, so calibration means nothing.
+PROBABILITY, RANK, AUTO = "probability", "rank", "auto"
+SCORE_KINDS = (AUTO, PROBABILITY, RANK)
+NOT_A_PROBABILITY = (
+    "the score is a ranking, not a probability (its values are not all within [0, 1], or it "
+    "was declared a ranking), so the observed rate it should match is undefined"
+)
+# How each audited attribute's reference group was chosen, said in the report.
+REFERENCE_GIVEN = "given on the command line"
+REFERENCE_POLICY = "the policy's reference group"
+REFERENCE_POLICY_CASE = (
+    "the policy's reference group {wanted!r}, matched to {found!r} ignoring letter case"
+)
+REFERENCE_POLICY_ABSENT = (
+    "the largest group: the policy's reference group {wanted!r} is not in the data (groups: {groups})"
+)
+REFERENCE_LARGEST = "the largest group: the policy names no reference group for {attribute!r}"
 
 MISSING_GROUP = "missing"
 BASELINE_PREFIX = "baseline_"
@@ -55,8 +91,11 @@ INTERVAL_METRICS: tuple[str, ...] = (
     + ("calibration_difference",)
 )
 
-# Check statuses, in the order the report lists them.
-FAIL, BORDERLINE, PASS, TOO_SMALL, NOT_ESTIMABLE = "fail", "borderline", "pass", "too_small", "not_estimable"
+# Check statuses, in the order the report lists them. The last three are "could not be judged".
+FAIL, BORDERLINE, PASS, TOO_SMALL, NOT_ESTIMABLE, NOT_APPLICABLE = (
+    "fail", "borderline", "pass", "too_small", "not_estimable", "not_applicable"
+)
+NOT_JUDGED = (TOO_SMALL, NOT_ESTIMABLE, NOT_APPLICABLE)
 
 # The events behind each rate: who is counted (the rate's denominator, from an
 # audit row) and what happens to them, in words for the "too small" note.
@@ -150,6 +189,9 @@ class CheckResult:
     distance: float
     note: str = ""
     expected_events: float = float("nan")
+    # The smallest disparity below / above the band the audit would fail with 80% power (fairness.power).
+    detectable_low: float = float("nan")
+    detectable_high: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return {k: _json_value(v) for k, v in self.__dict__.items()}
@@ -188,6 +230,10 @@ class AuditResult:
     minimum_expected_events: float
     elapsed_seconds: float
     too_small: list[dict[str, Any]] = field(default_factory=list)
+    score_kind: str = PROBABILITY
+    attributes: list[dict[str, Any]] = field(default_factory=list)
+    flagged_share: dict[float, float] = field(default_factory=dict)
+    power_method: str = ""
 
     @property
     def failed(self) -> list[CheckResult]:
@@ -201,6 +247,11 @@ class AuditResult:
     def passed(self) -> bool:
         return not self.failed
 
+    @property
+    def not_judged(self) -> list[CheckResult]:
+        """Checks that could not be judged (too small, not estimable, not applicable), each with its note."""
+        return [c for c in self.checks if c.status in NOT_JUDGED]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "policy_version": self.policy_version,
@@ -213,6 +264,10 @@ class AuditResult:
             "minimum_positives": self.minimum_positives,
             "minimum_expected_events": self.minimum_expected_events,
             "passed": self.passed,
+            "score_kind": self.score_kind,
+            "attributes": self.attributes,
+            "flagged_share": [{"threshold": t, "share": _json_value(v)} for t, v in self.flagged_share.items()],
+            "power_method": self.power_method,
             "checks": [c.to_dict() for c in self.checks],
             "too_small": self.too_small,
             "rows": records(self.rows),
@@ -360,12 +415,25 @@ def _point_estimates(
 
 @dataclass
 class AuditedAttribute:
-    """One audited attribute: row codes, group labels and the reference group's index."""
+    """One audited attribute: row codes, group labels and the reference group's index.
+
+    ``policy_name`` is the policy attribute it is judged as (a column mapped
+    with ``--group-col race=ethnicity`` is judged as ``ethnicity``); ``known``
+    says whether the policy audits it: an attribute the policy does not know
+    gets every gated check.
+    """
 
     name: str
     codes: np.ndarray
     labels: list[str]
     reference: int
+    policy_name: str = ""
+    known: bool = True
+    reference_note: str = ""
+
+    def describe(self) -> dict[str, Any]:
+        return {"attribute": self.name, "policy_attribute": self.policy_name or self.name, "known": self.known,
+                "reference": self.labels[self.reference], "reference_chosen": self.reference_note}
 
 
 def count_specs(attrs: list[AuditedAttribute], y: np.ndarray, score: np.ndarray, thresholds: Sequence[float]) -> list[SumSpec]:
@@ -428,6 +496,9 @@ def run_audit(
     policy: FairnessPolicy,
     resamples: int | None = None,
     progress: Callable[[int], None] | None = None,
+    references: Mapping[str, str] | None = None,
+    attribute_map: Mapping[str, str] | None = None,
+    score_kind: str = AUTO,
 ) -> AuditResult:
     """Audit ``frame`` against ``policy``.
 
@@ -440,88 +511,42 @@ def run_audit(
     group_cols : sequence of str
         Attributes to audit; ``"a x b"`` audits the intersection of columns a and b.
     thresholds : sequence of float, optional
-        Operating thresholds; the policy's when omitted.
+        Operating thresholds; the policy's when omitted (a ranking needs its own).
     policy : FairnessPolicy
         Reference groups, size floors, bootstrap settings and gated checks.
     resamples : int, optional
         Overrides the policy's bootstrap resamples (0: no intervals).
+    references : mapping, optional
+        Audited attribute -> reference group, overriding the policy's choice.
+    attribute_map : mapping, optional
+        Column -> policy attribute it stands for (e.g. ``race`` -> ``ethnicity``).
+    score_kind : {"auto", "probability", "rank"}
+        ``auto``: a probability when every score lies within [0, 1], else a
+        ranking. A ranking gets no calibration checks.
 
     Raises
     ------
     ValueError
         On a missing column, a non-numeric or missing score, a label other than
-        0/1, an empty frame, or a reference group absent from the data.
+        0/1, an empty frame, a given reference group absent from the data, or a
+        "probability" outside [0, 1].
     """
     started = time.perf_counter()
     validate_scores(frame, score_col=score_col, label_col=label_col, group_cols=group_cols)
-    chosen = sorted(set(float(t) for t in (thresholds if thresholds is not None else policy.thresholds)))
-    if not chosen:
-        raise ValueError(NO_THRESHOLDS)
-    n_boot = policy.bootstrap.resamples if resamples is None else resamples
     y = pd.to_numeric(frame[label_col]).to_numpy(dtype=np.int64)
     score = pd.to_numeric(frame[score_col]).to_numpy(dtype=float)
-
-    attrs: list[AuditedAttribute] = []
-    points: list[tuple[pd.DataFrame, dict[str, np.ndarray]]] = []
-    for name in group_cols:
-        codes, labels = group_codes(frame, name)
-        by_group, values = _point_estimates(y, score, codes, len(labels), chosen)
-        wanted = policy.groups.reference_groups.get(name)
-        if wanted is None:
-            reference = int(np.argmax(by_group["count"].to_numpy()))
-        elif wanted in labels:
-            reference = labels.index(wanted)
-        else:
-            raise ValueError(UNKNOWN_REFERENCE.format(group=wanted, attribute=name, groups=labels))
-        attrs.append(AuditedAttribute(name, codes, labels, reference))
-        points.append((by_group, values))
-
-    boot = None
-    if n_boot > 0:
-        specs = count_specs(attrs, y, score, chosen)
-        sums = bootstrap_sums(specs, len(y), resamples=n_boot, seed=policy.bootstrap.seed, progress=progress)
-        boot = metrics_from_sums(attrs, sums, len(chosen))
-    rows = []
-    for i, (a, (by_group, point)) in enumerate(zip(attrs, points, strict=True)):
-        point = {**point, **disparities(point, a.reference)}
-        intervals = {}
-        if boot is not None:
-            for k in INTERVAL_METRICS:
-                intervals[k] = percentile_interval(boot[i][k], policy.bootstrap.confidence)
-        count = by_group["count"].to_numpy(dtype=float)
-        positives = by_group["positives"].to_numpy(dtype=float)
-        auc = by_group["auc"].to_numpy(dtype=float)
-        for ti, t in enumerate(chosen):
-            for gi, label in enumerate(a.labels):
-                row: dict[str, Any] = {
-                    "attribute": a.name,
-                    "group": label,
-                    "threshold": t,
-                    "reference": a.labels[a.reference],
-                    "is_reference": gi == a.reference,
-                    "count": int(count[gi]),
-                    "positives": int(positives[gi]),
-                    "flagged": int(point["flagged"][ti, gi]),
-                    "too_small": bool(count[gi] < policy.groups.minimum_group_size),
-                    "auc": auc[gi],
-                }
-                for k in INTERVAL_METRICS:
-                    row[k] = float(point[k][ti, gi])
-                    low, high = intervals.get(k, (None, None))
-                    row[f"{k}_ci_low"] = float(low[ti, gi]) if low is not None else np.nan
-                    row[f"{k}_ci_high"] = float(high[ti, gi]) if high is not None else np.nan
-                rows.append(row)
-    table = pd.DataFrame(rows)
-    references = {a.name: a.labels[a.reference] for a in attrs}
-    too_small = [
-        {"attribute": r.attribute, "group": r.group, "count": int(r.count), "positives": int(r.positives)}
-        for r in table[table["too_small"] & (table["threshold"] == chosen[0])].itertuples()
-    ]
-    checks = evaluate_checks(table, policy)
+    kind = resolve_score_kind(score, score_kind, score_col)
+    chosen = _audit_thresholds(thresholds, policy, kind)
+    n_boot = policy.bootstrap.resamples if resamples is None else resamples
+    attrs, points = audited_attributes(frame, y, score, group_cols, chosen, policy, references or {},
+                                       attribute_map or {})
+    intervals = bootstrap_intervals(attrs, y, score, chosen, policy, n_boot, progress)
+    table = audit_rows(attrs, points, intervals, chosen, policy.groups.minimum_group_size)
+    checks = evaluate_checks(table, policy, attributes=attrs, score_kind=kind, has_intervals=n_boot > 0)
     return AuditResult(
         rows=table,
         checks=checks,
-        references=references,
+        references={a.name: a.labels[a.reference] for a in attrs},
         thresholds=chosen,
         n_rows=len(frame),
         resamples=n_boot,
@@ -533,8 +558,166 @@ def run_audit(
         minimum_positives=policy.groups.minimum_positives,
         minimum_expected_events=policy.groups.minimum_expected_events,
         elapsed_seconds=time.perf_counter() - started,
-        too_small=too_small,
+        too_small=too_small_groups(table),
+        score_kind=kind,
+        attributes=[a.describe() for a in attrs],
+        flagged_share={t: float(np.mean(score >= t)) for t in chosen},
+        power_method=method_text(policy.gate.decision_rule, policy.bootstrap.confidence, n_boot > 0),
     )
+
+
+def resolve_score_kind(score: np.ndarray, declared: str, score_col: str) -> str:
+    """``probability`` or ``rank``: ``auto`` is a probability only when every score lies within [0, 1]."""
+    if declared not in SCORE_KINDS:
+        raise ValueError(UNKNOWN_SCORE_KIND.format(kinds=SCORE_KINDS, kind=declared))
+    within = bool(np.all((score >= 0.0) & (score <= 1.0)))
+    if declared == PROBABILITY and not within:
+        raise ValueError(PROBABILITY_OUT_OF_RANGE.format(column=score_col, low=score.min(), high=score.max()))
+    if declared == AUTO:
+        return PROBABILITY if within else RANK
+    return declared
+
+
+def _audit_thresholds(thresholds: Sequence[float] | None, policy: FairnessPolicy, kind: str) -> list[float]:
+    if thresholds is None and kind == RANK:
+        raise ValueError(RANKING_NEEDS_THRESHOLDS)
+    chosen = sorted(set(float(t) for t in (thresholds if thresholds is not None else policy.thresholds)))
+    if not chosen:
+        raise ValueError(NO_THRESHOLDS)
+    return chosen
+
+
+def policy_attribute(name: str, attribute_map: Mapping[str, str]) -> str:
+    """The policy attribute an audited name stands for (each column of an intersection mapped)."""
+    return INTERSECTION_SEPARATOR.join(attribute_map.get(part, part) for part in split_attribute(name))
+
+
+def choose_reference(
+    labels: list[str], counts: np.ndarray, name: str, wanted_by_policy: str | None, given: str | None
+) -> tuple[int, str]:
+    """The reference group's index and, in words, how it was chosen.
+
+    A group given on the command line must be in the data (letter case
+    ignored when there is no exact match). The policy's reference group is
+    matched exactly, else ignoring letter case (``male`` finds ``Male``), else
+    the largest group is used and the report says so.
+    """
+    def find(wanted: str) -> int | None:
+        if wanted in labels:
+            return labels.index(wanted)
+        folded = [label.casefold() for label in labels]
+        return folded.index(wanted.casefold()) if wanted.casefold() in folded else None
+
+    largest = int(np.argmax(counts))
+    if given is not None:
+        found = find(given)
+        if found is None:
+            raise ValueError(UNKNOWN_REFERENCE.format(group=given, attribute=name, groups=labels))
+        return found, REFERENCE_GIVEN
+    if wanted_by_policy is None:
+        return largest, REFERENCE_LARGEST.format(attribute=name)
+    found = find(wanted_by_policy)
+    if found is None:
+        return largest, REFERENCE_POLICY_ABSENT.format(wanted=wanted_by_policy, groups=labels)
+    if labels[found] != wanted_by_policy:
+        return found, REFERENCE_POLICY_CASE.format(wanted=wanted_by_policy, found=labels[found])
+    return found, REFERENCE_POLICY
+
+
+def audited_attributes(
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    score: np.ndarray,
+    group_cols: Sequence[str],
+    thresholds: list[float],
+    policy: FairnessPolicy,
+    references: Mapping[str, str],
+    attribute_map: Mapping[str, str],
+) -> tuple[list[AuditedAttribute], list[tuple[pd.DataFrame, dict[str, np.ndarray]]]]:
+    """Each audited attribute with its groups and reference, and its point estimates by group."""
+    unknown = sorted(set(references) - set(group_cols))
+    if unknown:
+        raise ValueError(REFERENCE_FOR_UNAUDITED.format(attribute=unknown[0], audited=list(group_cols)))
+    attrs, points = [], []
+    for name in group_cols:
+        codes, labels = group_codes(frame, name)
+        by_group, values = _point_estimates(y, score, codes, len(labels), thresholds)
+        as_policy = policy_attribute(name, attribute_map)
+        reference, note = choose_reference(
+            labels, by_group["count"].to_numpy(), name,
+            policy.groups.reference_groups.get(as_policy), references.get(name),
+        )
+        known = as_policy in policy.groups.audited_names
+        attrs.append(AuditedAttribute(name, codes, labels, reference, as_policy, known, note))
+        points.append((by_group, values))
+    return attrs, points
+
+
+def bootstrap_intervals(
+    attrs: list[AuditedAttribute],
+    y: np.ndarray,
+    score: np.ndarray,
+    thresholds: list[float],
+    policy: FairnessPolicy,
+    resamples: int,
+    progress: Callable[[int], None] | None,
+) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Per attribute, the percentile interval of every interval metric (empty when ``resamples`` is 0)."""
+    if resamples <= 0:
+        return [{} for _ in attrs]
+    specs = count_specs(attrs, y, score, thresholds)
+    sums = bootstrap_sums(specs, len(y), resamples=resamples, seed=policy.bootstrap.seed, progress=progress)
+    replicates = metrics_from_sums(attrs, sums, len(thresholds))
+    return [
+        {k: percentile_interval(values[k], policy.bootstrap.confidence) for k in INTERVAL_METRICS}
+        for values in replicates
+    ]
+
+
+def audit_rows(
+    attrs: list[AuditedAttribute],
+    points: list[tuple[pd.DataFrame, dict[str, np.ndarray]]],
+    intervals: list[dict[str, tuple[np.ndarray, np.ndarray]]],
+    thresholds: list[float],
+    minimum_group_size: int,
+) -> pd.DataFrame:
+    """One row per (attribute, group, threshold): counts, every metric and its interval."""
+    rows = []
+    for a, (by_group, point), bounds in zip(attrs, points, intervals, strict=True):
+        point = {**point, **disparities(point, a.reference)}
+        count = by_group["count"].to_numpy(dtype=float)
+        positives = by_group["positives"].to_numpy(dtype=float)
+        auc = by_group["auc"].to_numpy(dtype=float)
+        for ti, t in enumerate(thresholds):
+            for gi, label in enumerate(a.labels):
+                row: dict[str, Any] = {
+                    "attribute": a.name,
+                    "group": label,
+                    "threshold": t,
+                    "reference": a.labels[a.reference],
+                    "is_reference": gi == a.reference,
+                    "count": int(count[gi]),
+                    "positives": int(positives[gi]),
+                    "flagged": int(point["flagged"][ti, gi]),
+                    "too_small": bool(count[gi] < minimum_group_size),
+                    "auc": auc[gi],
+                }
+                for k in INTERVAL_METRICS:
+                    row[k] = float(point[k][ti, gi])
+                    low, high = bounds.get(k, (None, None))
+                    row[f"{k}_ci_low"] = float(low[ti, gi]) if low is not None else np.nan
+                    row[f"{k}_ci_high"] = float(high[ti, gi]) if high is not None else np.nan
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def too_small_groups(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Groups below the size floor, once each (their rows repeat per threshold)."""
+    first = table[table["too_small"] & (table["threshold"] == table["threshold"].min())]
+    return [
+        {"attribute": r.attribute, "group": r.group, "count": int(r.count), "positives": int(r.positives)}
+        for r in first.itertuples()
+    ]
 
 
 def judge(check: GatedCheck, value: float, ci_low: float, ci_high: float, rule: str) -> str:
@@ -557,6 +740,12 @@ def judge(check: GatedCheck, value: float, ci_low: float, ci_high: float, rule: 
     return PASS if ci_inside and inside else BORDERLINE
 
 
+def event_denominator(base: str, row: pd.Series) -> float:
+    """Who a rate counts in one audit row: people, people without or with an outcome, or people flagged."""
+    column = EVENT_DENOMINATORS[base]
+    return float(row["count"] - row["positives"]) if column == "negatives" else float(row[column])
+
+
 def event_counts(metric: str, row: pd.Series, ref: pd.Series) -> tuple[float, float]:
     """Events a rate check rests on: expected in the group at the reference rate, and observed in the reference.
 
@@ -565,20 +754,67 @@ def event_counts(metric: str, row: pd.Series, ref: pd.Series) -> tuple[float, fl
     likewise misses for FNR, flagged people for the selection rate, caught
     positives for TPR and true positives among the flagged for precision.
     """
-    base = metric.removesuffix("_ratio").removesuffix("_difference")
-    column = EVENT_DENOMINATORS[base]
-
-    def denominator(r: pd.Series) -> float:
-        return float(r["count"] - r["positives"]) if column == "negatives" else float(r[column])
-
+    base = metric_base(metric)
     ref_rate = float(ref[base])
     if not np.isfinite(ref_rate):
         return float("nan"), float("nan")
-    return ref_rate * denominator(row), ref_rate * denominator(ref)
+    return ref_rate * event_denominator(base, row), ref_rate * event_denominator(base, ref)
 
 
-def evaluate_checks(table: pd.DataFrame, policy: FairnessPolicy) -> list[CheckResult]:
-    """Every gated check on every non-reference group, judged by the policy's rule.
+def metric_base(metric: str) -> str:
+    """The rate behind a ratio or difference (``fpr_ratio`` -> ``fpr``)."""
+    return metric.removesuffix("_ratio").removesuffix("_difference")
+
+
+def check_applies(check: GatedCheck, attribute: str, attrs: Mapping[str, AuditedAttribute]) -> bool:
+    """Whether a gated check applies to an audited attribute.
+
+    A known attribute (or a column mapped onto one) gets the checks the policy
+    names for it; an attribute the policy does not know gets every gated
+    check, error-rate balance included: the policy cannot say that its groups
+    differ in true risk, so nothing is waived.
+    """
+    audited = attrs.get(attribute)
+    if audited is None:
+        return check.applies_to(attribute)
+    return check.applies_to(audited.policy_name) if audited.known else True
+
+
+def judge_row(check: GatedCheck, row: pd.Series, ref: pd.Series, policy: FairnessPolicy, score_kind: str
+              ) -> tuple[str, str, float]:
+    """Status, note and expected events of one check on one group (see :func:`evaluate_checks`)."""
+    metric = check.metric
+    value = float(row[metric])
+    low, high = float(row[f"{metric}_ci_low"]), float(row[f"{metric}_ci_high"])
+    min_n = policy.groups.minimum_group_size
+    min_pos = policy.groups.minimum_positives
+    min_events = policy.groups.minimum_expected_events
+    expected, reference_events = event_counts(metric, row, ref) if metric in RATE_CHECKS else (float("nan"),) * 2
+    if metric in THRESHOLD_FREE and score_kind == RANK:
+        return NOT_APPLICABLE, NOT_A_PROBABILITY, expected
+    if row["count"] < min_n or ref["count"] < min_n:
+        return TOO_SMALL, f"fewer than {min_n} people in the group or the reference", expected
+    if metric in POSITIVE_CONDITIONED and (row["positives"] < min_pos or ref["positives"] < min_pos):
+        return TOO_SMALL, f"fewer than {min_pos} observed positives in the group or the reference", expected
+    if not np.isfinite(value):
+        return NOT_ESTIMABLE, "the reference group's rate is 0 or undefined", expected
+    if metric in RATE_CHECKS and not expected >= min_events:
+        words = EVENT_WORDS[metric_base(metric)]
+        return TOO_SMALL, TOO_FEW_EXPECTED.format(expected=expected, words=words, minimum=min_events), expected
+    if metric in RATE_CHECKS and not reference_events >= min_events:
+        return TOO_SMALL, TOO_FEW_REFERENCE.format(observed=round(reference_events, 6), minimum=min_events), expected
+    return judge(check, value, low, high, policy.gate.decision_rule), "", expected
+
+
+def evaluate_checks(
+    table: pd.DataFrame,
+    policy: FairnessPolicy,
+    *,
+    attributes: Sequence[AuditedAttribute] = (),
+    score_kind: str = PROBABILITY,
+    has_intervals: bool = True,
+) -> list[CheckResult]:
+    """Every gated check on every non-reference group, judged by the policy's rule, with its power figure.
 
     A check is *too small to judge* (listed, never passed or failed) when the
     group or the reference has fewer people than ``minimum_group_size``, when
@@ -590,65 +826,75 @@ def evaluate_checks(table: pd.DataFrame, policy: FairnessPolicy) -> list[CheckRe
     show a ratio of 0 with a bootstrap interval of exactly [0, 0], and count
     as a confident breach; with at least 5 expected, observing none has a
     Poisson chance under 1% if the group shared the reference rate, so a
-    zero count is evidence.
+    zero count is evidence. Calibration checks on a ranking are *not
+    applicable*. Every check, judged or not, carries the smallest disparity
+    the audit could have detected (:func:`attach_detectable`).
     """
-    results = []
+    attrs = {a.name: a for a in attributes}
     first_threshold = table["threshold"].min()
     by_key = table.set_index(["attribute", "group", "threshold"])
-    min_n = policy.groups.minimum_group_size
-    min_pos = policy.groups.minimum_positives
-    min_events = policy.groups.minimum_expected_events
+    results = []
     for check in policy.gate.checks:
         threshold_free = check.metric in THRESHOLD_FREE
+        found = []
         for (attribute, group, threshold), row in by_key.iterrows():
-            if row["is_reference"] or not check.applies_to(attribute):
+            if row["is_reference"] or not check_applies(check, attribute, attrs):
                 continue
             if threshold_free and threshold != first_threshold:
                 continue
             ref = by_key.loc[(attribute, row["reference"], threshold)]
+            status, note, expected = judge_row(check, row, ref, policy, score_kind)
             value = float(row[check.metric])
-            low, high = float(row[f"{check.metric}_ci_low"]), float(row[f"{check.metric}_ci_high"])
-            note = ""
-            expected, reference_events = (
-                event_counts(check.metric, row, ref) if check.metric in RATE_CHECKS else (float("nan"),) * 2
-            )
-            base = check.metric.removesuffix("_ratio").removesuffix("_difference")
-            if row["count"] < min_n or ref["count"] < min_n:
-                status, note = TOO_SMALL, f"fewer than {min_n} people in the group or the reference"
-            elif check.metric in POSITIVE_CONDITIONED and (
-                row["positives"] < min_pos or ref["positives"] < min_pos
-            ):
-                status, note = TOO_SMALL, f"fewer than {min_pos} observed positives in the group or the reference"
-            elif not np.isfinite(value):
-                status, note = NOT_ESTIMABLE, "the reference group's rate is 0 or undefined"
-            elif check.metric in RATE_CHECKS and not expected >= min_events:
-                status = TOO_SMALL
-                note = TOO_FEW_EXPECTED.format(expected=expected, words=EVENT_WORDS[base], minimum=min_events)
-            elif check.metric in RATE_CHECKS and not reference_events >= min_events:
-                status = TOO_SMALL
-                note = TOO_FEW_REFERENCE.format(observed=round(reference_events, 6), minimum=min_events)
-            else:
-                status = judge(check, value, low, high, policy.gate.decision_rule)
-            results.append(
-                CheckResult(
-                    metric=check.metric,
-                    attribute=attribute,
-                    group=group,
-                    reference=row["reference"],
-                    threshold=None if threshold_free else float(threshold),
-                    value=value,
-                    ci_low=low,
-                    ci_high=high,
-                    band=check.band_text(),
-                    lower=check.lower,
-                    upper=check.upper,
-                    status=status,
-                    distance=check.distance(value) if np.isfinite(value) else float("nan"),
-                    note=note,
-                    expected_events=expected,
-                )
-            )
+            found.append((CheckResult(
+                metric=check.metric,
+                attribute=attribute,
+                group=group,
+                reference=row["reference"],
+                threshold=None if threshold_free else float(threshold),
+                value=value,
+                ci_low=float(row[f"{check.metric}_ci_low"]),
+                ci_high=float(row[f"{check.metric}_ci_high"]),
+                band=check.band_text(),
+                lower=check.lower,
+                upper=check.upper,
+                status=status,
+                distance=check.distance(value) if np.isfinite(value) else float("nan"),
+                note=note,
+                expected_events=expected,
+            ), row, ref))
+        attach_detectable(check, found, policy, has_intervals)
+        results.extend(result for result, _, _ in found)
     return results
+
+
+def attach_detectable(
+    check: GatedCheck, found: list[tuple[CheckResult, pd.Series, pd.Series]], policy: FairnessPolicy,
+    has_intervals: bool,
+) -> None:
+    """Set each result's ``detectable_low`` / ``detectable_high``: the disparities beyond the band that the
+    audit would fail with 80% power at the check's sample size (one vectorised call per gated check)."""
+    if not found:
+        return
+    z = critical_value(policy.gate.decision_rule, policy.bootstrap.confidence, has_intervals)
+    rows = [row for _, row, _ in found]
+    refs = [ref for _, _, ref in found]
+    if check.metric in THRESHOLD_FREE:
+        low, high = detectable_calibration_difference(
+            np.array([r["base_rate"] for r in rows]), np.array([r["base_rate"] for r in refs]),
+            np.array([r["count"] for r in rows]), np.array([r["count"] for r in refs]),
+            check.lower, check.upper, z,
+        )
+    else:
+        base = metric_base(check.metric)
+        solve = detectable_ratio if check.metric.endswith("_ratio") else detectable_difference
+        low, high = solve(
+            np.array([float(r[base]) for r in refs]),
+            np.array([event_denominator(base, r) for r in rows]),
+            np.array([event_denominator(base, r) for r in refs]),
+            check.lower, check.upper, z,
+        )
+    for (result, _, _), lo, hi in zip(found, low, high, strict=True):
+        result.detectable_low, result.detectable_high = float(lo), float(hi)
 
 
 def performance_checks(

@@ -7,24 +7,34 @@ run's ``extract_path`` param), audits it against the policy, writes the report
 (HTML + JSON) to a local folder and logs it in a *new* MLflow run (the
 training run stays as training left it), then records the verdict.
 
+The verdict (:mod:`fairness.verdict`) is PASS, REVIEW or FAIL. PASS clears
+the version; REVIEW (nothing fails, but a borderline check's estimate lies
+outside its band) clears it only with an approval (``approve_review``, a named
+approver and a reason) unless the policy's ``gate.review_requires_approval``
+is false; FAIL only with an override.
+
 Promotion is ordered so that a crash at any point leaves the previous
 champion serving and never leaves a misleading verdict on the new version:
 
 1. ``gate.passed`` is set to ``"false"`` first, so an earlier verdict can never
    pair with the new tags if the run stops half way;
-2. ``gate.policy_version``, ``gate.report``, ``gate.approver``, ``gate.reason``,
-   ``gate.override``, ``gate.failed_checks``, ``gate.checked_at``;
-3. ``gate.passed`` (last but one): ``"true"`` when every gated check and
-   performance floor holds, or when a named approver overrides (then
-   ``gate.override`` is ``"true"`` and ``gate.failed_checks`` says how many
-   checks were overridden); the service starts only on ``"true"``;
+2. ``gate.policy_version``, ``gate.report``, ``gate.verdict``,
+   ``gate.approver``, ``gate.reason``, ``gate.override``,
+   ``gate.review_approved``, ``gate.failed_checks``, ``gate.checked_at`` and
+   ``gate.record`` (the :class:`~fairness.verdict.VerdictRecord` as canonical
+   JSON, the one record a signature can cover);
+3. ``gate.passed`` (last but one): ``"true"`` when the version is cleared
+   (PASS, an approved REVIEW, or an override: then ``gate.override`` is
+   ``"true"`` and ``gate.failed_checks`` says how many checks were
+   overridden); the service starts only on ``"true"``;
 4. the alias ``champion`` moves last. If that call fails, ``gate.passed`` is
    set back to ``"false"`` with ``gate.error`` saying why, and the error is
    raised: the version is not published, so it is not marked as if it were.
 
 Every audit also records its own result in ``gate.last_audit_*`` tags
-(``passed``, ``policy_version``, ``report``, ``failed_checks``,
-``checked_at``; ``passed`` is ``"incomplete"`` until the others are written).
+(``passed``, ``verdict``, ``policy_version``, ``report``, ``failed_checks``,
+``checked_at``; ``passed`` is ``"incomplete"`` until the others are written,
+then ``"true"`` unless the verdict is FAIL).
 
 Re-auditing the version the alias ``champion`` points at (for instance under
 a new policy) never touches its ``gate.*`` verdict or the alias: only the
@@ -34,7 +44,7 @@ verdict (or a crash half way through rewriting it) would take the service
 down on the very version still behind the alias, with nothing published in
 its place. A failed re-audit is reported (exit 1) and recorded; withdrawing
 the champion is done by publishing another version, which moves the alias.
-An override of the champion's re-audit is refused: it would publish nothing.
+An override or approval of the champion's re-audit is refused: it would publish nothing.
 """
 
 from __future__ import annotations
@@ -49,11 +59,28 @@ from typing import Any
 
 import pandas as pd
 
-from fairness.audit import AuditResult, CheckResult, PerformanceCheck, performance_checks, run_audit
+from fairness.audit import PROBABILITY, AuditResult, CheckResult, PerformanceCheck, performance_checks, run_audit
 from fairness.policy import FairnessPolicy
 from fairness.report import ModelCard, Verdict, build_report
+from fairness.verdict import (
+    CLEARED_BY_OVERRIDE,
+    CLEARED_BY_REVIEW_APPROVAL,
+    FAIL_VERDICT,
+    NOT_CLEARED,
+    PASS_VERDICT,
+    VerdictRecord,
+    clearance,
+    gate_verdict,
+    outside_band,
+)
 from registry.names import (
     CANDIDATE_ALIAS,
+    RUN_TAG_GATE_VERDICT,
+    RUN_TAG_KIND,
+    RUN_TAG_MODEL_NAME,
+    RUN_TAG_MODEL_RUN_ID,
+    RUN_TAG_MODEL_VERSION,
+    RUN_TAG_PREVIOUS_CHAMPION,
     CHAMPION_ALIAS,
     MODEL_NAME,
     TAG_APPROVER,
@@ -68,10 +95,14 @@ from registry.names import (
     TAG_LAST_REPORT,
     TAG_OUTCOME,
     TAG_OVERRIDE,
+    TAG_LAST_VERDICT,
     TAG_PASSED,
     TAG_POLICY_VERSION,
     TAG_REASON,
+    TAG_RECORD,
     TAG_REPORT,
+    TAG_REVIEW_APPROVED,
+    TAG_VERDICT,
 )
 from registry.versions import resolve_version as find_version
 
@@ -90,8 +121,10 @@ KEY_COLUMNS = ["person_id", "as_of"]
 
 ARTIFACT_MISSING = "the run {run_id} of version {version} has no {artifact} ({error})"
 ATTRIBUTE_MISSING = "the test predictions lack the audited attribute(s) {missing}; columns: {columns}"
-OVERRIDE_INCOMPLETE = "an override needs both an approver and a reason"
-OVERRIDE_CHAMPION = "version {version} is already {alias!r}: an override would publish nothing (re-audit it without --override)"
+OVERRIDE_INCOMPLETE = "an override or an approval of a REVIEW needs both an approver and a reason"
+OVERRIDE_AND_APPROVAL = "give either an override (of a FAIL) or an approval (of a REVIEW), not both"
+OVERRIDE_CHAMPION = ("version {version} is already {alias!r}: an override or approval would publish nothing "
+                     "(re-audit it without --override or --approve-review)")
 TRUTH_UNMATCHED = "{missing} of {total} test rows have no true outcome in {path}"
 PROMOTION_FAILED = "version {version} passed the gate but the alias {alias!r} could not be moved ({error}); the previous champion keeps serving"
 
@@ -119,6 +152,11 @@ class GateOutcome:
     too_small: int = 0
     tags: dict[str, str] = field(default_factory=dict)
     reaudit: bool = False  # the version was already champion: its verdict tags and the alias were left alone
+    verdict: str = FAIL_VERDICT
+    outside: list[CheckResult] = field(default_factory=list)  # estimates outside the band, largest first
+    review_approved: bool = False
+    not_judged: list[CheckResult] = field(default_factory=list)
+    record: VerdictRecord | None = None
 
     def failure_lines(self) -> list[str]:
         """One line per failed check or floor, saying by how much."""
@@ -129,6 +167,13 @@ class GateOutcome:
         ]
         lines += [f"{p.name}: {p.detail}" for p in self.performance if not p.passed]
         return lines
+
+    def outside_lines(self) -> list[str]:
+        """One line per borderline check whose estimate lies outside the band, largest distance first."""
+        from fairness.report import check_title
+
+        return [f"{check_title(c)}: {c.value:.3f} (interval {c.ci_low:.2f} to {c.ci_high:.2f}), allowed {c.band}, "
+                f"{c.distance:.3f} outside" for c in self.outside]
 
 
 def _client() -> Any:
@@ -225,44 +270,36 @@ def _model_card(name: str, mv: Any, run: Any, predictions: pd.DataFrame, metrics
     )
 
 
-def publish(
-    *,
-    policy: FairnessPolicy,
-    policy_text: str,
-    out_dir: Path | None = None,
-    version: str | None = None,
-    name: str = MODEL_NAME,
-    override: bool = False,
-    approver: str = "",
-    reason: str = "",
-    resamples: int | None = None,
-    charts: bool = True,
-    progress: Callable[[str], None] | None = None,
-) -> GateOutcome:
-    """Audit a registered version, record the verdict and move ``champion`` if it passes.
+@dataclass
+class Candidate:
+    """What the gate reads from a version's training run."""
 
-    Raises
-    ------
-    ValueError
-        On a missing version, a missing run artifact, predictions without the
-        policy's attributes, or an incomplete override.
-    PromotionError
-        If every tag was written but the alias could not be moved.
-    """
-    import mlflow
+    predictions: pd.DataFrame
+    metrics: dict[str, Any]
+    by_group: pd.DataFrame | None
 
-    tell = progress or (lambda _message: None)
-    if override and not (approver.strip() and reason.strip()):
+
+@dataclass
+class CandidateAudit:
+    """The audits of a candidate: recorded outcomes, true outcomes (synthetic only) and the performance floors."""
+
+    recorded: AuditResult
+    truth: AuditResult | None
+    floors: list[PerformanceCheck]
+    performance_table: list[dict[str, Any]]
+
+
+def check_approval(*, override: bool, approve_review: bool, approver: str, reason: str) -> None:
+    """An override or an approval of a REVIEW needs a named approver and a reason; not both at once."""
+    if override and approve_review:
+        raise ValueError(OVERRIDE_AND_APPROVAL)
+    if (override or approve_review) and not (approver.strip() and reason.strip()):
         raise ValueError(OVERRIDE_INCOMPLETE)
-    client = _client()
-    mv = resolve_version(client, name, version)
-    version_id = str(mv.version)
-    run = client.get_run(mv.run_id)
-    previous = current_champion(client, name)
-    reaudit = previous == version_id
-    if reaudit and override:
-        raise ValueError(OVERRIDE_CHAMPION.format(version=version_id, alias=CHAMPION_ALIAS))
 
+
+def read_candidate(client: Any, mv: Any, run: Any, policy: FairnessPolicy) -> Candidate:
+    """The version's test predictions (with true outcomes when the extract has them), metrics and explanations."""
+    version_id = str(mv.version)
     with tempfile.TemporaryDirectory(prefix="svrisk-gate-") as tmp_name:
         tmp = Path(tmp_name)
         predictions = pd.read_parquet(_download(mv.run_id, PREDICTIONS_ARTIFACT, tmp, version_id))
@@ -272,94 +309,195 @@ def publish(
             if _has_artifact(client, mv.run_id, BY_GROUP_ARTIFACT)
             else None
         )
-    tell(f"read the test predictions of version {version_id} ({len(predictions):,} rows)")
-    attributes = policy.groups.audited_names
-    columns = {c for name_ in attributes for c in name_.split(" x ")}
+    columns = {c for name_ in policy.groups.audited_names for c in name_.split(" x ")}
     missing = sorted(columns - set(predictions.columns))
     if missing:
         raise ValueError(ATTRIBUTE_MISSING.format(missing=missing, columns=list(predictions.columns)))
-
     extract_path = run.data.params.get("extract_path")
     truth_path = Path(extract_path) / TRUTH_FILE if extract_path else None
-    truth_audit: AuditResult | None = None
     if truth_path is not None and truth_path.is_file():
         predictions = attach_truth(predictions, truth_path)
-    audit = run_audit(predictions, score_col=SCORE_COL, label_col=LABEL_COL, group_cols=attributes,
-                      policy=policy, resamples=resamples)
-    tell(f"audited against recorded outcomes ({audit.elapsed_seconds:.1f} s)")
-    if TRUE_LABEL_COL in predictions.columns:
-        truth_audit = run_audit(predictions, score_col=SCORE_COL, label_col=TRUE_LABEL_COL,
-                                group_cols=attributes, policy=policy, resamples=resamples)
-        tell("audited against true outcomes")
-    floors, performance_table = performance_checks(predictions, score_col=SCORE_COL, label_col=LABEL_COL,
-                                                   policy=policy)
-    passed = audit.passed and all(p.passed for p in floors)
-    cleared = passed or override
+    return Candidate(predictions, metrics, by_group)
 
+
+def audit_candidate(predictions: pd.DataFrame, policy: FairnessPolicy, resamples: int | None,
+                    tell: Callable[[str], None]) -> CandidateAudit:
+    """Audit against recorded outcomes, against true outcomes when present, and check the performance floors."""
+    attributes = policy.groups.audited_names
+    recorded = run_audit(predictions, score_col=SCORE_COL, label_col=LABEL_COL, group_cols=attributes,
+                         policy=policy, resamples=resamples, score_kind=PROBABILITY)
+    tell(f"audited against recorded outcomes ({recorded.elapsed_seconds:.1f} s)")
+    truth = None
+    if TRUE_LABEL_COL in predictions.columns:
+        truth = run_audit(predictions, score_col=SCORE_COL, label_col=TRUE_LABEL_COL, group_cols=attributes,
+                          policy=policy, resamples=resamples, score_kind=PROBABILITY)
+        tell("audited against true outcomes")
+    floors, table = performance_checks(predictions, score_col=SCORE_COL, label_col=LABEL_COL, policy=policy)
+    return CandidateAudit(recorded, truth, floors, table)
+
+
+def verdict_note(version_id: str, previous: str | None, reaudit: bool, verdict: str, cleared: bool,
+                 approve_review: bool) -> str:
+    """The sentence under the headline: what happened to the previous champion."""
     if reaudit:
-        note = (f"Re-audit of version {version_id}, which is already the champion: its publication record is "
-                "unchanged and it keeps serving" + ("." if passed else "; publish another version to replace it."))
-    elif previous:
-        note = f"Previous champion: version {previous}" + ("." if cleared else "; it keeps serving.")
-    else:
-        note = "There was no champion before."
-    verdict = Verdict(passed=passed, published=cleared and not reaudit, override=override, approver=approver,
-                      reason=reason, performance=floors, note=note)
-    card = _model_card(name, mv, run, predictions, metrics, performance_table, truth_audit is not None)
-    html, document = build_report(audit, card=card, verdict=verdict, truth=truth_audit,
-                                  explanations_by_group=by_group, charts=charts)
-    out_dir = out_dir or DEFAULT_REPORT_ROOT / f"fairness-{name}-v{version_id}"
+        return (f"Re-audit of version {version_id}, which is already the champion: its publication record is "
+                "unchanged and it keeps serving"
+                + ("." if verdict == PASS_VERDICT else "; publish another version to replace it."))
+    extra = ""
+    if approve_review and verdict == PASS_VERDICT:
+        extra = " The verdict is PASS, so no approval was needed and none is recorded."
+    elif approve_review and verdict == FAIL_VERDICT:
+        extra = " An approval of a REVIEW never overrides a FAIL (that needs --override)."
+    if previous:
+        return f"Previous champion: version {previous}" + ("." if cleared else "; it keeps serving.") + extra
+    return "There was no champion before." + extra
+
+
+def write_report(out_dir: Path, html: str, document: dict[str, Any]) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     html_path, json_path = out_dir / "report.html", out_dir / "audit.json"
     html_path.write_text(html, encoding="utf-8")
     json_path.write_text(json.dumps(document, indent=2, allow_nan=False))
+    return html_path, json_path
 
+
+def log_audit_run(run: Any, name: str, mv: Any, previous: str | None, policy: FairnessPolicy, policy_text: str,
+                  audit: AuditResult, verdict: str, cleared_by: str, paths: tuple[Path, Path]) -> tuple[str, str]:
+    """Log the report in a new MLflow run beside the training run; return its id and the report's URI."""
+    import mlflow
+
+    version_id = str(mv.version)
     with mlflow.start_run(experiment_id=run.info.experiment_id,
                           run_name=f"fairness-audit-{name}-v{version_id}") as audit_run:
-        mlflow.set_tags({"svrisk.kind": AUDIT_RUN_KIND, "svrisk.model_name": name,
-                         "svrisk.model_version": version_id, "svrisk.model_run_id": mv.run_id,
-                         "svrisk.previous_champion": previous or ""})
+        mlflow.set_tags({RUN_TAG_KIND: AUDIT_RUN_KIND, RUN_TAG_MODEL_NAME: name,
+                         RUN_TAG_MODEL_VERSION: version_id, RUN_TAG_MODEL_RUN_ID: mv.run_id,
+                         RUN_TAG_PREVIOUS_CHAMPION: previous or "", RUN_TAG_GATE_VERDICT: verdict})
         mlflow.log_params({"policy_version": policy.version, "resamples": audit.resamples,
-                           "override": str(override).lower()})
-        mlflow.log_metrics({"gate_passed": float(passed), "failed_checks": float(len(audit.failed)),
-                            "borderline_checks": float(len(audit.borderline))})
-        mlflow.log_artifact(str(html_path), REPORT_ARTIFACT_DIR)
-        mlflow.log_artifact(str(json_path), REPORT_ARTIFACT_DIR)
+                           "override": str(cleared_by == CLEARED_BY_OVERRIDE).lower(),
+                           "review_approved": str(cleared_by == CLEARED_BY_REVIEW_APPROVAL).lower()})
+        mlflow.log_metrics({"gate_passed": float(verdict != FAIL_VERDICT), "failed_checks": float(len(audit.failed)),
+                            "borderline_checks": float(len(audit.borderline)),
+                            "outside_band_checks": float(len(outside_band(audit.checks)))})
+        for path in paths:
+            mlflow.log_artifact(str(path), REPORT_ARTIFACT_DIR)
         mlflow.log_text(policy_text, f"{REPORT_ARTIFACT_DIR}/policy.yaml")
-    report_uri = f"runs:/{audit_run.info.run_id}/{REPORT_ARTIFACT_DIR}/report.html"
-    tell(f"report logged in run {audit_run.info.run_id}")
+    return audit_run.info.run_id, f"runs:/{audit_run.info.run_id}/{REPORT_ARTIFACT_DIR}/report.html"
 
-    failed_count = len(audit.failed) + sum(not p.passed for p in floors)
+
+def publish(
+    *,
+    policy: FairnessPolicy,
+    policy_text: str,
+    out_dir: Path | None = None,
+    version: str | None = None,
+    name: str = MODEL_NAME,
+    override: bool = False,
+    approve_review: bool = False,
+    approver: str = "",
+    reason: str = "",
+    resamples: int | None = None,
+    charts: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> GateOutcome:
+    """Audit a registered version, record the verdict and move ``champion`` if it is cleared.
+
+    PASS clears the version; REVIEW clears it only with ``approve_review`` (a
+    named approver and a reason) unless the policy's
+    ``gate.review_requires_approval`` is false; FAIL only with ``override``.
+
+    Raises
+    ------
+    ValueError
+        On a missing version, a missing run artifact, predictions without the
+        policy's attributes, or an incomplete override or approval.
+    PromotionError
+        If every tag was written but the alias could not be moved.
+    """
+    tell = progress or (lambda _message: None)
+    check_approval(override=override, approve_review=approve_review, approver=approver, reason=reason)
+    client = _client()
+    mv = resolve_version(client, name, version)
+    version_id = str(mv.version)
+    run = client.get_run(mv.run_id)
+    previous = current_champion(client, name)
+    reaudit = previous == version_id
+    if reaudit and (override or approve_review):
+        raise ValueError(OVERRIDE_CHAMPION.format(version=version_id, alias=CHAMPION_ALIAS))
+
+    candidate = read_candidate(client, mv, run, policy)
+    tell(f"read the test predictions of version {version_id} ({len(candidate.predictions):,} rows)")
+    audits = audit_candidate(candidate.predictions, policy, resamples, tell)
+    audit = audits.recorded
+    verdict = gate_verdict(audit.checks, audits.floors)
+    cleared_by = clearance(verdict, override=override, approve_review=approve_review,
+                           review_requires_approval=policy.gate.review_requires_approval)
+    cleared = cleared_by != NOT_CLEARED
+    approved = cleared_by in (CLEARED_BY_OVERRIDE, CLEARED_BY_REVIEW_APPROVAL)
+    action = Verdict(
+        published=cleared and not reaudit, override=cleared_by == CLEARED_BY_OVERRIDE,
+        review_approved=cleared_by == CLEARED_BY_REVIEW_APPROVAL,
+        approver=approver if approved else "", reason=reason if approved else "",
+        performance=audits.floors, review_requires_approval=policy.gate.review_requires_approval,
+        note=verdict_note(version_id, previous, reaudit, verdict, cleared, approve_review),
+    )
+    card = _model_card(name, mv, run, candidate.predictions, candidate.metrics, audits.performance_table,
+                       audits.truth is not None)
+    html, document = build_report(audit, card=card, verdict=action, truth=audits.truth,
+                                  explanations_by_group=candidate.by_group, charts=charts)
+    paths = write_report(out_dir or DEFAULT_REPORT_ROOT / f"fairness-{name}-v{version_id}", html, document)
+    audit_run_id, report_uri = log_audit_run(run, name, mv, previous, policy, policy_text, audit, verdict,
+                                             cleared_by, paths)
+    tell(f"report logged in run {audit_run_id}")
+
+    failed_count = len(audit.failed) + sum(not p.passed for p in audits.floors)
     checked_at = datetime.now(UTC).isoformat(timespec="seconds")
+    record = VerdictRecord(
+        model_name=name, model_version=version_id, artifact_sha256=mv.tags.get(TAG_CHECKSUM, ""),
+        verdict=verdict, policy_version=policy.version, cleared_by=cleared_by,
+        approver=action.approver, reason=action.reason, checked_at=checked_at,
+    )
+    tags = record_verdict(client, record, report_uri=report_uri, failed_count=failed_count, reaudit=reaudit)
+    return GateOutcome(
+        version=version_id, passed=verdict != FAIL_VERDICT, published=cleared and not reaudit,
+        override=action.override, failed=audit.failed, performance=audits.floors, report_uri=report_uri,
+        audit_run_id=audit_run_id, html_path=paths[0], json_path=paths[1], previous_champion=previous,
+        borderline=len(audit.borderline), too_small=len(audit.too_small), tags=tags, reaudit=reaudit,
+        verdict=verdict, outside=outside_band(audit.checks), review_approved=action.review_approved,
+        not_judged=audit.not_judged, record=record,
+    )
+
+
+def record_verdict(client: Any, record: VerdictRecord, *, report_uri: str, failed_count: int,
+                   reaudit: bool) -> dict[str, str]:
+    """Write the verdict as tags: always this audit's ``gate.last_audit_*``; the publication tags (and the
+    alias) only when the version is not already the champion (module docstring). Returns the tags written."""
+    name, version_id = record.model_name, record.model_version
     last = {
-        TAG_LAST_POLICY_VERSION: policy.version,
+        TAG_LAST_POLICY_VERSION: record.policy_version,
         TAG_LAST_REPORT: report_uri,
         TAG_LAST_FAILED: str(failed_count),
-        TAG_LAST_CHECKED_AT: checked_at,
+        TAG_LAST_CHECKED_AT: record.checked_at,
+        TAG_LAST_VERDICT: record.verdict,
     }
+    passed = record.verdict != FAIL_VERDICT
     record_last_audit(client, name, version_id, last, passed)
     last[TAG_LAST_PASSED] = str(passed).lower()
     if reaudit:
-        # The champion's verdict and the alias stay as they are (module docstring).
-        tags = last
-    else:
-        tags = {
-            TAG_POLICY_VERSION: policy.version,
-            TAG_REPORT: report_uri,
-            TAG_APPROVER: approver if override else "",
-            TAG_REASON: reason if override else "",
-            TAG_OVERRIDE: str(override).lower(),
-            TAG_FAILED: str(failed_count),
-            TAG_CHECKED_AT: checked_at,
-        }
-        record_and_promote(client, name, version_id, tags, cleared)
-        tags = {**last, **tags, TAG_PASSED: str(cleared).lower()}
-    return GateOutcome(
-        version=version_id, passed=passed, published=cleared and not reaudit, override=override,
-        failed=audit.failed, performance=floors, report_uri=report_uri, audit_run_id=audit_run.info.run_id,
-        html_path=html_path, json_path=json_path, previous_champion=previous, borderline=len(audit.borderline),
-        too_small=len(audit.too_small), tags=tags, reaudit=reaudit,
-    )
+        return last
+    tags = {
+        TAG_POLICY_VERSION: record.policy_version,
+        TAG_REPORT: report_uri,
+        TAG_VERDICT: record.verdict,
+        TAG_APPROVER: record.approver,
+        TAG_REASON: record.reason,
+        TAG_OVERRIDE: str(record.cleared_by == CLEARED_BY_OVERRIDE).lower(),
+        TAG_REVIEW_APPROVED: str(record.cleared_by == CLEARED_BY_REVIEW_APPROVAL).lower(),
+        TAG_FAILED: str(failed_count),
+        TAG_CHECKED_AT: record.checked_at,
+        TAG_RECORD: record.canonical_json(),
+    }
+    record_and_promote(client, name, version_id, tags, record.cleared)
+    return {**last, **tags, TAG_PASSED: str(record.cleared).lower()}
 
 
 def record_last_audit(client: Any, name: str, version: str, tags: dict[str, str], passed: bool) -> None:

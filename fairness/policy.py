@@ -125,10 +125,22 @@ class Gate(_Strict):
     - ``confident_breach``: a check fails only when the whole interval lies
       outside the band; a point estimate outside the band with an interval
       that reaches back in is borderline.
+
+    A borderline check whose *estimate* lies outside the band makes the
+    verdict REVIEW (see :mod:`fairness.verdict`); ``review_requires_approval``
+    says whether REVIEW needs a named approver before anything is published.
     """
 
     decision_rule: Literal["point_estimate", "confident_breach"]
     checks: list[GatedCheck] = Field(min_length=1)
+    review_requires_approval: bool = Field(
+        True,
+        description=(
+            "a REVIEW verdict (no check fails, but a borderline check's estimate lies outside its band) "
+            "publishes only with a named approver and a reason; false publishes it as a pass would "
+            "(the behaviour before policy 1.2: set it only with a new policy version)"
+        ),
+    )
 
     @field_validator("checks")
     @classmethod

@@ -10,8 +10,6 @@ prints; it references no external URL.
 
 from __future__ import annotations
 
-import base64
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +21,10 @@ from fairness.audit import (
     BORDERLINE,
     FAIL,
     INTERVAL_METRICS,
+    NOT_APPLICABLE,
     NOT_ESTIMABLE,
     PASS,
+    RANK,
     TOO_SMALL,
     AuditResult,
     CheckResult,
@@ -32,10 +32,18 @@ from fairness.audit import (
     records,
 )
 from fairness.policy import INTERSECTION_SEPARATOR
+from fairness.verdict import (
+    FAIL_VERDICT,
+    PASS_VERDICT,
+    REVIEW_VERDICT,
+    every_check_holds,
+    gate_verdict,
+    outside_band,
+)
+from training.figures import new_figure, png_data_uri
 
 # Beside this module (package data); read by path, as tests/fairness can shadow the package name.
 TEMPLATE_PATH = Path(__file__).with_name("report.html.j2")
-DPI = 100
 
 INTENDED_USE = (
     "To prioritise which young people's records a practitioner reviews first, for an offer of "
@@ -60,7 +68,8 @@ DECISION_RULES = {
     "confident_breach": (
         "A check fails only when its whole {confidence:.0%} confidence interval lies outside the "
         "policy's band. A check whose estimate or interval reaches outside the band without that "
-        "certainty is borderline: it passes, and is explained below."
+        "certainty is borderline, and is explained below; a borderline check whose estimate lies "
+        "outside the band makes the verdict REVIEW."
     ),
 }
 METRIC_LABELS = {
@@ -96,26 +105,50 @@ class ModelCard:
 
 @dataclass
 class Verdict:
-    """The gate's decision as the report states it."""
+    """How the gate acted on the audit, as the report states it.
 
-    passed: bool
+    The verdict itself (PASS, REVIEW or FAIL) follows from the audit's checks
+    and the performance floors (:func:`fairness.verdict.gate_verdict`); this
+    says what was done with it: published or not, by override or by an
+    approval of a REVIEW, by whom and why.
+    """
+
     published: bool
     override: bool = False
+    review_approved: bool = False
     approver: str = ""
     reason: str = ""
     performance: list[PerformanceCheck] = field(default_factory=list)
     note: str = ""
     publishing: bool = True  # False for an audit of a score file: nothing is published
+    review_requires_approval: bool = True
 
-    @property
-    def headline(self) -> str:
-        if not self.publishing:
-            return "PASSES the policy's gated checks" if self.passed else "FAILS the policy's gated checks"
-        if self.override:
-            return "PUBLISHED BY OVERRIDE: the gate did not pass" if not self.passed else "PASSED (override recorded)"
-        if self.passed:
-            return "PASSED: every gated check holds" + ("" if self.published else " (not published)")
-        return "REFUSED: the model may not be published"
+
+def headline(name: str, action: dict[str, Any], every_holds: bool, n_outside: int, n_not_judged: int) -> str:
+    """The report's first line: which verdict applies, and what was done with it."""
+    if name == PASS_VERDICT:
+        said = "PASS: every gated check holds" if every_holds else (
+            f"PASS: no judged check fails or has its estimate outside the band; {n_not_judged} check(s) could "
+            "not be judged (listed below)"
+        )
+    elif name == REVIEW_VERDICT:
+        said = (f"REVIEW: no check fails, but {n_outside} borderline check(s) have their estimate outside the "
+                "allowed band")
+    else:
+        said = "FAIL: at least one gated check or performance floor fails"
+    if not action["publishing"]:
+        return said
+    if action["override"] and name != PASS_VERDICT:
+        return f"{said}. PUBLISHED BY OVERRIDE of {action['approver']}"
+    if action["review_approved"] and name == REVIEW_VERDICT:
+        return f"{said}. APPROVED by {action['approver']} and published"
+    if name == REVIEW_VERDICT and not action["published"] and action["review_requires_approval"]:
+        return f"{said}. NOT PUBLISHED: the policy requires a named approver (svrisk publish --approve-review)"
+    if name == FAIL_VERDICT:
+        return f"{said}. REFUSED: the model may not be published"
+    if name == REVIEW_VERDICT and action["published"]:
+        return f"{said}. Published without approval: the policy does not require it"
+    return said + ("" if action["published"] else " (not published)")
 
 
 def metric_label(metric: str) -> str:
@@ -174,6 +207,15 @@ def explain_check(check: CheckResult, decision_rule: str, publishing: bool = Tru
                 " The interval reaches back inside the band, so more data could change the estimate, "
                 "but the policy does not let too little data count as evidence of fairness."
             )
+    elif check.distance > 0:
+        gap = f"{check.distance * unit:.2f}{' points' if unit != 1.0 else ''}"
+        verdict = (
+            f"The policy allows {check.band}. The estimate lies {gap} outside that band, but the interval "
+            "reaches back inside it, so the breach is not confident: this check makes the verdict REVIEW. "
+            "The best estimate is still a disparity beyond what the policy allows; "
+            + ("a named approver must decide, on the record, whether the model may be published."
+               if publishing else "a panel would have to decide on it.")
+        )
     else:
         verdict = (
             f"The policy allows {check.band}. This is borderline: the estimate passes, but with the data "
@@ -189,23 +231,11 @@ def _band_edge(check: CheckResult) -> float:
     return min(edges, key=lambda edge: abs(edge - check.value))
 
 
-def _png(fig: Any) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _figure(width: float, height: float) -> Any:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-
-
 def rates_chart(rows: pd.DataFrame, attribute: str, threshold: float) -> str:
     """Selection rate, FPR and FNR by group with interval whiskers, at one threshold."""
     part = rows[(rows["attribute"] == attribute) & (rows["threshold"] == threshold)]
     groups = list(part["group"])
-    fig = _figure(8.0, 2.8)
+    fig = new_figure(8.0, 2.8)
     axes = fig.subplots(1, 3, sharey=False)
     x = np.arange(len(groups))
     for ax, metric in zip(axes, ("selection_rate", "fpr", "fnr"), strict=True):
@@ -221,13 +251,13 @@ def rates_chart(rows: pd.DataFrame, attribute: str, threshold: float) -> str:
         ax.set_xticks(x, groups, rotation=45, ha="right", fontsize=7)
         ax.tick_params(axis="y", labelsize=7)
     fig.suptitle(f"{attribute} at threshold {threshold:g} (dark: reference; grey: too small)", fontsize=9)
-    return _png(fig)
+    return png_data_uri(fig)
 
 
 def calibration_chart(rows: pd.DataFrame, attribute: str, threshold: float) -> str:
     """Mean predicted probability against the observed rate per group."""
     part = rows[(rows["attribute"] == attribute) & (rows["threshold"] == threshold)]
-    fig = _figure(4.0, 2.8)
+    fig = new_figure(4.0, 2.8)
     ax = fig.subplots()
     x = np.arange(len(part))
     ax.bar(x - 0.2, part["mean_predicted"].to_numpy(dtype=float) * 100, 0.4, label="mean predicted", color="#2b6cb0")
@@ -237,13 +267,13 @@ def calibration_chart(rows: pd.DataFrame, attribute: str, threshold: float) -> s
     ax.tick_params(axis="y", labelsize=7)
     ax.legend(fontsize=7)
     ax.set_title(f"calibration by {attribute}", fontsize=9)
-    return _png(fig)
+    return png_data_uri(fig)
 
 
 def label_bias_chart(table: pd.DataFrame, attribute: str, threshold: float) -> str:
     """Recorded against true outcomes: base rate and FPR per group."""
     part = table[(table["attribute"] == attribute) & (table["threshold"] == threshold)]
-    fig = _figure(7.0, 2.8)
+    fig = new_figure(7.0, 2.8)
     axes = fig.subplots(1, 2)
     x = np.arange(len(part))
     for ax, metric in zip(axes, ("base_rate", "fpr"), strict=True):
@@ -254,7 +284,7 @@ def label_bias_chart(table: pd.DataFrame, attribute: str, threshold: float) -> s
         ax.tick_params(axis="y", labelsize=7)
         ax.legend(fontsize=7)
     fig.suptitle(f"{attribute}: recorded vs true outcomes at threshold {threshold:g}", fontsize=9)
-    return _png(fig)
+    return png_data_uri(fig)
 
 
 def label_bias_table(recorded: AuditResult, truth: AuditResult) -> pd.DataFrame:
@@ -287,42 +317,43 @@ def _ci(row: pd.Series, metric: str, kind: str = "rate") -> str:
     return f"{_fmt(low, kind)} – {_fmt(high, kind)}"
 
 
-def _attribute_sections(audit: AuditResult, chart_threshold: float, charts: bool) -> list[dict[str, Any]]:
+def _attribute_sections(rows: pd.DataFrame, references: dict[str, str], thresholds: list[float],
+                        chart_threshold: float, charts: bool, ranking: bool) -> list[dict[str, Any]]:
     sections = []
-    for attribute in dict.fromkeys(audit.rows["attribute"]):
-        part = audit.rows[audit.rows["attribute"] == attribute]
+    for attribute in dict.fromkeys(rows["attribute"]):
+        part = rows[rows["attribute"] == attribute]
         tables = []
-        for threshold in audit.thresholds:
-            rows = []
+        for threshold in thresholds:
+            table_rows = []
             for _, r in part[part["threshold"] == threshold].iterrows():
-                rows.append({
-                    "group": r["group"],
-                    "reference": bool(r["is_reference"]),
-                    "too_small": bool(r["too_small"]),
-                    "cells": [
-                        (_fmt(r["count"], "int"), ""),
-                        (_fmt(r["base_rate"]), _ci(r, "base_rate")),
-                        (_fmt(r["flagged"], "int"), ""),
-                        (_fmt(r["selection_rate"]), _ci(r, "selection_rate")),
-                        (_fmt(r["tpr"]), _ci(r, "tpr")),
-                        (_fmt(r["fpr"]), _ci(r, "fpr")),
-                        (_fmt(r["fnr"]), _ci(r, "fnr")),
-                        (_fmt(r["precision"]), _ci(r, "precision")),
-                        (_fmt(r["auc"], "num"), ""),
-                        (_fmt(r["mean_predicted"]), ""),
-                        (_fmt(r["fpr_ratio"], "num"), _ci(r, "fpr_ratio", "num")),
-                        (_fmt(r["fnr_ratio"], "num"), _ci(r, "fnr_ratio", "num")),
-                        (_fmt(r["calibration_difference"], "points"), _ci(r, "calibration_difference", "points")),
-                    ],
-                })
-            tables.append({"threshold": threshold, "rows": rows})
+                cells = [
+                    (_fmt(r["count"], "int"), ""),
+                    (_fmt(r["base_rate"]), _ci(r, "base_rate")),
+                    (_fmt(r["flagged"], "int"), ""),
+                    (_fmt(r["selection_rate"]), _ci(r, "selection_rate")),
+                    (_fmt(r["tpr"]), _ci(r, "tpr")),
+                    (_fmt(r["fpr"]), _ci(r, "fpr")),
+                    (_fmt(r["fnr"]), _ci(r, "fnr")),
+                    (_fmt(r["precision"]), _ci(r, "precision")),
+                    (_fmt(r["auc"], "num"), ""),
+                    (_fmt(r["fpr_ratio"], "num"), _ci(r, "fpr_ratio", "num")),
+                    (_fmt(r["fnr_ratio"], "num"), _ci(r, "fnr_ratio", "num")),
+                ]
+                if not ranking:
+                    cells[9:9] = [(_fmt(r["mean_predicted"]), "")]
+                    cells.append((_fmt(r["calibration_difference"], "points"),
+                                  _ci(r, "calibration_difference", "points")))
+                table_rows.append({"group": r["group"], "reference": bool(r["is_reference"]),
+                                   "too_small": bool(r["too_small"]), "cells": cells})
+            tables.append({"threshold": threshold, "rows": table_rows})
         single = INTERSECTION_SEPARATOR not in attribute
+        drawn = charts and single
         sections.append({
             "attribute": attribute,
-            "reference": audit.references[attribute],
+            "reference": references[attribute],
             "tables": tables,
-            "rates_chart": rates_chart(audit.rows, attribute, chart_threshold) if charts and single else None,
-            "calibration_chart": calibration_chart(audit.rows, attribute, chart_threshold) if charts and single else None,
+            "rates_chart": rates_chart(rows, attribute, chart_threshold) if drawn else None,
+            "calibration_chart": calibration_chart(rows, attribute, chart_threshold) if drawn and not ranking else None,
         })
     return sections
 
@@ -331,6 +362,8 @@ TABLE_HEADERS = (
     "group", "people", "outcome rate", "flagged", "selection rate", "TPR", "FPR", "FNR", "precision",
     "AUC", "mean predicted", "FPR ratio", "FNR ratio", "calibration diff. (points)",
 )
+# A ranking has no mean predicted probability and no calibration.
+RANKING_HEADERS = tuple(h for h in TABLE_HEADERS if h not in ("mean predicted", "calibration diff. (points)"))
 
 
 def _explanation_table(by_group: pd.DataFrame) -> dict[str, Any]:
@@ -352,89 +385,81 @@ def _explanation_table(by_group: pd.DataFrame) -> dict[str, Any]:
     return {"families": families, "rows": rows}
 
 
-def _too_few_events(audit: AuditResult) -> list[CheckResult]:
+def _too_few_events(checks: list[CheckResult], too_small: list[dict[str, Any]]) -> list[CheckResult]:
     """Too-small checks other than those on groups already listed as too small by size."""
-    small = {(t["attribute"], t["group"]) for t in audit.too_small}
-    return [c for c in audit.checks if c.status == TOO_SMALL
+    small = {(t["attribute"], t["group"]) for t in too_small}
+    return [c for c in checks if c.status == TOO_SMALL
             and (c.attribute, c.group) not in small and (c.attribute, c.reference) not in small]
 
 
-def build_report(
+def detectable_text(check: CheckResult) -> str:
+    """The power figure in words: the disparities beyond the band the audit would fail with 80% power."""
+    points = check.metric.endswith("_difference")
+    kind = "points" if points else "num"
+    sides = []
+    if check.lower is not None:
+        sides.append(f"at or below {_fmt(check.detectable_low, kind)}" if np.isfinite(check.detectable_low)
+                     else "none below the band")
+    if check.upper is not None:
+        sides.append(f"at or above {_fmt(check.detectable_high, kind)}" if np.isfinite(check.detectable_high)
+                     else "none above the band")
+    return " or ".join(sides) + (" (points)" if points else "")
+
+
+def _check_from_dict(data: dict[str, Any]) -> CheckResult:
+    """A check as the JSON document holds it (null for an undefined figure)."""
+    fields = CheckResult.__dataclass_fields__
+    return CheckResult(**{k: (float("nan") if v is None and k not in ("threshold", "lower", "upper") else v)
+                          for k, v in data.items() if k in fields})
+
+
+def _performance_from_dict(data: dict[str, Any]) -> PerformanceCheck:
+    return PerformanceCheck(**{k: (float("nan") if v is None else v) for k, v in data.items()})
+
+
+def build_document(
     audit: AuditResult,
     *,
     card: ModelCard,
     verdict: Verdict,
     truth: AuditResult | None = None,
     explanations_by_group: pd.DataFrame | None = None,
-    charts: bool = True,
-) -> tuple[str, dict[str, Any]]:
-    """Render the HTML report and the JSON document with the same content.
-
-    Returns
-    -------
-    (str, dict)
-        The self-contained HTML text and the JSON-ready dict.
-    """
-    import jinja2
-
-    chart_threshold = audit.thresholds[len(audit.thresholds) // 2]
-    failed = [c for c in audit.checks if c.status == FAIL]
+) -> dict[str, Any]:
+    """The report's content as one JSON-ready document; the HTML is rendered from it (:func:`render_html`)."""
+    name = gate_verdict(audit.checks, verdict.performance)
+    outside = outside_band(audit.checks)
+    failed = sorted((c for c in audit.checks if c.status == FAIL), key=lambda c: -c.distance)
     borderline = [c for c in audit.checks if c.status == BORDERLINE]
+    not_judged = audit.not_judged
+    action = {
+        "publishing": verdict.publishing,
+        "published": verdict.published,
+        "override": verdict.override,
+        "review_approved": verdict.review_approved,
+        "review_requires_approval": verdict.review_requires_approval,
+        "approver": verdict.approver,
+        "reason": verdict.reason,
+    }
+    every_holds = every_check_holds(audit.checks, verdict.performance)
     paragraphs = [
         {"status": c.status, "title": check_title(c), "text": explain_check(c, audit.decision_rule, verdict.publishing)}
-        for c in failed + borderline
+        for c in failed + outside + [c for c in borderline if c.distance == 0]
     ]
     bias = label_bias_table(audit, truth) if truth is not None else None
-    bias_rows = []
-    bias_charts = []
-    if bias is not None:
-        at = bias[bias["threshold"] == chart_threshold]
-        for _, r in at.iterrows():
-            bias_rows.append([
-                r["attribute"], r["group"], _fmt(r["count"], "int"),
-                _fmt(r["base_rate_recorded"]), _fmt(r["base_rate_true"]),
-                _fmt(r["fpr_recorded"]), _fmt(r["fpr_true"]),
-                _fmt(r["fnr_recorded"]), _fmt(r["fnr_true"]),
-                _fmt(r["fpr_ratio_recorded"], "num"), _fmt(r["fpr_ratio_true"], "num"),
-                _fmt(r["fnr_ratio_recorded"], "num"), _fmt(r["fnr_ratio_true"], "num"),
-            ])
-        if charts:
-            for attribute in dict.fromkeys(at["attribute"]):
-                if INTERSECTION_SEPARATOR not in attribute:
-                    bias_charts.append(label_bias_chart(bias, attribute, chart_threshold))
-    counts = {s: sum(1 for c in audit.checks if c.status == s) for s in (PASS, BORDERLINE, FAIL, TOO_SMALL, NOT_ESTIMABLE)}
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    template = env.from_string(TEMPLATE_PATH.read_text(encoding="utf-8"))
-    html = template.render(
-        card=card,
-        verdict=verdict,
-        audit=audit,
-        counts=counts,
-        failed=[(check_title(c), c) for c in failed],
-        too_small_checks=[(check_title(c), c) for c in _too_few_events(audit)],
-        paragraphs=paragraphs,
-        decision_rule=DECISION_RULES[audit.decision_rule].format(confidence=audit.confidence),
-        sections=_attribute_sections(audit, chart_threshold, charts),
-        headers=TABLE_HEADERS,
-        chart_threshold=chart_threshold,
-        bias_rows=bias_rows,
-        bias_charts=bias_charts,
-        explanations=_explanation_table(explanations_by_group) if explanations_by_group is not None else None,
-        fmt=_fmt,
-        metric_label=metric_label,
-    )
-    document = {
+    return {
         "title": card.title,
         "subject": card.subject,
         "verdict": {
-            "headline": verdict.headline,
-            "passed": verdict.passed,
-            "published": verdict.published,
-            "override": verdict.override,
-            "approver": verdict.approver,
-            "reason": verdict.reason,
+            "verdict": name,
+            "headline": headline(name, action, every_holds, len(outside), len(not_judged)),
+            "every_check_holds": every_holds,
+            **action,
+            # Kept for readers of earlier documents: true when no gated check fails.
+            "passed": audit.passed and all(p.passed for p in verdict.performance),
             "note": verdict.note,
+            "outside_band": [{"title": check_title(c), **c.to_dict()} for c in outside],
             "failed_checks": [{"title": check_title(c), **c.to_dict()} for c in failed],
+            "not_judged": [{"title": check_title(c), **c.to_dict()} for c in not_judged],
             "performance": [p.to_dict() for p in verdict.performance],
         },
         "model_card": {
@@ -448,6 +473,81 @@ def build_report(
         "paragraphs": paragraphs,
         **audit.to_dict(),
         "label_bias": records(bias) if bias is not None else None,
+        "explanations_by_group": records(explanations_by_group) if explanations_by_group is not None else None,
         "interval_metrics": list(INTERVAL_METRICS),
     }
-    return html, document
+
+
+def render_html(document: dict[str, Any], *, charts: bool = True) -> str:
+    """The self-contained HTML report, from the JSON document alone (so the two cannot drift apart)."""
+    import jinja2
+
+    checks = [_check_from_dict(c) for c in document["checks"]]
+    rows = pd.DataFrame(document["rows"])
+    thresholds = list(document["thresholds"])
+    chart_threshold = thresholds[len(thresholds) // 2]
+    ranking = document["score_kind"] == RANK
+    bias = pd.DataFrame(document["label_bias"]) if document["label_bias"] else None
+    bias_rows, bias_charts = [], []
+    if bias is not None:
+        at = bias[bias["threshold"] == chart_threshold]
+        for _, r in at.iterrows():
+            bias_rows.append([
+                r["attribute"], r["group"], _fmt(r["count"], "int"),
+                _fmt(r["base_rate_recorded"]), _fmt(r["base_rate_true"]),
+                _fmt(r["fpr_recorded"]), _fmt(r["fpr_true"]),
+                _fmt(r["fnr_recorded"]), _fmt(r["fnr_true"]),
+                _fmt(r["fpr_ratio_recorded"], "num"), _fmt(r["fpr_ratio_true"], "num"),
+                _fmt(r["fnr_ratio_recorded"], "num"), _fmt(r["fnr_ratio_true"], "num"),
+            ])
+        if charts:
+            bias_charts = [label_bias_chart(bias, attribute, chart_threshold)
+                           for attribute in dict.fromkeys(at["attribute"]) if INTERSECTION_SEPARATOR not in attribute]
+    counts = {s: sum(1 for c in checks if c.status == s)
+              for s in (PASS, BORDERLINE, FAIL, TOO_SMALL, NOT_ESTIMABLE, NOT_APPLICABLE)}
+    explanations = document["explanations_by_group"]
+    verdict = document["verdict"]
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    template = env.from_string(TEMPLATE_PATH.read_text(encoding="utf-8"))
+    return template.render(
+        doc=document,
+        verdict=verdict,
+        card=document["model_card"],
+        performance=[_performance_from_dict(p) for p in verdict["performance"]],
+        counts=counts,
+        outside=[(c["title"], _check_from_dict(c)) for c in verdict["outside_band"]],
+        failed=[(c["title"], _check_from_dict(c)) for c in verdict["failed_checks"]],
+        too_small_checks=[(check_title(c), c, detectable_text(c)) for c in _too_few_events(checks, document["too_small"])],
+        power=[(check_title(c), c, detectable_text(c)) for c in checks],
+        paragraphs=document["paragraphs"],
+        sections=_attribute_sections(rows, document["references"], thresholds, chart_threshold, charts, ranking),
+        headers=RANKING_HEADERS if ranking else TABLE_HEADERS,
+        ranking=ranking,
+        chart_threshold=chart_threshold,
+        bias_rows=bias_rows,
+        bias_charts=bias_charts,
+        explanations=_explanation_table(pd.DataFrame(explanations)) if explanations else None,
+        fmt=_fmt,
+        metric_label=metric_label,
+    )
+
+
+def build_report(
+    audit: AuditResult,
+    *,
+    card: ModelCard,
+    verdict: Verdict,
+    truth: AuditResult | None = None,
+    explanations_by_group: pd.DataFrame | None = None,
+    charts: bool = True,
+) -> tuple[str, dict[str, Any]]:
+    """The HTML report and the JSON document it is rendered from.
+
+    Returns
+    -------
+    (str, dict)
+        The self-contained HTML text and the JSON-ready dict.
+    """
+    document = build_document(audit, card=card, verdict=verdict, truth=truth,
+                              explanations_by_group=explanations_by_group)
+    return render_html(document, charts=charts), document

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from registry.names import GATE_TAG_PREFIX, MODEL_NAME, TAG_OUTCOME, TAG_PASSED, TAG_REPORT
+from registry.names import GATE_TAG_PREFIX, MODEL_NAME, TAG_OUTCOME, TAG_PASSED, TAG_RECORD, TAG_REPORT
 from registry.tracking import tracking_store
 from registry.versions import (
     ChecksumMismatch,
@@ -83,6 +83,8 @@ def describe_version(client: Any, version: ResolvedVersion) -> dict[str, Any]:
         "outcome_definition": _json_or_text(tags.get(TAG_OUTCOME)),
         "gate": {k[len(GATE_TAG_PREFIX):]: v for k, v in tags.items() if k.startswith(GATE_TAG_PREFIX)},
         "fairness_report": tags.get(TAG_REPORT),
+        # The gate's verdict record (PASS / REVIEW / FAIL, and who approved a REVIEW or override, and why).
+        "gate_record": _json_or_text(tags.get(TAG_RECORD)),
         "metrics": dict(run.data.metrics) if run is not None else {},
         "tags": tags,
     }

@@ -13,7 +13,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-# From the ground up; extend a row (or add one) when a package is added.
+# From the ground up; extend a row (or add one) when a package is added. Packages in one
+# row may not import each other: if one needs another, give it its own row above.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("extract",),
     ("features",),

@@ -120,18 +120,34 @@ def test_fairness_small_groups_are_listed_never_judged():
     assert _row(result, "c", 0.5)["too_small"]
 
 
-def test_fairness_reference_group_from_policy_and_unknown_reference():
+def test_fairness_reference_group_from_policy_case_fallback_and_override():
     result = run_audit(
         HAND, score_col="score", label_col="label", group_cols=["g"], thresholds=[0.5],
         policy=_policy(reference_groups={"g": "a"}), resamples=0,
     )
     assert result.references == {"g": "a"}
+    assert result.attributes[0]["reference_chosen"] == "the policy's reference group"
     assert _row(result, "b", 0.5)["fpr_ratio"] == pytest.approx((1 / 3) / 0.5)
+    # The policy's reference matched ignoring case; said so.
+    shouting = run_audit(HAND, score_col="score", label_col="label", group_cols=["g"], thresholds=[0.5],
+                         policy=_policy(reference_groups={"g": "A"}), resamples=0)
+    assert shouting.references == {"g": "a"} and "ignoring letter case" in shouting.attributes[0]["reference_chosen"]
+    # A policy reference absent from the data: the largest group, said in the report.
+    absent = run_audit(HAND, score_col="score", label_col="label", group_cols=["g"], thresholds=[0.5],
+                       policy=_policy(reference_groups={"g": "zz"}), resamples=0)
+    assert absent.references == {"g": "b"}
+    assert "the largest group" in absent.attributes[0]["reference_chosen"] and "'zz'" in absent.attributes[0][
+        "reference_chosen"]
+    # A reference given explicitly overrides the policy, and must exist.
+    given = run_audit(HAND, score_col="score", label_col="label", group_cols=["g"], thresholds=[0.5],
+                      policy=_policy(reference_groups={"g": "a"}), resamples=0, references={"g": "b"})
+    assert given.references == {"g": "b"}
     with pytest.raises(ValueError, match="reference group 'zz'"):
-        run_audit(
-            HAND, score_col="score", label_col="label", group_cols=["g"], thresholds=[0.5],
-            policy=_policy(reference_groups={"g": "zz"}), resamples=0,
-        )
+        run_audit(HAND, score_col="score", label_col="label", group_cols=["g"], thresholds=[0.5],
+                  policy=_policy(), resamples=0, references={"g": "zz"})
+    with pytest.raises(ValueError, match="not audited"):
+        run_audit(HAND, score_col="score", label_col="label", group_cols=["g"], thresholds=[0.5],
+                  policy=_policy(), resamples=0, references={"h": "a"})
 
 
 def test_fairness_intersections_combine_labels():
@@ -264,7 +280,7 @@ def test_fairness_rare_events_zero_count_is_too_small_unless_many_were_expected(
     from fairness.report import ModelCard, Verdict, build_report
 
     html, document = build_report(result, card=ModelCard(title="t", subject="s"),
-                                  verdict=Verdict(passed=False, published=False), charts=False)
+                                  verdict=Verdict(published=False), charts=False)
     assert "Checks resting on too few events" in html
     assert "g = unknown vs white at threshold 0.5" in html and "about 0.8 people" in html
     listed = [c for c in document["checks"] if c["group"] == "unknown" and c["metric"] == "fpr_ratio"]

@@ -22,7 +22,10 @@ from fairness.gate import (
     TAG_PASSED,
     TAG_POLICY_VERSION,
     TAG_REASON,
+    TAG_RECORD,
     TAG_REPORT,
+    TAG_REVIEW_APPROVED,
+    TAG_VERDICT,
     PromotionError,
 )
 from fairness.gate import publish as gate_publish
@@ -144,7 +147,7 @@ def test_fairness_gate_publishes_fair_refuses_biased_and_records_overrides(tmp_p
     assert _champion() == fair
     tags = _tags(fair)
     assert tags[TAG_PASSED] == "true" and tags[TAG_OVERRIDE] == "false"
-    assert tags[TAG_POLICY_VERSION] == "1.1" and tags[TAG_APPROVER] == ""
+    assert tags[TAG_POLICY_VERSION] == "1.2" and tags[TAG_APPROVER] == ""
     assert tags[TAG_REPORT].startswith("runs:/") and tags[TAG_REPORT].endswith("/fairness/report.html")
     document = json.loads((tmp_path / "r1" / "audit.json").read_text())
     assert document["label_bias"], "the synthetic extract's true outcomes are audited too"
@@ -251,6 +254,56 @@ def test_fairness_gate_crash_leaves_the_old_champion(tmp_path, policy_file, monk
     tags = _tags(new)
     assert tags[TAG_PASSED] == "true" and tags[TAG_LAST_PASSED] == "incomplete"
     assert _champion() == new
+
+
+def test_fairness_gate_review_needs_a_named_approver_and_keeps_the_old_champion(tmp_path, policy_file):
+    from mlflow import MlflowClient
+
+    from fairness.verdict import VerdictRecord
+    from registry.versions import resolve_version
+    from serving.model_loader import describe_version
+
+    old = _register(tmp_path, bias=1.0, seed=21)
+    assert runner.invoke(app, ["publish", "--policy", str(policy_file), "--out", str(tmp_path / "r1")]).exit_code == 0
+    assert _tags(old)[TAG_VERDICT] == "PASS"
+    # Scores 1.15x for one group: no confident breach, but an FPR ratio estimate outside 0.8-1.25 (seeded).
+    review = _register(tmp_path, bias=1.15, seed=22)
+    result = runner.invoke(app, ["publish", "--policy", str(policy_file), "--out", str(tmp_path / "r2")])
+    assert result.exit_code == 1, result.output
+    assert "needs review" in result.output and "--approve-review" in result.output
+    assert "false positive rate ratio, ethnicity = black vs white" in result.output
+    assert _champion() == old  # REVIEW publishes nothing by itself
+    tags = _tags(review)
+    assert (tags[TAG_PASSED], tags[TAG_VERDICT], tags[TAG_REVIEW_APPROVED]) == ("false", "REVIEW", "false")
+    record = VerdictRecord.from_json(tags[TAG_RECORD])
+    assert (record.verdict, record.cleared_by, record.model_version) == ("REVIEW", "", review)
+    html = (tmp_path / "r2" / "report.html").read_text()
+    first_page = html[html.index('<section id="verdict"'):html.index('<section id="scope"')]
+    assert "Gate verdict: REVIEW" in first_page and "NOT PUBLISHED" in first_page
+    assert "Checks whose estimate lies outside the allowed band" in first_page
+
+    # Approval needs a name and a reason, and is not an override.
+    assert runner.invoke(app, ["publish", "--approve-review", "--approver", "x"]).exit_code == 2
+    assert runner.invoke(app, ["publish", "--approve-review", "--override", "--approver", "x",
+                               "--reason", "y"]).exit_code == 2
+    result = runner.invoke(app, ["publish", "--version", review, "--policy", str(policy_file), "--out",
+                                 str(tmp_path / "r3"), "--approve-review", "--approver", "Panel chair",
+                                 "--reason", "minute 14: monitor the FPR ratio monthly"])
+    assert result.exit_code == 0, result.output
+    assert "REVIEW approved by Panel chair" in result.output
+    assert _champion() == review
+    tags = _tags(review)
+    assert (tags[TAG_PASSED], tags[TAG_REVIEW_APPROVED], tags[TAG_OVERRIDE], tags[TAG_APPROVER], tags[TAG_REASON]) == (
+        "true", "true", "false", "Panel chair", "minute 14: monitor the FPR ratio monthly")
+    assert VerdictRecord.from_json(tags[TAG_RECORD]).cleared_by == "review_approval"
+    html = (tmp_path / "r3" / "report.html").read_text()
+    first_page = html[html.index('<section id="verdict"'):html.index('<section id="scope"')]
+    assert "APPROVED by Panel chair" in first_page and "minute 14" in first_page
+    # The served model's details show the approval.
+    client = MlflowClient()
+    details = describe_version(client, resolve_version(client, NAME, aliases=(CHAMPION_ALIAS,)))
+    assert details["gate"]["review_approved"] == "true" and details["gate"]["approver"] == "Panel chair"
+    assert details["gate_record"]["verdict"] == "REVIEW" and details["gate_record"]["reason"].startswith("minute 14")
 
 
 def test_fairness_publish_usage_and_missing_candidate(tmp_path, policy_file):

@@ -21,7 +21,7 @@ def policy_data():
 
 def test_fairness_default_policy_loads(project_root):
     policy = load_policy(project_root / "fairness" / "policy.yaml")
-    assert policy.version == "1.1"  # 1.1 added groups.minimum_expected_events
+    assert policy.version == "1.2"  # 1.2 added gate.review_requires_approval
     assert policy.groups.minimum_expected_events == 5
     assert policy.thresholds == sorted(policy.thresholds)
     assert policy.check("fpr_ratio").band_text() == "[0.8, 1.25]"

@@ -84,7 +84,8 @@ def _args(path, out, *extra):
 def test_fairness_cli_audit_writes_rows_and_report(scores_csv, tmp_path):
     out = tmp_path / "out"
     result = runner.invoke(app, _args(scores_csv, out))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a FAIL is a finding: exit 1, with the report written
+    assert "wrote" in result.output and result.output.startswith("FAIL")
     document = json.loads((out / "audit.json").read_text())
     rows = document["rows"]
     # 2 sexes + 5 ethnicities + the policy's sex x ethnicity intersection (10), at 2 thresholds.
@@ -96,7 +97,7 @@ def test_fairness_cli_audit_writes_rows_and_report(scores_csv, tmp_path):
     # Scores inflated 1.8x for one group: its false positive rate ratio against white fails.
     failed = {(c["attribute"], c["group"], c["metric"]) for c in document["checks"] if c["status"] == "fail"}
     assert ("ethnicity", "black", "fpr_ratio") in failed
-    assert document["verdict"]["headline"].startswith("FAILS")
+    assert document["verdict"]["headline"].startswith("FAIL:") and document["verdict"]["verdict"] == "FAIL"
     # The "other" group (about 45 people) is listed as too small, and none of its checks is judged.
     assert any(t["group"] == "other" for t in document["too_small"])
     assert {c["status"] for c in document["checks"] if c["group"] == "other"} == {"too_small"}
@@ -117,22 +118,22 @@ def test_fairness_cli_audit_writes_rows_and_report(scores_csv, tmp_path):
         (lambda f: f.iloc[:0], "no rows"),
     ],
 )
-def test_fairness_cli_audit_bad_input_exits_1(tmp_path, mutate, message):
+def test_fairness_cli_audit_bad_input_exits_2(tmp_path, mutate, message):
     path = tmp_path / "bad.csv"
     mutate(_scores(n=200)).to_csv(path, index=False)
     result = runner.invoke(app, _args(path, tmp_path / "out"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
 
 
 def test_fairness_cli_audit_missing_and_blank_files(tmp_path):
     result = runner.invoke(app, _args(tmp_path / "none.csv", tmp_path / "out"))
-    assert result.exit_code == 1 and "not found" in result.output
+    assert result.exit_code == 2 and "not found" in result.output
     blank = tmp_path / "blank.csv"
     blank.write_text("")
     result = runner.invoke(app, _args(blank, tmp_path / "out"))
-    assert result.exit_code == 1 and "is empty" in result.output
+    assert result.exit_code == 2 and "is empty" in result.output
     result = runner.invoke(app, ["audit", "--scores", str(blank)])
     assert result.exit_code == 2  # usage error: required options missing
 
@@ -154,12 +155,12 @@ def test_fairness_report_states_checks_in_plain_english_and_label_bias():
     })
     card = ModelCard(title="svrisk version 3", subject="test", outcome="Serious violence in 365 days.",
                      performance=[{"score": "probability", "auc": 0.81, "ece": 0.004}])
-    verdict = Verdict(passed=recorded.passed, published=False)
+    verdict = Verdict(published=False)
     html, document = build_report(recorded, card=card, verdict=verdict, truth=truth,
                                   explanations_by_group=by_group, charts=False)
     outline = _outline(html)
-    assert outline.sections == ["verdict", "model-card", "explained-checks", "too-small", "groups",
-                                "label-bias", "explanations"]
+    assert outline.sections == ["verdict", "scope", "model-card", "explained-checks", "too-small", "power",
+                                "groups", "label-bias", "explanations"]
     text = " ".join(outline.text)
     assert "REFUSED" in text
     assert "prioritise which young people's records a practitioner reviews" in text
@@ -171,3 +172,64 @@ def test_fairness_report_states_checks_in_plain_english_and_label_bias():
     assert document["label_bias"][0].keys() >= {"fpr_recorded", "fpr_true", "base_rate_recorded", "base_rate_true"}
     assert "+2.00" in text  # police family raises the black group's scores by 2 points
     json.dumps(document, allow_nan=False)
+
+
+def _numbers(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"\d+\.\d+", text)
+
+
+@pytest.fixture(scope="module")
+def report_pair():
+    """An audit's HTML report (without charts) and its JSON document."""
+    frame = _scores(n=2500, seed=4)
+    recorded = run_audit(frame, score_col="risk", label_col="outcome", group_cols=["ethnicity", "sex"],
+                         thresholds=[0.1, 0.2], policy=load_policy(), resamples=40)
+    card = ModelCard(title="t", subject="s", performance=[{"score": "probability", "auc": 0.81, "ece": 0.004}])
+    html, document = build_report(recorded, card=card, verdict=Verdict(published=False), charts=False)
+    return html, document
+
+
+def test_fairness_report_html_is_rendered_from_the_json_document_alone(report_pair):
+    from fairness.report import render_html
+
+    html, document = report_pair
+    # The document as written to audit.json, read back, renders exactly the same HTML: the HTML has no
+    # source but the JSON, so the two cannot drift apart.
+    reread = json.loads(json.dumps(document, allow_nan=False))
+    assert render_html(reread, charts=False) == html
+
+
+def _formatted_figures(document) -> set[str]:
+    """Every way the report formats a number, applied to every number in the JSON document."""
+    found: set[str] = set()
+
+    def walk(value):
+        if isinstance(value, bool) or value is None:
+            return
+        if isinstance(value, (int, float)):
+            v = float(value)
+            for scaled in (v, v * 100):
+                for fmt in (".0f", ".1f", "+.1f", ".2f", "+.2f", ".3f", ".4f", "g", ",.0f"):
+                    found.add(format(scaled, fmt).lstrip("+-"))
+            return
+        if isinstance(value, str):
+            found.update(_numbers(value))
+            return
+        for item in value.values() if isinstance(value, dict) else value:
+            walk(item)
+
+    walk(document)
+    return found
+
+
+def test_fairness_report_every_figure_in_the_html_comes_from_the_json(report_pair):
+    html, document = report_pair
+    import re
+
+    body = re.sub(r"<style>.*?</style>", "", html, flags=re.S)  # the stylesheet's sizes are not figures
+    figures = _numbers(" ".join(_outline(body).text))
+    assert len(figures) > 200
+    missing = sorted(set(figures) - _formatted_figures(document))
+    assert missing == []

@@ -32,7 +32,8 @@ def registered(tmp_path: Path) -> str:
     return str(version.version)
 
 
-def test_resolve_by_version_alias_and_preference(registered: str) -> None:
+def test_resolve_then_download_verified(registered: str, tmp_path: Path) -> None:
+    # One test: a fresh MLflow store per test costs more than both halves together.
     from mlflow import MlflowClient
 
     client = MlflowClient()
@@ -49,11 +50,7 @@ def test_resolve_by_version_alias_and_preference(registered: str) -> None:
     with pytest.raises(VersionNotFound, match="no model is registered as 'other' .*alias 'champion' or 'candidate'"):
         resolve_version(client, "other")
 
-
-def test_download_verified_refuses_a_changed_artifact(registered: str, tmp_path: Path) -> None:
-    from mlflow import MlflowClient
-
-    client = MlflowClient()
+    # The download is checked against the version's checksum tag.
     resolved = resolve_version(client, "svrisk", version=registered)
     local = download_verified(resolved, tmp_path / "ok")
     assert (local / "weights.bin").read_bytes() == b"\x00\x01weights"
