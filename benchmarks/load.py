@@ -88,10 +88,15 @@ def build_frames(people: int, seed: int = 0) -> dict[str, pd.DataFrame]:
         pd.to_datetime([f"{2018 + t // 3}-{(9, 1, 4)[t % 3]:02d}-01" for t in range(terms)]),
         people,
     )
+    # Contract 1.1: each term's last day (20 Dec, 25 Mar, 20 Jul), known from then.
+    term_end = np.tile(
+        pd.to_datetime([f"{2018 + t // 3}-{(12, 3, 7)[t % 3]:02d}-{(20, 25, 20)[t % 3]}" for t in range(terms)]),
+        people,
+    )
     possible = rng.integers(100, 150, len(pid))
     attended = possible - rng.integers(0, 40, len(pid))
     frames["attendance"] = pd.DataFrame({
-        "person_id": pid, "term_start": term_start, "sessions_possible": possible,
+        "person_id": pid, "term_start": term_start, "term_end": term_end, "sessions_possible": possible,
         "sessions_attended": attended,
         "unauthorised_absences": rng.integers(0, 1 + possible - attended),
     })

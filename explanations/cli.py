@@ -17,6 +17,7 @@ ERR_ASOF_OR_REFERRALS = "give --as-of DATE (a population snapshot) or --referral
 ERR_ALIAS_OR_VERSION = "give --alias or --version, not both"
 ERR_BAD_DATE = "{value!r} is not a date YYYY-MM-DD"
 SEE_DOCS = "See docs/explanations.md, section 'Batch scoring: `svrisk score`'."
+LEFT_OUT = "left out {count:,} cohort row(s), not scored: {reasons}"
 
 
 class Alias(str, Enum):
@@ -100,12 +101,17 @@ def _run(
 
     from explanations.scoring import load_risk_model, resolve_model, score_extract, write_scores
     from extract.loader import load_extract
-    from features.cohort import referral_cohort, snapshot_cohort
+    from features.cohort import referral_cohort, snapshot_cohort, within_scoring_ages
     from registry.tracking import tracking_store
 
     with console.status("loading the extract"):
         extract = load_extract(extract_dir)
-        cohort = referral_cohort(extract) if referrals else snapshot_cohort(extract, as_of)
+        cohort = referral_cohort(extract) if referrals else snapshot_cohort(extract, as_of, all_ages=True)
+        cohort, left_out = within_scoring_ages(extract, cohort)
+    for notice in extract.notices:
+        console.print(f"note: {notice}", markup=False, highlight=False)
+    console.print(LEFT_OUT.format(count=sum(left_out.values()), reasons="; ".join(
+        f"{n:,} {reason}" for reason, n in left_out.items()) or "none"), markup=False, highlight=False)
     with tracking_store(), console.status("loading the model"):
         resolved = resolve_model(MlflowClient(), alias=alias.value if alias else None, version=version)
         if resolved.notice:

@@ -50,6 +50,8 @@ def validate(
         _print_problems(errors, path, err.violations, show)
         raise typer.Exit(code=1) from None
     _print_summary(Console(soft_wrap=True), path, extract)
+    for notice in extract.notices:  # once per load: what the loader did that is no violation
+        errors.print(f"note: {notice}", markup=False, highlight=False)
 
 
 def _print_problems(console, path: Path, violations: list, show: int) -> None:

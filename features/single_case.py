@@ -31,14 +31,28 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from extract.contract import EVENT_TABLES, TABLES, ColumnSpec, Extract, TableSpec
-from extract.loader import extract_from_columns
+from extract.contract import (
+    COHORT_MAX_AGE,
+    COHORT_MIN_AGE,
+    EVENT_TABLES,
+    TABLES,
+    ColumnSpec,
+    Extract,
+    TableSpec,
+    age_in_years,
+)
+from extract.loader import ExtractValidationError, Violation, extract_from_columns
 
 NO_CASES = "give at least one case"
 SAME_PERSON_TWICE = (
     "person_id(s) {ids} appear in more than one case; score each of a person's cases in a separate call"
 )
 AS_OF_IN_FUTURE = "as_of {as_of} is after today ({today}): a case is scored on or before today"
+# Contract, "Who may be scored": the service and the pyfunc refuse such a case (the service's 422).
+AGE_OUT_OF_RANGE = (
+    "the person is {age} on as_of; the model is built for ages {low} to {high}, so the case is "
+    "refused, not scored"
+)
 CASE_KIND = "case"
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -140,8 +154,10 @@ def cases_to_extract(
     Raises
     ------
     ValueError
-        For no cases, two cases of the same person, an ``as_of`` after today,
-        or a record dated today or later (``ExtractValidationError``).
+        For no cases, two cases of the same person, an ``as_of`` after today;
+        ``ExtractValidationError`` (a ``ValueError``) for a record the loader refuses
+        or a person aged outside 10-24 on as_of (``AGE_OUT_OF_RANGE``, on the case's
+        ``people.birth_month``), every such problem of every case listed together.
     """
     if not cases:
         raise ValueError(NO_CASES)
@@ -164,7 +180,13 @@ def cases_to_extract(
     if repeated:
         raise ValueError(SAME_PERSON_TWICE.format(ids=repeated[:5]))
     columns = {name: _columns(TABLES[name], table_rows) for name, table_rows in rows.items()}
-    extract = extract_from_columns(columns, extracted_on=pd.Timestamp(today), source=CASE_KIND)
+    too_young_or_old = _age_violations(columns["people"]["birth_month"], cohort_as_of)
+    try:
+        extract = extract_from_columns(columns, extracted_on=pd.Timestamp(today), source=CASE_KIND)
+    except ExtractValidationError as exc:
+        raise ExtractValidationError(too_young_or_old + exc.violations) from None
+    if too_young_or_old:
+        raise ExtractValidationError(too_young_or_old)
     # Built from numpy arrays: inferring dtypes from Python lists costs more than the features.
     cohort = pd.DataFrame(
         {
@@ -176,6 +198,21 @@ def cases_to_extract(
         copy=False,
     )
     return extract, cohort
+
+
+def _age_violations(birth_month: np.ndarray, as_of: list[dt.date]) -> list[Violation]:
+    """One violation per case whose person is outside the cohort's ages on its as_of
+    (row n: the n-th case's people row). ``birth_month`` holds the validated cases' ISO
+    dates, so numpy parses them directly (a few microseconds for one case)."""
+    birth = pd.Series(np.array(birth_month.tolist(), dtype="datetime64[D]").astype("datetime64[ns]"),
+                      copy=False)
+    ref = pd.Series(np.array(as_of, dtype="datetime64[D]").astype("datetime64[ns]"), copy=False)
+    ages = age_in_years(birth, ref).to_numpy()
+    return [
+        Violation("people", "birth_month", int(row) + 1, None,
+                  AGE_OUT_OF_RANGE.format(age=int(ages[row]), low=COHORT_MIN_AGE, high=COHORT_MAX_AGE))
+        for row in np.flatnonzero((ages < COHORT_MIN_AGE) | (ages > COHORT_MAX_AGE))
+    ]
 
 
 def _columns(table: TableSpec, rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:

@@ -27,6 +27,16 @@ Design (see parameters.py for every number and its source):
 
 Everything is vectorised over people with one seeded numpy Generator drawn
 in a fixed order, so the same seed gives the same frames.
+
+Extending it (contract 1.1's area codes, weapons and referral outcomes are written
+empty for now): ``_Rows.add(table, person, **columns)`` takes any of the table's
+contract columns, and a nullable column a call does not give is empty for its
+rows. The places that write rows: ``_Simulation._people`` (the people frame),
+``_write_involvement`` (the qualifying police and ED rows), ``_contacts`` (other
+police and health rows), ``_referrals``, and ``_attendance``, ``_exclusions`` and
+``_education_status`` (school). A new module that draws from the generator's
+numpy Generator changes every later draw, so it should draw after the existing
+ones of its window (or from its own seeded Generator) to keep the rest unchanged.
 """
 
 from __future__ import annotations

@@ -49,3 +49,20 @@ def test_rounds_keep_each_person_once_per_round():
 
     assert _rounds_by_person(["a", "b", "c"]) == [[0, 1, 2]]
     assert _rounds_by_person(["a", "b", "a", "a", "c"]) == [[0, 1, 4], [2], [3]]
+
+
+def test_a_case_outside_the_ages_is_refused_naming_the_age(pipeline_model, case_texts):
+    """Contract 1.1, "Who may be scored": the pyfunc refuses a person aged outside 10-24."""
+    import json
+
+    from extract.loader import ExtractValidationError
+    from features.single_case import AGE_OUT_OF_RANGE
+    from runtime.pyfunc_model import CASE_COLUMN, score_cases
+
+    case = json.loads(case_texts[1])
+    case["person"]["birth_month"] = "2015-01-01"  # 9 on 2024-04-01
+    with pytest.raises(ExtractValidationError) as caught:
+        score_cases(pipeline_model.risk_model,
+                    pd.DataFrame({CASE_COLUMN: [case_texts[0], json.dumps(case)]}))
+    assert [v.problem for v in caught.value.violations] == [AGE_OUT_OF_RANGE.format(age=9, low=10, high=24)]
+    assert caught.value.violations[0].row == 2  # the second case's people row

@@ -73,3 +73,30 @@ def test_registered_as_svrisk_validate(folder):
     result = runner.invoke(svrisk_app, ["validate", str(folder)])
     assert result.exit_code == 0, result.output
     assert "valid extract" in result.stdout
+
+
+def test_a_contract_1_0_extract_is_read_with_term_end_derived_and_said_once(folder):
+    """1.0 files have no term_end and none of the new nullable columns (contract, "Changes from 1.0")."""
+    import pandas as pd
+
+    from extract.contract import CONTRACT_VERSION, TABLES
+    from extract.loader import ABSENT_NEW_COLUMNS, DERIVED_TERM_END, LAST_TERM_DAYS, load_extract
+
+    for name, spec in TABLES.items():
+        new = [c.name for c in spec.columns if c.added_in == CONTRACT_VERSION]
+        if new:
+            path = folder / f"{name}.csv"
+            pd.read_csv(path, dtype=str, keep_default_na=False).drop(columns=new).to_csv(path, index=False)
+    extract = load_extract(folder)
+    attendance = extract["attendance"]
+    # p01's autumn term ends the day before their spring term; every last term ends 91 days on.
+    assert attendance["term_end"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2020-01-05", "2020-04-06", "2019-12-01", "2020-04-06"]
+    assert LAST_TERM_DAYS == 91
+    assert extract["referrals"]["outcome"].isna().all() and extract["people"]["area_code"].isna().all()
+    derived = DERIVED_TERM_END.format(days=91)
+    assert extract.notices.count(derived) == 1
+    assert ABSENT_NEW_COLUMNS.format(table="people", columns="area_code") in extract.notices
+    result = runner.invoke(app, [str(folder)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("term_end column") == 1 and "valid extract" in result.stdout

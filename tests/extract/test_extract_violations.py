@@ -190,6 +190,17 @@ def test_duplicate_person_names_the_first_row(contract_frames):
     ]
 
 
+def test_duplicate_term_names_the_first_row(contract_frames):
+    frames = contract_frames()
+    attendance = frames["attendance"]
+    repeat = attendance.iloc[[0]].assign(sessions_attended="120")
+    frames["attendance"] = pd.concat([attendance, repeat, repeat], ignore_index=True)
+    assert violations_of(frames) == [
+        Violation("attendance", "term_start", 5, "2019-09-01", L.DUPLICATE_TERM.format(first=1)),
+        Violation("attendance", "term_start", 6, "2019-09-01", L.DUPLICATE_TERM.format(first=1)),
+    ]
+
+
 def test_missing_required_table_and_unknown_table(contract_frames):
     frames = contract_frames()
     del frames["attendance"]

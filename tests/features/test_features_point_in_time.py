@@ -266,3 +266,20 @@ def test_referral_outcome_and_engagement_are_never_features(tiny, make_extract):
     names = set(FeatureBuilder().transform(make_extract(tiny), pd.DataFrame(
         {"person_id": ["a"], "as_of": [AS_OF]})).feature_names)
     assert not names & {*REFERRAL_AFTER_COLUMNS, "programme", "weapon", "area_code"}
+
+
+def test_rows_outside_the_scoring_ages_are_left_out_and_counted(tiny, make_extract):
+    from features.cohort import OUTSIDE_AGES, within_scoring_ages
+
+    extract = make_extract(tiny)
+    # a (born 2008-03) is 9 on 2017-04-01 and 16 on 2024-04-01; b (born 2001-07) is 25 on 2026-08-01.
+    cohort = pd.DataFrame({"person_id": ["a", "a", "b", "b"],
+                           "as_of": pd.to_datetime(["2017-04-01", "2024-04-01", "2024-04-01", "2026-08-01"]),
+                           "kind": "referral"}, index=[5, 6, 7, 8])
+    kept, left_out = within_scoring_ages(extract, cohort)
+    assert kept["as_of"].tolist() == [pd.Timestamp("2024-04-01")] * 2 and kept.index.tolist() == [0, 1]
+    assert left_out == {OUTSIDE_AGES: 2}
+    assert within_scoring_ages(extract, kept)[1] == {}
+    everyone = snapshot_cohort(extract, ["2017-04-01"], all_ages=True)
+    assert within_scoring_ages(extract, everyone)[1] == {OUTSIDE_AGES: 1}  # a is 9; b is 15
+    assert snapshot_cohort(extract, ["2017-04-01"])["person_id"].tolist() == ["b"]

@@ -196,6 +196,25 @@ def test_serving_bad_input_is_a_clear_4xx(served, cases) -> None:
     assert wrong_type.status_code == 415 and "Content-Type" in wrong_type.text
 
 
+def test_serving_refuses_ages_outside_10_to_24_with_a_422_naming_the_age(served, cases) -> None:
+    from features.single_case import AGE_OUT_OF_RANGE
+
+    case = cases[0]
+    as_of = dt.date.fromisoformat(case["as_of"])
+    for age in (9, 25):
+        born = dt.date(as_of.year - age - 1, as_of.month, 1)  # birthday in the month after as_of
+        if born.month == 12:
+            born = dt.date(born.year + 1, 1, 1)
+        else:
+            born = dt.date(born.year, born.month + 1, 1)
+        body = _mutated(case, lambda c, b=born: c["person"].update(birth_month=b.isoformat()))
+        one = _post(served, "/score", body)
+        assert one.status_code == 422, one.text
+        assert AGE_OUT_OF_RANGE.format(age=age, low=10, high=24) in one.text
+        batch = _post(served, "/score_batch", {"cases": [cases[1], body]})
+        assert batch.status_code == 422 and "cases[1].people.birth_month" in batch.text, batch.text
+
+
 def test_serving_concurrent_scoring_loses_no_audit_row(served, cases) -> None:
     trail = AuditTrail(served.audit_db)
     before = trail.count_scores()

@@ -47,3 +47,21 @@ def test_blind_mode_is_recorded_and_keeps_sex_in_the_records():
     people = blind.frames["people"].set_index("person_id")["sex"]
     suspended = blind.frames["exclusions"]["person_id"].map(people)
     assert (suspended == "male").sum() > 1.5 * (suspended == "female").sum()
+
+
+def test_cli_flag_writes_a_valid_blind_extract(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from extract.loader import load_extract
+    from extract.synthetic.cli import app
+
+    out = tmp_path / "blind"
+    result = CliRunner().invoke(app, ["--people", "300", "--seed", "2", "--out", str(out), "--protected-blind"])
+    assert result.exit_code == 0, result.output
+    run = json.loads((out / "_truth" / "parameters.json").read_text())["run"]
+    assert run["protected_blind"] is True
+    extract = load_extract(out)  # contract 1.1: term_end written, no notices
+    assert extract.notices == () and extract["attendance"]["term_end"].notna().all()
+    assert (extract["attendance"]["term_end"] > extract["attendance"]["term_start"]).all()
