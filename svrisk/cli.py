@@ -15,6 +15,7 @@ from extract.contract_markdown import app as contract_app
 from extract.synthetic.cli import app as synthetic_app
 from fairness.cli import app as fairness_app
 from features.cli import app as features_app
+from governance.cli import app as governance_app
 from serving.cli import app as serving_app
 from training.cli import app as training_app
 
@@ -38,6 +39,7 @@ for stage_app in (
     explanations_app,
     fairness_app,
     serving_app,
+    governance_app,
 ):
     app.add_typer(stage_app)
 
