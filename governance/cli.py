@@ -32,6 +32,8 @@ def papers(
 
     Fields svrisk cannot know are marked TO COMPLETE, never invented. A version the gate did not clear
     gets papers that say so on their first page (and exit code 1).
+
+    Example: svrisk papers --version 3 --out papers/v3; svrisk papers --diff 2 3
     """
     from governance.papers import atrs_record, diff_records, first_page_notice, gate_status, write_papers
 

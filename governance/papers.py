@@ -378,7 +378,9 @@ def show_value(value: Any) -> str:
     if isinstance(value, dict):
         return "; ".join(f"{k}: {show_value(v)}" for k, v in value.items())
     if isinstance(value, list):
-        return "; ".join(show_value(v) for v in value)
+        # Sentences (the audit's explanations) read on; names and numbers are a list.
+        sentences = all(isinstance(v, str) and v.endswith(".") for v in value)
+        return (" " if sentences else "; ").join(show_value(v) for v in value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
