@@ -154,6 +154,15 @@ def performance_rows(facts: VersionFacts) -> list[list[str]]:
     return [[str(row.get(k, "")) for k in row] for row in facts.audit["model_card"]["performance"]]
 
 
+def review_options() -> list[str]:
+    """The decisions a practitioner's review can record (serving.reviews.Decision)."""
+    from typing import get_args
+
+    from serving.reviews import Decision
+
+    return [option.replace("_", " ") for option in get_args(Decision)]
+
+
 def atrs_record(facts: VersionFacts) -> Paper:
     """The ATRS v3.0 record: Tier 1 and the five Tier 2 sections."""
     gate, params, audit = gate_status(facts), facts.params, facts.audit
@@ -205,8 +214,9 @@ def atrs_record(facts: VersionFacts) -> Paper:
                   "The score band, the reasons (feature contributions in plain English) and the notice "
                   "that a score supports, never replaces, professional judgement."),
             Field("human_decisions_and_review", "Human review",
-                  "Every score is reviewed by a practitioner who can agree, disagree (with a reason) or "
-                  "escalate; the review is kept in the audit trail."),
+                  "Every score is reviewed by a practitioner, whose review options are: "
+                  + ", ".join(review_options())
+                  + " (a disagreement gives the practitioner's own band); the review is kept in the audit trail."),
             Field("frequency_and_scale_of_usage", "Frequency and scale", complete=PARTNERSHIP),
             Field("required_training", "Training for practitioners", complete=PARTNERSHIP),
             Field("appeals_and_review", "Appeals and review", complete=PARTNERSHIP),

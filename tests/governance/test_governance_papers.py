@@ -91,6 +91,12 @@ def test_governance_atrs_fields_equal_their_sources(facts):
     assert params["include_protected"] == "none"
     assert risks["protected_characteristics_as_inputs"] == "none: audited only, never model inputs"
     assert record["owner_and_responsibility"] == dict.fromkeys(record["owner_and_responsibility"])
+    from typing import get_args
+
+    from serving.reviews import Decision
+
+    review = record["decision_making_process"]["human_decisions_and_review"]
+    assert all(option.replace("_", " ") in review for option in get_args(Decision))
 
 
 def test_governance_eia_tables_are_the_audit_rows(facts):
