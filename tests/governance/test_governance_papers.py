@@ -183,3 +183,23 @@ def test_governance_diff_lists_changed_fields():
         'risks.gate_verdict: null -> "PASS"',
         "tool_specification.x: 1 -> null",
     ]
+
+
+def test_governance_cli_not_cleared_version_exits_1(champion_store, tmp_path, monkeypatch):
+    import shutil
+
+    from mlflow import MlflowClient
+
+    # A copy of the store (artifact locations are absolute), so the shared champion keeps its verdict.
+    db = tmp_path / "copy.db"
+    shutil.copyfile(champion_store.store_env["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///"), db)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{db}")
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", f"sqlite:///{db}")
+    client = MlflowClient()
+    client.set_model_version_tag(MODEL_NAME, "1", TAG_VERDICT, "FAIL")
+    client.set_model_version_tag(MODEL_NAME, "1", TAG_OVERRIDE, "false")
+    client.set_model_version_tag(MODEL_NAME, "1", TAG_PASSED, "false")
+    result = runner.invoke(app, ["papers", "--version", "1", "--out", str(tmp_path / "papers")])
+    assert result.exit_code == 1, result.output
+    first_page = (tmp_path / "papers" / "eia.md").read_text().split("\n## ")[0]
+    assert "NOT CLEARED BY THE FAIRNESS GATE" in first_page and "verdict is FAIL" in first_page
