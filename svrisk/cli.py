@@ -18,6 +18,7 @@ from fairness.cli import app as fairness_app
 from features.cli import app as features_app
 from insights.cli import app as insights_app
 from monitoring.cli import app as monitoring_app
+from governance.cli import app as governance_app
 from serving.cli import app as serving_app
 from training.cli import app as training_app
 
@@ -44,6 +45,7 @@ for stage_app in (
     insights_app,
     evaluation_app,
     monitoring_app,
+    governance_app,
 ):
     app.add_typer(stage_app)
 

@@ -11,14 +11,9 @@ tests/conftest.py, so every command gets the store in an explicit env.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-import yaml
 
 from serving.api_keys import hash_key, new_key
 from serving.client import ServerProcess
@@ -26,15 +21,6 @@ from serving.client import ServerProcess
 ROLES = ("practitioner", "data_scientist", "ethics_panel", "team_lead", "admin")
 MAX_BATCH = 60
 MAX_BYTES = 256 * 1024
-SVRISK = str(Path(sys.executable).with_name("svrisk"))
-COMMAND_TIMEOUT = 600
-
-
-@dataclass(frozen=True)
-class Champion:
-    store_env: dict[str, str]
-    extract: Path
-    version: str
 
 
 @dataclass(frozen=True)
@@ -48,47 +34,20 @@ class Served:
         return {"X-API-Key": self.keys[role]}
 
 
-def _run(args: list[str], env: dict[str, str], cwd: Path) -> str:
-    done = subprocess.run(
-        [SVRISK, *args], env={**os.environ, **env}, cwd=cwd, capture_output=True, text=True,
-        timeout=COMMAND_TIMEOUT, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, f"svrisk {args[0]} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout + done.stderr
-
-
 @pytest.fixture(scope="session")
-def champion(tmp_path_factory: pytest.TempPathFactory, project_root: Path) -> Champion:
-    root = tmp_path_factory.mktemp("serving_champion")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    env = {"MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri, "SVRISK_HOME": str(root)}
-    extract = root / "extract"
-    _run(["generate", "--people", "3000", "--seed", "11", "--out", str(extract)], env, root)
-    # The default search, cut to one configuration: the service needs a real model, not a good one.
-    config = yaml.safe_load((project_root / "training" / "default.yaml").read_text())
-    config["search"]["grid"] = config["search"]["grid"][:1]
-    config["search"]["max_estimators"] = 120
-    config["explainer_reference_rows"] = 500
-    config["explanation_rows"] = 500
-    (root / "training.yaml").write_text(yaml.safe_dump(config))
-    _run(["train", str(extract), "--config", str(root / "training.yaml")], env, root)
-    # A tiny model may miss the fairness policy; the override is recorded as such on the version.
-    _run(
-        ["publish", "--override", "--approver", "svrisk serving tests",
-         "--reason", "tiny test model for the service tests", "--resamples", "0"],
-        env, root,
-    )  # fmt: skip
-    return Champion(store_env=env, extract=extract, version="1")
+def champion(tmp_path_factory: pytest.TempPathFactory, small_champion_builder):  # tests/conftest.py Champion
+    # No intervals (resamples 0): the service tests need a published model, not its audit.
+    return small_champion_builder(tmp_path_factory.mktemp("serving_champion"), resamples=0)
 
 
-def service_env(champion: Champion, audit_db: str, keys: dict[str, str], prefix: str) -> dict[str, str]:
+def service_env(champion, audit_db: str, keys: dict[str, str], prefix: str) -> dict[str, str]:
     """The champion's store, an audit database and one key per role (named PREFIX-ROLE)."""
     entries = [{"name": f"{prefix}-{role}", "role": role, "sha256": hash_key(k)} for role, k in keys.items()]
     return {**champion.store_env, "SVRISK_AUDIT_DB": audit_db, "SVRISK_API_KEYS": json.dumps(entries)}
 
 
 @pytest.fixture(scope="session")
-def served(champion: Champion, tmp_path_factory: pytest.TempPathFactory) -> Served:
+def served(champion, tmp_path_factory: pytest.TempPathFactory) -> Served:
     root = tmp_path_factory.mktemp("serving_server")
     keys = {role: new_key() for role in ROLES}
     audit_db = f"sqlite:///{root / 'audit.db'}"
@@ -103,7 +62,7 @@ def served(champion: Champion, tmp_path_factory: pytest.TempPathFactory) -> Serv
 
 
 @pytest.fixture(scope="session")
-def cases(champion: Champion) -> list[dict]:
+def cases(champion) -> list[dict]:
     """Real single cases from the extract: distinct people at the test-period snapshot."""
     from extract.loader import load_extract
     from features.cohort import snapshot_cohort

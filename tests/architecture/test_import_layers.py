@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("explanations",),
     ("fairness",),
     ("serving",),
+    ("governance",),  # reads the registry, the gate's audit, the contract and the service settings
     ("monitoring", "insights", "evaluation"),
     ("svrisk",),  # the CLI
 )
