@@ -291,6 +291,28 @@ REQUIRED_TABLES: tuple[str, ...] = tuple(name for name, t in TABLES.items() if n
 FILE_FORMATS = ("csv", "parquet")
 MANIFEST_FILE = "manifest.json"
 
+# The rules every table follows, in the contract's words: docs/data-contract.md renders
+# them (extract/contract_markdown.py) and the loader enforces them (extract/loader.py).
+RULES: tuple[str, ...] = (
+    "Dates are ISO `YYYY-MM-DD`. Every event row carries the date on which the record was made "
+    "known to the partnership; a feature for an as-of date uses only rows dated strictly before it. "
+    "An attendance term counts only once its `term_end` is before the as-of date.",
+    "`person_id` is a non-empty string, pseudonymised by the data owner. No names, addresses, "
+    "postcodes, full dates of birth, NHS numbers, UPNs, e-mail addresses or telephone numbers "
+    "appear anywhere: a column not in this contract is refused, and so is a value in any text "
+    "column (person_id included) that looks like a direct identifier (listed below). The error "
+    "names table, column and row, and never repeats the value.",
+    "Category values are lower-case `snake_case` from the lists below. An unknown value is an "
+    "error that names the table, column, row and value and suggests the listed value it most "
+    "resembles; it is never corrected silently.",
+    "Unknown or not recorded is written `unknown` (categories) or left empty (numbers); it is "
+    "never guessed.",
+    f"`{MANIFEST_FILE}` is optional: `{{\"extracted_on\": \"YYYY-MM-DD\"}}` says the records are "
+    "complete for every date before it, so an outcome window is fully observed when it ends on or "
+    "before it. Without it, the day after the latest date in any table is taken. A record dated on "
+    "or after `extracted_on` is an error.",
+)
+
 # Protected characteristics are audited, never model inputs by default.
 PROTECTED_ATTRIBUTES: tuple[str, ...] = ("sex", "ethnicity", "age_band", "sen")
 # Sensitive but allowed as inputs (deprivation is a regional driver); still audited.

@@ -49,15 +49,26 @@ def _values(table: Any, column: Any) -> str:
         parts.append(f">= {column.minimum:g}")
     elif column.maximum is not None:
         parts.append(f"<= {column.maximum:g}")
+    elif column.pattern:
+        parts.append(f"matches `{column.pattern}`")
     elif column.kind == "id":
         parts.append("unique" if table.one_row_per_person else "in people")
     elif column.kind in KIND_VALUES:
         parts.append(KIND_VALUES[column.kind])
-    # contract.py may describe a column (getattr: ColumnSpec carries no description field yet).
-    description = getattr(column, "description", "")
-    if description:
-        parts.append(f"({description})")
-    return " ".join(parts)
+    # The description, unless it only repeats what the values already say ("in people").
+    if column.description and parts and column.description.startswith(parts[-1]):
+        parts[-1] = column.description
+    elif column.description:
+        parts.append(f"({column.description})" if parts else column.description)
+    if column.added_in != contract_version():
+        return " ".join(parts)
+    return " ".join([*parts, f"*new in {column.added_in}*"])
+
+
+def contract_version() -> str:
+    from extract.contract import CONTRACT_VERSION
+
+    return CONTRACT_VERSION
 
 
 def _table_section(table: Any) -> list[str]:
@@ -87,10 +98,22 @@ def contract_markdown() -> str:
     ]
     if version is not None:
         lines += [f"Version {version}.", ""]
+    from extract.identifiers import EMAIL, NHS_NUMBER, POSTCODE, TELEPHONE, UPN
+    from extract.loader import DERIVED_TERM_END, LAST_TERM_DAYS
+
     lines += [
         "An extract is a folder holding one file per table, "
         + " or ".join(f"`<table>.{fmt}`" for fmt in contract.FILE_FORMATS)
         + f", and optionally `{contract.MANIFEST_FILE}`.",
+        "",
+        "## Rules for every table",
+        "",
+        *[f"- {rule}" for rule in contract.RULES],
+        "",
+        "A value is refused as a direct identifier when it contains "
+        + ", ".join([NHS_NUMBER, UPN, POSTCODE, EMAIL]) + " or " + TELEPHONE + ".",
+        "",
+        "## Tables",
         "",
         "| table | required | event date | rows |",
         "|---|---|---|---|",
@@ -117,6 +140,15 @@ def contract_markdown() -> str:
         "| age band | from | to |",
         "|---|---|---|",
         *[f"| {label} | {low} | {high} |" for label, low, high in contract.AGE_BANDS],
+        "",
+        f"A case outside ages {contract.COHORT_MIN_AGE}-{contract.COHORT_MAX_AGE} on its as-of date is "
+        "refused for scoring (the error names the age); a batch reports how many rows it left out and why.",
+        "",
+        f"## Reading a {contract.PREVIOUS_VERSION} extract",
+        "",
+        f"Columns new in {version} may be absent from an extract written to {contract.PREVIOUS_VERSION}: "
+        "nullable ones are read empty, and the loader says so once per load. "
+        + DERIVED_TERM_END.format(days=LAST_TERM_DAYS).capitalize() + ".",
         "",
         "## The default outcome",
         "",

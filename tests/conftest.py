@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from served_model import cases, champion, served  # noqa: F401 - session fixtures for tests/serving and tests/workspace
+from served_model import Champion, build_small_champion, cases, champion, served  # noqa: F401 - session fixtures for tests/serving and tests/workspace
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Folders that share another folder's session fixtures run in its group (one served model).
@@ -45,58 +41,6 @@ def isolated_mlflow(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return PROJECT_ROOT
-
-
-SVRISK = str(Path(sys.executable).with_name("svrisk"))
-COMMAND_TIMEOUT = 600
-
-
-@dataclass(frozen=True)
-class Champion:
-    """A trained, gated, published version in its own store (``store_env`` points every command at it)."""
-
-    store_env: dict[str, str]
-    extract: Path
-    version: str
-
-
-def run_svrisk(args: list[str], env: dict[str, str], cwd: Path) -> str:
-    """Run the ``svrisk`` console command in a subprocess; fail the test with its output if it fails."""
-    done = subprocess.run(
-        [SVRISK, *args], env={**os.environ, **env}, cwd=cwd, capture_output=True, text=True,
-        timeout=COMMAND_TIMEOUT, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, f"svrisk {args[0]} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout + done.stderr
-
-
-def build_small_champion(root: Path, *, resamples: int) -> Champion:
-    """``svrisk generate`` (3,000 people), ``svrisk train`` (one configuration) and ``svrisk publish``.
-
-    Session fixtures run before the per-test MLflow isolation above, so every command
-    gets the store in an explicit env. A tiny model may miss the fairness policy: the
-    override is recorded as such on the version. ``resamples`` 0 skips the intervals.
-    """
-    import yaml
-
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    env = {"MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri, "SVRISK_HOME": str(root)}
-    extract = root / "extract"
-    run_svrisk(["generate", "--people", "3000", "--seed", "11", "--out", str(extract)], env, root)
-    # The default search, cut to one configuration: the tests need a real model, not a good one.
-    config = yaml.safe_load((PROJECT_ROOT / "training" / "default.yaml").read_text())
-    config["search"]["grid"] = config["search"]["grid"][:1]
-    config["search"]["max_estimators"] = 120
-    config["explainer_reference_rows"] = 500
-    config["explanation_rows"] = 500
-    (root / "training.yaml").write_text(yaml.safe_dump(config))
-    run_svrisk(["train", str(extract), "--config", str(root / "training.yaml")], env, root)
-    run_svrisk(
-        ["publish", "--override", "--approver", "svrisk tests",
-         "--reason", "tiny test model", "--resamples", str(resamples)],
-        env, root,
-    )  # fmt: skip
-    return Champion(store_env=env, extract=extract, version="1")
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from served_model import MAX_BYTES
 from serving.audit_trail import AuditTrail
 from serving.service import NOTICE
 
@@ -182,7 +183,7 @@ def test_serving_bad_input_is_a_clear_4xx(served, cases) -> None:
             response = _post(served, "/score", body)
         assert 400 <= response.status_code < 500, (label, response.status_code, response.text)
         assert named in response.text.lower() or named in response.text, (label, response.text)
-    oversized = {"cases": [case] * 400}
+    oversized = {"cases": [case] * (MAX_BYTES // len(json.dumps(case)) + 1)}
     too_large = _post(served, "/score_batch", oversized)
     assert too_large.status_code == 413 and "larger than" in too_large.text
     over_limit = _post(served, "/score_batch", {"cases": [cases[0]] * 61})

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 # The champion, served model and cases fixtures come from tests/conftest.py (one of each per session).
-from served_model import _run, service_env
+from served_model import run_svrisk, service_env
 from serving.api_keys import new_key
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -41,7 +41,7 @@ def score_file(champion, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`svrisk score` of the champion's extract at one snapshot (the caseload's input)."""
     root = tmp_path_factory.mktemp("workspace_scores")
     out = root / "scores.parquet"
-    _run(["score", str(champion.extract), "--as-of", "2023-04-01", "--out", str(out)],
+    run_svrisk(["score", str(champion.extract), "--as-of", "2023-04-01", "--out", str(out)],
          champion.store_env, root)  # fmt: skip
     return out
 
