@@ -7,7 +7,9 @@ clear JSON body (``{"error": ...}``). Deny by default: only the paths in
 every other path, including ones added later, needs a known key, and the routes
 in :data:`PROTECTED_ROUTES` also a role granting their permission (which each
 endpoint checks again). The authenticated caller is left in the request scope's
-``state`` under ``principal`` for the endpoint and the audit trail.
+``state`` under ``principal`` for the endpoint and the audit trail. Every
+response is ``X-Content-Type-Options: nosniff``; every keyed one, which may
+carry a score, a review or the model's card, is also ``Cache-Control: no-store``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ PROTECTED_ROUTES: dict[tuple[str, str], Permission] = {
     ("POST", "/reviews"): Permission.REVIEW_WRITE,
     ("GET", "/reviews"): Permission.REVIEW_READ,
 }
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+OPEN_HEADERS = (NOSNIFF,)
+KEYED_HEADERS = (NOSNIFF, (b"cache-control", b"no-store"))
 JSON_MEDIA_TYPE = "application/json"
 ERR_TOO_LARGE = "request body: larger than the limit of {limit} bytes"
 ERR_MEDIA_TYPE = "Content-Type: must be application/json"
@@ -62,8 +67,10 @@ class ServiceGuard:
             return
         path = scope["path"].rstrip("/") or "/"
         if is_open_path(path):
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, _with_headers(send, OPEN_HEADERS))
             return
+        # Every keyed response may carry a score, a review or the model's card: never cached.
+        send = _with_headers(send, KEYED_HEADERS)
         permission = PROTECTED_ROUTES.get((scope["method"], path))
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
@@ -112,6 +119,20 @@ def is_open_path(path: str) -> bool:
     return path in OPEN_PATHS or any(
         path == prefix or path.startswith(prefix + "/") for prefix in OPEN_PREFIXES
     )
+
+
+def _with_headers(send: Send, extra: tuple[tuple[bytes, bytes], ...]) -> Send:
+    """``send`` adding ``extra`` to the response's headers unless the app set them itself."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            present = {name.lower() for name, _ in headers}
+            headers += [(name, value) for name, value in extra if name not in present]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return wrapped
 
 
 def _replay(body: bytes, original: Receive) -> Receive:

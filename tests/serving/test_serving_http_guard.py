@@ -69,3 +69,18 @@ def test_serving_endpoints_check_their_own_permission_and_framework_docs_are_off
     client = TestClient(http_api)
     for path in ("/docs", "/redoc", "/openapi.json"):
         assert client.get(path).status_code == 404, path
+
+
+def test_serving_guard_sets_nosniff_everywhere_and_no_store_on_keyed_responses(guarded) -> None:
+    client, keys = guarded
+    practitioner = {API_KEY_HEADER: keys["practitioner"]}
+    for response in (client.get("/healthz"), client.get("/app/sign-in"), client.get("/score"),
+                     client.post("/score", json={}, headers=practitioner),
+                     client.get("/reviews", headers=practitioner)):  # fmt: skip
+        assert response.headers["x-content-type-options"] == "nosniff", response.url
+    # Scores, reviews and refusals of them are never stored by a browser or a proxy.
+    for response in (client.post("/score", json={}, headers=practitioner),
+                     client.get("/reviews", headers={API_KEY_HEADER: keys["ethics_panel"]}),
+                     client.get("/reviews", headers=practitioner), client.get("/score")):  # fmt: skip
+        assert response.headers["cache-control"] == "no-store", response.url
+    assert "cache-control" not in client.get("/healthz").headers
