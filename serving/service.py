@@ -32,7 +32,7 @@ from features.single_case import SingleCase
 from serving.api_keys import ERR_NO_KEY, KeyRing, Permission, Principal
 from serving.audit_trail import AuditTrail
 from serving.case_scoring import NOTICE, CaseInput, ScoredCase, score_and_audit
-from serving.errors import BatchTooLarge, MissingApiKey, ServiceError
+from serving.errors import BatchTooLarge, InvalidQuery, MissingApiKey, ServiceError
 from serving.http_guard import ServiceGuard
 from serving.metrics import count_refused
 from serving.model_loader import load_served_model
@@ -42,6 +42,7 @@ from serving.workspace.app import Workspace, workspace_app
 
 REQUEST_TIMEOUT_S = 30
 ERR_BATCH_SIZE = "cases: {given} cases given; at most {limit} per call"
+ERR_TIME_RANGE = "{name}: outside the range of dates the service can compare"
 __all__ = ["NOTICE", "SvriskService"]
 
 
@@ -139,8 +140,8 @@ class SvriskService:
         """Reviews oldest first, filtered by date range, decision and model version."""
         _principal(request, Permission.REVIEW_READ)
         rows = self.audit.reviews(
-            since=_as_utc(since),
-            until=_as_utc(until),
+            since=_as_utc(since, "since"),
+            until=_as_utc(until, "until"),
             decision=decision,
             model_version=model_version,
             limit=limit,
@@ -167,7 +168,12 @@ def _principal(request: Any, permission: Permission) -> Principal:
     return principal
 
 
-def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
+def _as_utc(value: dt.datetime | None, name: str) -> dt.datetime | None:
+    """``value`` in UTC; :class:`InvalidQuery` (422) when that falls outside years 1-9999."""
     if value is None:
         return None
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    except OverflowError:
+        # 9999-12-31T23:59:59-05:00 is a valid time whose UTC reading is past year 9999.
+        raise InvalidQuery(ERR_TIME_RANGE.format(name=name)) from None
