@@ -104,7 +104,7 @@ def test_serving_model_information(served) -> None:
     assert info["trained_at"] and info["run_id"]
     assert info["outcome_definition"]["horizon_days"] == 365
     assert "365 days" in info["outcome_definition"]["description"]
-    assert info["gate"]["passed"] == "true" and info["gate"]["approver"] == "svrisk serving tests"
+    assert info["gate"]["passed"] == "true" and info["gate"]["approver"] == "svrisk tests"
     assert info["fairness_report"]
     assert info["metrics"]
     bands = info["bands"]
@@ -183,7 +183,8 @@ def test_serving_bad_input_is_a_clear_4xx(served, cases) -> None:
             response = _post(served, "/score", body)
         assert 400 <= response.status_code < 500, (label, response.status_code, response.text)
         assert named in response.text.lower() or named in response.text, (label, response.text)
-    oversized = {"cases": [case] * (MAX_BYTES // len(json.dumps(case)) + 1)}
+    # httpx sends compact JSON: measure the case the same way, so the body is over the limit.
+    oversized = {"cases": [case] * (MAX_BYTES // len(json.dumps(case, separators=(",", ":"))) + 1)}
     too_large = _post(served, "/score_batch", oversized)
     assert too_large.status_code == 413 and "larger than" in too_large.text
     over_limit = _post(served, "/score_batch", {"cases": [cases[0]] * 61})
@@ -231,6 +232,41 @@ def test_serving_concurrent_scoring_loses_no_audit_row(served, cases) -> None:
         )
     assert statuses == [200] * n_requests
     assert trail.count_scores() - before == n_requests
+
+
+def test_serving_denies_by_default_sets_headers_and_bounds_inputs(served, cases) -> None:
+    """Issue 21 items 1, 8 and 5 on the real server (one test: the server is slow to start)."""
+    for path in ("/", "/schema.json", "/added-later", "/score"):
+        assert httpx.get(served.url + path).status_code == 401, path
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        assert httpx.get(served.url + path, headers=served.headers("admin")).status_code == 404, path
+    for path in ("/healthz", "/readyz", "/docs.json", "/app/signin"):
+        assert httpx.get(served.url + path).status_code == 200, path
+    scored = _post(served, "/score", cases[3], role="practitioner")
+    assert scored.status_code == 200, scored.text
+    review = {"audit_id": scored.json()["audit_id"], "decision": "agree", "reason": "fits"}
+    reviewed = _post(served, "/reviews", review, role="practitioner")
+    listed = httpx.get(served.url + "/reviews", headers=served.headers("ethics_panel"))
+    for response in (scored, reviewed, listed):
+        assert response.headers["cache-control"] == "no-store", response.url
+        assert response.headers["x-content-type-options"] == "nosniff", response.url
+    assert httpx.get(served.url + "/healthz").headers["x-content-type-options"] == "nosniff"
+    attendance = {"term_start": "2023-09-01", "term_end": "2023-12-20", "sessions_possible": int("9" * 400),
+                  "sessions_attended": 90, "unauthorised_absences": 2}  # fmt: skip
+    unbounded = {
+        "400-digit count": lambda c: c.update(attendance=[attendance]),
+        "megabyte person_id": lambda c: c["person"].update(person_id="p" * 1_000_000),
+        "long person_id": lambda c: c["person"].update(person_id="p" * 201),
+        "NUL in person_id": lambda c: c["person"].update(person_id="p\x001"),
+    }
+    for label, change in unbounded.items():
+        response = _post(served, "/score", _mutated(cases[3], change))
+        assert 400 <= response.status_code < 500, (label, response.status_code, response.text[:500])
+    nul_reason = _post(served, "/reviews", {**review, "reason": "fits\u0000"}, role="practitioner")
+    assert nul_reason.status_code == 422 and "reason" in nul_reason.text
+    overflow = httpx.get(served.url + "/reviews", params={"until": "9999-12-31T23:59:59-05:00"},
+                         headers=served.headers("admin"))  # fmt: skip
+    assert overflow.status_code == 422 and "until" in overflow.text
 
 
 def test_serving_logs_hold_no_record_contents(served, cases) -> None:
