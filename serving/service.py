@@ -21,10 +21,12 @@ and error messages name the field and the problem without its value.
 from __future__ import annotations
 
 import datetime as dt
+from http import HTTPStatus
 from typing import Any
 
 import bentoml
 from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,6 +79,14 @@ http_api = FastAPI(
 async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
     # BentoML maps these for its own routes; the mounted FastAPI app needs the same mapping.
     return JSONResponse({"error": exc.message}, status_code=int(exc.error_code))
+
+
+@http_api.exception_handler(RequestValidationError)
+async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    # FastAPI's own 422 body repeats what was sent (a review's reason, a query's value);
+    # this one names the field and the problem only.
+    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    return JSONResponse({"detail": detail}, status_code=HTTPStatus.UNPROCESSABLE_ENTITY)
 
 
 @bentoml.service(name="svrisk", traffic={"timeout": REQUEST_TIMEOUT_S})

@@ -269,6 +269,37 @@ def test_serving_denies_by_default_sets_headers_and_bounds_inputs(served, cases)
     assert overflow.status_code == 422 and "until" in overflow.text
 
 
+def test_serving_refusals_hold_no_value_that_was_sent(served, cases) -> None:
+    """Issue 21 item 3: distinctive values in every field of a bad case, review and query
+    appear neither in the response nor in the server's log."""
+    before = len(served.server.log_text())
+    case = _mutated(cases[4], lambda c: c.update(
+        care_episodes=[{"start_on": "2017-11-23", "end_on": "2017-10-02", "episode": "early_help"}],
+        attendance=[{"term_start": "2016-09-05", "term_end": "2016-12-16", "sessions_possible": 4817,
+                     "sessions_attended": 4903, "unauthorised_absences": 3391}]))  # fmt: skip
+    case["person"].update(person_id="zqxperson9071", local_authority="zqxborough")
+    future = _mutated(case, lambda c: c.update(as_of="2099-06-17"))
+    audit_id = str(uuid.uuid4())
+    review = {"audit_id": audit_id, "decision": "agree", "reason": "zqx-reason-5521",
+              "note": "zqx-note-6632", "practitioner_band": 3}  # fmt: skip
+    responses = [
+        _post(served, "/score", case, role="practitioner"),
+        _post(served, "/score", future, role="practitioner"),
+        _post(served, "/score_batch", {"cases": [case]}, role="data_scientist"),
+        _post(served, "/reviews", review, role="practitioner"),
+        httpx.get(served.url + "/reviews", params={"since": "zqx-since-7743", "model_version": "zqx-v"},
+                  headers=served.headers("admin")),
+    ]  # fmt: skip
+    assert all(400 <= r.status_code < 500 for r in responses), [r.text for r in responses]
+    assert "care_episodes" in responses[0].text and "attendance" in responses[0].text
+    log = served.server.log_text()[before:]
+    sent = ["2017-11-23", "2017-10-02", "4817", "4903", "3391", "2016-09-05", "2016-12-16", "zqxperson9071",
+            "zqxborough", "2099-06-17", audit_id, "zqx-reason-5521", "zqx-note-6632", "zqx-since-7743"]  # fmt: skip
+    for response in responses:
+        assert not [v for v in sent if v in response.text], response.text
+    assert not [v for v in sent if v in log], log[-3000:]
+
+
 def test_serving_logs_hold_no_record_contents(served, cases) -> None:
     # Runs after the tests above (file order): the server has seen good and bad cases.
     log = served.server.log_text()
