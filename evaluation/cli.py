@@ -94,10 +94,13 @@ def log_and_write(result, settings, out: Path, source: str) -> list[Path]:
     import mlflow
 
     from evaluation.report import write_report
+    from registry.tracking import ensure_experiment, tracking_store
 
     written = write_report(result, settings, out, source)
-    mlflow.set_experiment(EXPERIMENT)
-    with mlflow.start_run(run_name=f"impact-{result.population['programme']}"):
+    # The experiment by id, not mlflow.set_experiment: its process-wide state would outlive the run.
+    with tracking_store() as uri, mlflow.start_run(
+        experiment_id=ensure_experiment(EXPERIMENT, uri), run_name=f"impact-{result.population['programme']}"
+    ):
         mlflow.log_params(
             {
                 "extract_path": source,

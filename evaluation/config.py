@@ -65,5 +65,9 @@ def load_config(path: str | Path | None) -> ImpactConfig:
         return ImpactConfig(version=1)
     import yaml
 
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        # Not a ValueError: re-raised as one so the CLI answers exit 2, not a traceback.
+        raise ValueError(f"not valid YAML: {err}") from None
     return ImpactConfig.model_validate(data)

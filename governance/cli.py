@@ -10,7 +10,6 @@ from registry.names import MODEL_NAME
 
 app = typer.Typer(add_completion=False)
 DEFAULT_OUT = Path("reports")
-ERR_DIFF_ARGS = "--diff takes two versions: --diff A B"
 
 
 def _facts(version: str | None, name: str):

@@ -149,11 +149,6 @@ def inputs_by_family(facts: VersionFacts) -> dict[str, list[str]]:
     return families
 
 
-def performance_rows(facts: VersionFacts) -> list[list[str]]:
-    """The gate's performance table (with intervals) as the audit document holds it."""
-    return [[str(row.get(k, "")) for k in row] for row in facts.audit["model_card"]["performance"]]
-
-
 def review_options() -> list[str]:
     """The decisions a practitioner's review can record (serving.reviews.Decision)."""
     from typing import get_args

@@ -148,7 +148,7 @@ def who_and_cost(
     police = police_rows(extract.tables)
     vwi = police.loc[police["category"] == "violence_with_injury"]
     share = violence_with_injury_share(episodes_in_window, pd.MultiIndex.from_arrays([vwi["person_id"], vwi["date"]]))
-    unit_cost = config.cost.unit_cost_gbp * config.cost.uprating_factor
+    unit_cost = config.cost.unit_cost.uprated_gbp
     bands = RiskBands(risk_model.reference_probabilities_).band(scores["probability"].to_numpy())
     by_band, by_la, capacity, cost = capacity_tables(
         scores, bands=bands, capacities=config.capacity.capacities, eligible=eligible, vwi_share=share,

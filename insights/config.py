@@ -10,6 +10,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from extract.unit_costs import UnitCost
+
 CONFIG_VERSION = 1
 DEFAULT_CONFIG = Path(__file__).with_name("needs.yaml")
 ERR_CONFIG_FILE = "cannot read the needs configuration {path}: {problem}"
@@ -52,11 +54,8 @@ class CapacityConfig(_Strict):
 
 
 class CostConfig(_Strict):
-    unit_cost_gbp: float = Field(gt=0, description="Home Office cost of a violence-with-injury offence")
-    unit_cost_price_year: str
-    uprating_index: str = Field(min_length=1, description="the index's name, stated in the report")
-    uprating_factor: float = Field(gt=0, description="index(target year) / index(price year)")
-    target_price_year: str
+    # The one unit cost and its uprating, shared with the impact evaluation (extract/unit_costs.py).
+    unit_cost: UnitCost
     intervention_cost_per_head: float = Field(gt=0)
 
 

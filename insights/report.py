@@ -314,9 +314,7 @@ Top k: the k highest scores; eligible: aged {{ r.config.capacity.cirv_min_age }}
 
 <section><h2>5. Cost</h2>
 {% if r.who %}<div class="est"><b>Estimates, with their assumptions.</b>
-Unit cost GBP {{ '{:,.0f}'.format(cost.unit_cost_gbp) }} per violence-with-injury offence at {{ cost.unit_cost_price_year }}
-prices (Home Office, The economic and social costs of crime, 2018), uprated to {{ cost.target_price_year }} by
-{{ cost.uprating_index }} (factor {{ cost.uprating_factor }}): GBP {{ '{:,.0f}'.format(r.who.assumptions.unit_cost_uprated) }}.
+Unit cost: {{ cost.unit_cost.statement() }}.
 Expected violence-with-injury episodes = expected episodes x {{ '%.3f' % r.who.assumptions.vwi_share }}
 ({{ r.who.assumptions.vwi_share_definition }}). Break-even: the relative reduction in violence with injury among the
 top k that repays GBP {{ '{:,.0f}'.format(cost.intervention_cost_per_head) }} per head

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fairness.audit import BORDERLINE, FAIL, PASS, AuditResult, run_audit
+from fairness.audit import BORDERLINE, PASS, AuditResult, run_audit
 
 OK, WARN, ALERT = "ok", "warn", "alert"
 PUBLICATION_PASSED = frozenset({PASS, BORDERLINE})

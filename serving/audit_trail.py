@@ -69,8 +69,6 @@ REVIEWS = sa.Table(
     sa.Index("ix_reviews_created_at", "created_at"),
     sa.Index("ix_reviews_caller", "caller"),
 )
-# Columns added after a table was first created: added to an existing trail at start-up.
-_ADDED_COLUMNS = {"reviews": ("note",)}
 
 _SQLITE_GUARDS = [
     f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
@@ -160,16 +158,6 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def _add_missing_columns(conn: sa.Connection, table: sa.Table) -> None:
-    # A nullable column added in a later release; ADD COLUMN is the same in SQLite and PostgreSQL.
-    present = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
-    for name in _ADDED_COLUMNS.get(table.name, ()):
-        if name not in present:
-            column = table.c[name]
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}")
-
-
 class AuditTrail:
     """Append and read the audit trail.
 
@@ -192,7 +180,6 @@ class AuditTrail:
                 _add_missing_columns(conn, table)
                 for index in table.indexes:
                     conn.execute(CreateIndex(index, if_not_exists=True))
-            _add_missing_columns(conn, SCORES)
             guards = {"sqlite": _SQLITE_GUARDS, "postgresql": _POSTGRES_GUARDS}.get(dialect, [])
             for statement in guards:
                 conn.exec_driver_sql(statement)
@@ -265,10 +252,23 @@ class AuditTrail:
         self.engine.dispose()
 
 
+ERR_NOT_NULL_COLUMN = (
+    "the audit trail's table {table} lacks the required column {column}: a trail this old "
+    "must be migrated by hand: a required column cannot be added to a table that has rows"
+)
+
+
 def _add_missing_columns(conn: sa.Connection, table: sa.Table) -> None:
-    """Add the table's nullable columns a trail created by an older version lacks (ADD COLUMN only)."""
+    """Add the nullable columns a trail created by an older version lacks (ADD COLUMN only).
+
+    ADD COLUMN is the same in SQLite and PostgreSQL; a missing NOT NULL column cannot be
+    added to a table that already has rows, so it is an error, not a silent failure.
+    """
     present = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
     for column in table.columns:
-        if column.name not in present:
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+        if column.name in present:
+            continue
+        if not column.nullable:
+            raise ValueError(ERR_NOT_NULL_COLUMN.format(table=table.name, column=column.name))
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")

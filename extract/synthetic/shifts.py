@@ -131,12 +131,6 @@ def apply_shifts(synthetic, shifts: list[Shift], seed: int):
     return dataclasses.replace(synthetic, frames=frames, truth=truth, parameters=parameters)
 
 
-def _ages(people: pd.DataFrame, day: pd.Timestamp) -> np.ndarray:
-    from extract.contract import age_in_years
-
-    return np.asarray(age_in_years(people["birth_month"], day))
-
-
 def _extra_events(people: pd.DataFrame, rate: float, start: pd.Timestamp, end: pd.Timestamp,
                   rng: np.random.Generator, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Poisson(rate a year) event days in [start, end) for the people in ``who`` while aged 10-24."""

@@ -33,7 +33,7 @@ from serving.case_scoring import NOTICE, CaseInput, CaseRefused, score_and_audit
 from serving.errors import MissingApiKey, UnknownAuditId
 from serving.reviews import ReviewRequest, record_review
 from serving.risk_bands import N_BANDS
-from runtime.risk_language import format_points, natural_frequency
+from runtime.risk_language import format_points
 from serving.settings import ServingSettings
 from serving.workspace import case_form, caseload
 from serving.workspace.sessions import SESSION_COOKIE, SIGN_IN_COOKIE, Session, SessionStore, tokens_match
@@ -60,7 +60,6 @@ ERR_NOT_FOUND = "There is nothing here, or it is not yours to see."
 ERR_TOO_LARGE = "The file is larger than the limit of {limit:,} bytes."
 ERR_NO_FILE = "Choose a file to upload."
 ERR_BAD_JSON = "The file is not valid JSON: {problem}"
-ERR_NO_CASELOAD = "No score file is loaded yet."
 ERR_NO_CONFIGURED = "No score file has been configured by the administrator (SVRISK_CASELOAD_FILE)."
 ERR_UNREADABLE_CONFIGURED = "The score file set up by the administrator cannot be read; ask them to check it."
 ERR_BAD_FORM = "The form could not be read: {problem}"
@@ -107,7 +106,8 @@ class Workspace:
             lstrip_blocks=True,
         )
         self.templates.globals.update(
-            natural_frequency=natural_frequency,
+            # The served model's own outcome window words every chance on the pages.
+            absolute_risk=model.risk_model.absolute_risk,
             format_points=format_points,
             label=case_form.label,
             notice=NOTICE,
@@ -312,7 +312,7 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
         table = caseload.from_bytes(stored) if stored is not None else None
         if table is None or not 1 <= rank <= len(table):
             return missing(request, session)
-        scored = caseload.scored_case(table.iloc[rank - 1].to_dict())
+        scored = caseload.scored_case(table.iloc[rank - 1].to_dict(), ws.model)
         return _result_page(request, ws, page, session, scored, rank=rank)
 
     async def not_found(request: Request, _exc: Exception) -> Response:

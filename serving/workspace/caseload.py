@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from runtime.risk_language import natural_frequency
 from serving.risk_bands import band_sentence
 
 REQUIRED_COLUMNS = (
@@ -133,13 +132,13 @@ def view(caseload: pd.DataFrame, capacity: int, authority: str, band: str) -> Ca
     )
 
 
-def scored_case(row: dict[str, Any]) -> dict[str, Any]:
+def scored_case(row: dict[str, Any], model: Any) -> dict[str, Any]:
     """One caseload row in the shape of a ``POST /score`` answer, for the result page."""
     return {
         "person_id": row["person_id"],
         "as_of": row["as_of"],
         "probability": float(row["probability"]),
-        "absolute_risk": natural_frequency(float(row["probability"])),
+        "absolute_risk": model.risk_model.absolute_risk(float(row["probability"])),
         "band": int(row["band"]),
         "band_sentence": band_sentence(int(row["band"]), float(row["percentile"])),
         "percentile": float(row["percentile"]),

@@ -7,6 +7,8 @@ import json
 import numpy as np
 
 SUSPENSIONS = "suspensions_12m"
+SUSPENSION_DAYS = "suspension_days_12m"
+SUSPENSIONS_EVER = "suspensions_ever"
 ATTENDANCE = "attendance_3t"
 
 
@@ -73,24 +75,34 @@ def test_no_school_record_says_so_never_attendance_zero(pipeline_model):
 def test_raising_suspensions_never_lowers_their_contribution(pipeline_model):
     """The issue's monotone sanity check on a model trained on the pipeline's features.
 
-    Suspension counts 0..5 for 300 cases; the suspension factor's contribution
-    (probability points) must not fall as the count rises, and must rise
-    overall. (The training default's search needs far more people than a unit
-    test can generate before it splits on suspensions at all; benchmarks/explain.py
-    runs the same check on the default model.)
+    Suspensions in the last 12 months 0..5 for 300 cases, raised as a record would raise
+    them: the count, their days (contract 1.1: every suspension has its length; two days
+    each here) and the count ever. The contribution of the suspension concept (issue 22's
+    group: its features' contributions summed, in probability points) must not fall as
+    the count rises, and must rise overall. (The training default's search needs far more
+    people than a unit test can generate before it splits on suspensions at all;
+    benchmarks/explain.py runs the same check on the default model.)
     """
+    from features.dictionary import FeatureDictionary
+
+    members = FeatureDictionary.load().members["suspensions"]
+    assert SUSPENSIONS in members and SUSPENSION_DAYS in members and SUSPENSIONS_EVER in members
     explainer = pipeline_model.risk_model.explainer_
     X = pipeline_model.risk_model.prepare(pipeline_model.table.X)
     rng = np.random.default_rng(0)
     sample = X.iloc[rng.choice(len(X), 300, replace=False)].reset_index(drop=True)
     columns = []
     for count in range(6):
-        _, contrib = explainer.contributions(sample.assign(**{SUSPENSIONS: float(count)}))
-        columns.append(contrib[SUSPENSIONS].to_numpy())
+        raised = sample.assign(**{
+            SUSPENSIONS: float(count),
+            SUSPENSION_DAYS: 2.0 * count,
+            SUSPENSIONS_EVER: np.maximum(sample[SUSPENSIONS_EVER].fillna(0).to_numpy(), count),
+        })
+        _, contrib = explainer.contributions(raised)
+        columns.append(contrib[members].sum(axis=1).to_numpy())
     steps = np.diff(np.column_stack(columns), axis=1)
     assert steps.min() >= -1e-9, f"{(steps < -1e-9).sum()} of {steps.size} steps lower the contribution"
     assert columns[-1].mean() > columns[0].mean() + 1e-4
-
 
 
 def test_default_training_never_moves_a_constrained_factor_against_its_direction(pipeline_model):

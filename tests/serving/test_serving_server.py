@@ -183,8 +183,8 @@ def test_serving_bad_input_is_a_clear_4xx(served, cases) -> None:
             response = _post(served, "/score", body)
         assert 400 <= response.status_code < 500, (label, response.status_code, response.text)
         assert named in response.text.lower() or named in response.text, (label, response.text)
-    # httpx sends compact JSON: measure the case the same way, so the body is over the limit.
-    oversized = {"cases": [case] * (MAX_BYTES // len(json.dumps(case, separators=(",", ":"))) + 1)}
+    # Compact JSON on the wire is smaller than json.dumps: twice the limit is surely over it.
+    oversized = {"cases": [case] * (2 * MAX_BYTES // len(json.dumps(case)) + 1)}
     too_large = _post(served, "/score_batch", oversized)
     assert too_large.status_code == 413 and "larger than" in too_large.text
     over_limit = _post(served, "/score_batch", {"cases": [cases[0]] * 61})
