@@ -65,6 +65,15 @@ _KIND_TEXT = {
 }
 
 
+# Bounds for what a contract column leaves open, so that a request cannot carry a number
+# that overflows later (a 400-digit count) or a megabyte identifier into the audit trail.
+MAX_COUNT = 100_000
+# The audit trail's person_id column holds 200 characters (PostgreSQL enforces it).
+MAX_TEXT_LENGTH = 200
+# No control characters (NUL fails a PostgreSQL insert; none belongs in an id or a name).
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
+
+
 def _field(table: TableSpec, col: ColumnSpec) -> tuple[Any, Any]:
     """The pydantic (type, Field) of one contract column."""
     if col.kind == "category":
@@ -73,11 +82,18 @@ def _field(table: TableSpec, col: ColumnSpec) -> tuple[Any, Any]:
     else:
         annotation = {"id": str, "string": str, "date": dt.date, "int": int, "number": float}[col.kind]
         text = _KIND_TEXT[col.kind]
-    bounds = {}
+    bounds: dict[str, Any] = {}
     if col.minimum is not None:
         bounds["ge"] = col.minimum
-    if col.maximum is not None:
-        bounds["le"] = col.maximum
+    if col.kind in ("int", "number"):
+        bounds["le"] = col.maximum if col.maximum is not None else MAX_COUNT
+    if col.kind == "number":
+        bounds["allow_inf_nan"] = False
+    if col.kind in ("id", "string"):
+        bounds["max_length"] = MAX_TEXT_LENGTH
+        # A contract pattern (area codes) is checked by the loader, with its own message.
+        if col.pattern is None:
+            bounds["pattern"] = NO_CONTROL_CHARACTERS
     description = f"{table.name}.{col.name} ({text})"
     if col.nullable:
         return annotation | None, Field(None, description=description + "; null when not recorded", **bounds)

@@ -9,13 +9,14 @@ against, so the workspace's form reports problems in the words of the API's 422)
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from extract.loader import ExtractValidationError
-from features.single_case import AS_OF_IN_FUTURE, SingleCase, case_to_extract
+from features.single_case import SingleCase, case_to_extract
 from serving.api_keys import Principal
 from serving.audit_trail import AuditTrail, ScoreRow, case_audit_attributes, new_audit_id, utc_now
 from serving.errors import InvalidCase
@@ -25,6 +26,11 @@ from runtime.pyfunc_model import score_parsed_cases
 
 NOTICE = "For practitioner review. This score does not make a decision."
 ERR_BEFORE_BIRTH = "as_of: before person.birth_month (the person was not yet born)"
+# Service path: no record value in a response or a log (issue 21), so not the dates themselves.
+ERR_AS_OF_IN_FUTURE = "as_of: after today; a case is scored on or before today"
+# The loader's problems end with the values they compare, in brackets, e.g.
+# "end_on is before start_on (2021-03-01)"; the service drops that tail.
+VALUES_IN_BRACKETS = re.compile(r"\s*\([^()]*\)\s*$")
 ERR_CASE = "{where}{table}{column}{row}: {problem}"
 
 
@@ -39,7 +45,7 @@ class CaseInput(SingleCase):
         # Checked here so the 4xx names the field; the single-case path refuses the same.
         today = utc_now().date()
         if self.as_of > today:
-            raise ValueError(f"as_of: {AS_OF_IN_FUTURE.format(as_of=self.as_of, today=today)}")
+            raise ValueError(ERR_AS_OF_IN_FUTURE)
         if self.as_of < self.person.birth_month:
             raise ValueError(ERR_BEFORE_BIRTH)
         return self
@@ -194,7 +200,8 @@ def _refusal(cases: list[SingleCase], exc: ExtractValidationError) -> CaseRefuse
 def _problems(exc: ExtractValidationError) -> list[CaseProblem]:
     # The loader counts rows from 1 after the header; a case's records count from 0.
     return [
-        CaseProblem(v.table, v.column, v.row - 1 if v.row is not None else None, v.problem)
+        CaseProblem(v.table, v.column, v.row - 1 if v.row is not None else None,
+                    VALUES_IN_BRACKETS.sub("", v.problem))
         for v in exc.violations
     ]
 

@@ -38,6 +38,12 @@ class InvalidCase(ServiceError):
     error_code = HTTPStatus.UNPROCESSABLE_ENTITY
 
 
+class InvalidQuery(ServiceError):
+    """A query parameter that parses but is out of the range the service can use."""
+
+    error_code = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
 class BatchTooLarge(ServiceError):
     error_code = HTTPStatus.UNPROCESSABLE_ENTITY
 

@@ -2,10 +2,14 @@
 
 One place decides who may call what, for BentoML's own API routes and for the
 mounted FastAPI routes alike, so both answer 401/403/413/415 with the same
-clear JSON body (``{"error": ...}``). Infrastructure routes (health, metrics,
-the OpenAPI document) need no key. The authenticated caller is left in the
-request scope's ``state`` under ``principal`` for the endpoint and the audit
-trail.
+clear JSON body (``{"error": ...}``). Deny by default: only the paths in
+:data:`OPEN_PATHS` and under :data:`OPEN_PREFIXES` are reachable without a key;
+every other path, including ones added later, needs a known key, and the routes
+in :data:`PROTECTED_ROUTES` also a role granting their permission (which each
+endpoint checks again). The authenticated caller is left in the request scope's
+``state`` under ``principal`` for the endpoint and the audit trail. Every
+response is ``X-Content-Type-Options: nosniff``; every keyed one, which may
+carry a score, a review or the model's card, is also ``Cache-Control: no-store``.
 """
 
 from __future__ import annotations
@@ -26,7 +30,12 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# (method, path) -> permission; anything not listed here is open (health, metrics, docs).
+# Reachable without a key: the orchestrator's probes, Prometheus scraping, and the
+# published API description (it holds the contract's schema, no record or model data).
+OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/metrics", "/docs.json"})
+# The workspace signs its users in with its own session cookies and checks them per page.
+OPEN_PREFIXES = ("/app",)
+# (method, path) -> permission; every other path needs a key but no particular role.
 PROTECTED_ROUTES: dict[tuple[str, str], Permission] = {
     ("POST", "/score"): Permission.SCORE,
     ("POST", "/score_batch"): Permission.SCORE_BATCH,
@@ -34,6 +43,9 @@ PROTECTED_ROUTES: dict[tuple[str, str], Permission] = {
     ("POST", "/reviews"): Permission.REVIEW_WRITE,
     ("GET", "/reviews"): Permission.REVIEW_READ,
 }
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+OPEN_HEADERS = (NOSNIFF,)
+KEYED_HEADERS = (NOSNIFF, (b"cache-control", b"no-store"))
 JSON_MEDIA_TYPE = "application/json"
 ERR_TOO_LARGE = "request body: larger than the limit of {limit} bytes"
 ERR_MEDIA_TYPE = "Content-Type: must be application/json"
@@ -53,14 +65,18 @@ class ServiceGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        permission = PROTECTED_ROUTES.get((scope["method"], scope["path"].rstrip("/") or "/"))
-        if permission is None:
-            await self.app(scope, receive, send)
+        path = scope["path"].rstrip("/") or "/"
+        if is_open_path(path):
+            await self.app(scope, receive, _with_headers(send, OPEN_HEADERS))
             return
+        # Every keyed response may carry a score, a review or the model's card: never cached.
+        send = _with_headers(send, KEYED_HEADERS)
+        permission = PROTECTED_ROUTES.get((scope["method"], path))
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
             principal = self.keys.authenticate(headers.get(API_KEY_HEADER.lower()))
-            self.keys.authorise(principal, permission)
+            if permission is not None:
+                self.keys.authorise(principal, permission)
             if scope["method"] == "POST":
                 media_type = headers.get("content-type", JSON_MEDIA_TYPE).split(";")[0].strip()
                 if media_type.lower() != JSON_MEDIA_TYPE:
@@ -96,6 +112,27 @@ class ServiceGuard:
             chunks.append(chunk)
             more = message.get("more_body", False)
         return b"".join(chunks)
+
+
+def is_open_path(path: str) -> bool:
+    """Whether ``path`` (without a trailing slash) may be called without a key."""
+    return path in OPEN_PATHS or any(
+        path == prefix or path.startswith(prefix + "/") for prefix in OPEN_PREFIXES
+    )
+
+
+def _with_headers(send: Send, extra: tuple[tuple[bytes, bytes], ...]) -> Send:
+    """``send`` adding ``extra`` to the response's headers unless the app set them itself."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            present = {name.lower() for name, _ in headers}
+            headers += [(name, value) for name, value in extra if name not in present]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return wrapped
 
 
 def _replay(body: bytes, original: Receive) -> Receive:

@@ -25,6 +25,10 @@ ERR_BAND_REQUIRED = "practitioner_band: required when the decision is 'disagree'
 ERR_BAND_ONLY_ON_DISAGREE = "practitioner_band: give it only when the decision is 'disagree'"
 ERR_REASON_REQUIRED = "reason: required when the decision is 'disagree' or 'escalate'"
 DECISIONS_NEEDING_REASON = ("disagree", "escalate")
+MAX_REVIEW_TEXT = 4000
+# Free text from a form keeps its line breaks and tabs; no other control character (NUL
+# fails a PostgreSQL insert, and none belongs in a practitioner's words).
+REVIEW_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
 class ReviewRequest(BaseModel):
@@ -38,10 +42,16 @@ class ReviewRequest(BaseModel):
     )
     reason: str = Field(
         "",
-        max_length=4000,
+        max_length=MAX_REVIEW_TEXT,
+        pattern=REVIEW_TEXT_PATTERN,
         description="The practitioner's reasons, in words; required for disagree and escalate.",
     )
-    note: str | None = Field(None, max_length=4000, description="An optional note for the record.")
+    note: str | None = Field(
+        None,
+        max_length=MAX_REVIEW_TEXT,
+        pattern=REVIEW_TEXT_PATTERN,
+        description="An optional note for the record.",
+    )
     practitioner_band: int | None = Field(
         None,
         ge=1,

@@ -21,18 +21,20 @@ and error messages name the field and the problem without its value.
 from __future__ import annotations
 
 import datetime as dt
+from http import HTTPStatus
 from typing import Any
 
 import bentoml
 from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.single_case import SingleCase
-from serving.api_keys import KeyRing, Principal
+from serving.api_keys import ERR_NO_KEY, KeyRing, Permission, Principal
 from serving.audit_trail import AuditTrail
 from serving.case_scoring import NOTICE, CaseInput, ScoredCase, score_and_audit
-from serving.errors import BatchTooLarge, ServiceError
+from serving.errors import BatchTooLarge, InvalidQuery, MissingApiKey, ServiceError
 from serving.http_guard import ServiceGuard
 from serving.metrics import count_refused
 from serving.model_loader import load_served_model
@@ -42,6 +44,7 @@ from serving.workspace.app import Workspace, workspace_app
 
 REQUEST_TIMEOUT_S = 30
 ERR_BATCH_SIZE = "cases: {given} cases given; at most {limit} per call"
+ERR_TIME_RANGE = "{name}: outside the range of dates the service can compare"
 __all__ = ["NOTICE", "SvriskService"]
 
 
@@ -65,6 +68,10 @@ class ScoredBatch(BaseModel):
 http_api = FastAPI(
     title="svrisk model information and reviews",
     description="GET /model and the practitioner reviews (mounted in the BentoML service).",
+    # The published API description is BentoML's /docs.json; FastAPI's own pages stay off.
+    docs_url=None,
+    redoc_url=None,
+    openapi_url=None,
 )
 
 
@@ -72,6 +79,14 @@ http_api = FastAPI(
 async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
     # BentoML maps these for its own routes; the mounted FastAPI app needs the same mapping.
     return JSONResponse({"error": exc.message}, status_code=int(exc.error_code))
+
+
+@http_api.exception_handler(RequestValidationError)
+async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    # FastAPI's own 422 body repeats what was sent (a review's reason, a query's value);
+    # this one names the field and the problem only.
+    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    return JSONResponse({"detail": detail}, status_code=HTTPStatus.UNPROCESSABLE_ENTITY)
 
 
 @bentoml.service(name="svrisk", traffic={"timeout": REQUEST_TIMEOUT_S})
@@ -97,7 +112,7 @@ class SvriskService:
         # CPU-bound work with nothing to await, and the hand-off to a worker thread (and
         # the GIL passing back and forth) cost 1-7 ms a call in benchmarks/serve.py.
         # Requests still run one at a time per worker, as CPU-bound threads would.
-        return self._score([case], _principal(context.request))[0]
+        return self._score([case], _principal(context.request, Permission.SCORE))[0]
 
     @bentoml.api(route="/score_batch")
     def score_batch(self, batch: BatchInput, /, context: bentoml.Context) -> ScoredBatch:
@@ -107,21 +122,25 @@ class SvriskService:
             raise BatchTooLarge(
                 ERR_BATCH_SIZE.format(given=len(batch.cases), limit=self.settings.max_batch)
             )
-        return ScoredBatch(results=self._score(batch.cases, _principal(context.request)))
+        return ScoredBatch(
+            results=self._score(batch.cases, _principal(context.request, Permission.SCORE_BATCH))
+        )
 
     @http_api.get("/model", summary="The served model")
-    def model_info(self) -> dict[str, Any]:
+    def model_info(self, request: Request) -> dict[str, Any]:
         """Version, training date, outcome definition, gate verdict, metrics, report, bands."""
+        _principal(request, Permission.MODEL_INFO)
         return {**self.model.card, "notice": NOTICE}
 
     @http_api.post("/reviews", status_code=201, summary="Record a review")
     def add_review(self, review: ReviewRequest, request: Request) -> ReviewRecord:
         """Record a practitioner's decision on a scored case (its audit_id must exist)."""
-        return record_review(self.audit, review, _principal(request))
+        return record_review(self.audit, review, _principal(request, Permission.REVIEW_WRITE))
 
     @http_api.get("/reviews", summary="List reviews")
     def list_reviews(
         self,
+        request: Request,
         since: dt.datetime | None = Query(None, description="Reviews at or after (ISO time, UTC)."),
         until: dt.datetime | None = Query(None, description="Reviews before (ISO time, UTC)."),
         decision: Decision | None = Query(None, description="Only this decision."),
@@ -129,9 +148,10 @@ class SvriskService:
         limit: int = Query(1000, ge=1, le=10_000, description="Most reviews returned."),
     ) -> ReviewList:
         """Reviews oldest first, filtered by date range, decision and model version."""
+        _principal(request, Permission.REVIEW_READ)
         rows = self.audit.reviews(
-            since=_as_utc(since),
-            until=_as_utc(until),
+            since=_as_utc(since, "since"),
+            until=_as_utc(until, "until"),
             decision=decision,
             model_version=model_version,
             limit=limit,
@@ -145,12 +165,25 @@ class SvriskService:
 SvriskService.add_asgi_middleware(ServiceGuard)
 
 
-def _principal(request: Any) -> Principal:
-    # Set by ServiceGuard for every protected route before the endpoint runs.
-    return request.state.principal
+def _principal(request: Any, permission: Permission) -> Principal:
+    """The caller ServiceGuard authenticated, checked again here for this endpoint's permission.
+
+    The second check keeps an endpoint closed if its route is renamed or missing from
+    the guard's table; a request that reached it without a principal is refused (401).
+    """
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        raise MissingApiKey(ERR_NO_KEY)
+    KeyRing.authorise(principal, permission)
+    return principal
 
 
-def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
+def _as_utc(value: dt.datetime | None, name: str) -> dt.datetime | None:
+    """``value`` in UTC; :class:`InvalidQuery` (422) when that falls outside years 1-9999."""
     if value is None:
         return None
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    except OverflowError:
+        # 9999-12-31T23:59:59-05:00 is a valid time whose UTC reading is past year 9999.
+        raise InvalidQuery(ERR_TIME_RANGE.format(name=name)) from None

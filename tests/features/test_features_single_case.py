@@ -43,9 +43,18 @@ def test_schema_follows_the_contract():
         lambda c: c["exclusions"][0].update(person_id="p1"),
         lambda c: c["police_contacts"][0].update(category="burglary"),
         lambda c: c["police_contacts"][0].update(weapon="machete"),
+        # Issue 21: bounded inputs, so nothing overflows later or floods the audit trail.
+        lambda c: c.update(attendance=[{"term_start": "2023-09-01", "term_end": "2023-12-20",
+                                        "sessions_possible": int("9" * 400), "sessions_attended": 1,
+                                        "unauthorised_absences": 0}]),
+        lambda c: c["exclusions"][0].update(days=1e400),
+        lambda c: c["person"].update(person_id="p" * 201),
+        lambda c: c["person"].update(person_id="p\x001"),
+        lambda c: c["person"].update(local_authority="coventry\n"),
     ],
     ids=["unknown top field", "identifier field", "unknown category", "out of range", "person_id in a record",
-         "unknown police category", "unknown weapon"],
+         "unknown police category", "unknown weapon", "400-digit count", "infinite days",
+         "person_id too long", "NUL in person_id", "control character in text"],
 )
 def test_a_case_outside_the_contract_is_refused(change):
     case = base_case()

@@ -234,6 +234,74 @@ def test_serving_concurrent_scoring_loses_no_audit_row(served, cases) -> None:
     assert trail.count_scores() - before == n_requests
 
 
+def test_serving_denies_by_default_sets_headers_and_bounds_inputs(served, cases) -> None:
+    """Issue 21 items 1, 8 and 5 on the real server (one test: the server is slow to start)."""
+    for path in ("/", "/schema.json", "/added-later", "/score"):
+        assert httpx.get(served.url + path).status_code == 401, path
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        assert httpx.get(served.url + path, headers=served.headers("admin")).status_code == 404, path
+    for path in ("/healthz", "/readyz", "/docs.json", "/app/signin"):
+        assert httpx.get(served.url + path).status_code == 200, path
+    scored = _post(served, "/score", cases[3], role="practitioner")
+    assert scored.status_code == 200, scored.text
+    review = {"audit_id": scored.json()["audit_id"], "decision": "agree", "reason": "fits"}
+    reviewed = _post(served, "/reviews", review, role="practitioner")
+    listed = httpx.get(served.url + "/reviews", headers=served.headers("ethics_panel"))
+    for response in (scored, reviewed, listed):
+        assert response.headers["cache-control"] == "no-store", response.url
+        assert response.headers["x-content-type-options"] == "nosniff", response.url
+    assert httpx.get(served.url + "/healthz").headers["x-content-type-options"] == "nosniff"
+    attendance = {"term_start": "2023-09-01", "term_end": "2023-12-20", "sessions_possible": int("9" * 400),
+                  "sessions_attended": 90, "unauthorised_absences": 2}  # fmt: skip
+    unbounded = {
+        "400-digit count": lambda c: c.update(attendance=[attendance]),
+        "megabyte person_id": lambda c: c["person"].update(person_id="p" * 1_000_000),
+        "long person_id": lambda c: c["person"].update(person_id="p" * 201),
+        "NUL in person_id": lambda c: c["person"].update(person_id="p\x001"),
+    }
+    for label, change in unbounded.items():
+        response = _post(served, "/score", _mutated(cases[3], change))
+        assert 400 <= response.status_code < 500, (label, response.status_code, response.text[:500])
+    nul_reason = _post(served, "/reviews", {**review, "reason": "fits\u0000"}, role="practitioner")
+    assert nul_reason.status_code == 422 and "reason" in nul_reason.text
+    overflow = httpx.get(served.url + "/reviews", params={"until": "9999-12-31T23:59:59-05:00"},
+                         headers=served.headers("admin"))  # fmt: skip
+    assert overflow.status_code == 422 and "until" in overflow.text
+
+
+def test_serving_refusals_hold_no_value_that_was_sent(served, cases) -> None:
+    """Issue 21 item 3: distinctive values in every field of a bad case, review and query
+    appear neither in the response nor in the server's log."""
+    before = len(served.server.log_text())
+    case = _mutated(cases[4], lambda c: c.update(
+        care_episodes=[{"start_on": "2017-11-23", "end_on": "2017-10-02", "episode": "early_help"}],
+        attendance=[{"term_start": "2016-09-05", "term_end": "2016-12-16", "sessions_possible": 98317,
+                     "sessions_attended": 98533, "unauthorised_absences": 97141}]))  # fmt: skip
+    case["person"].update(person_id="zqxperson9071", local_authority="zqxborough")
+    future = _mutated(case, lambda c: c.update(as_of="2099-06-17"))
+    audit_id = str(uuid.uuid4())
+    review = {"audit_id": audit_id, "decision": "agree", "reason": "zqx-reason-5521",
+              "note": "zqx-note-6632", "practitioner_band": 3}  # fmt: skip
+    responses = [
+        _post(served, "/score", case, role="practitioner"),
+        _post(served, "/score", future, role="practitioner"),
+        _post(served, "/score_batch", {"cases": [case]}, role="data_scientist"),
+        _post(served, "/reviews", review, role="practitioner"),
+        httpx.get(served.url + "/reviews", params={"since": "zqx-since-7743", "model_version": "zqx-v"},
+                  headers=served.headers("admin")),
+    ]  # fmt: skip
+    assert all(400 <= r.status_code < 500 for r in responses), [r.text for r in responses]
+    assert "care_episodes" in responses[0].text and "attendance" in responses[0].text
+    log = served.server.log_text()[before:]
+    sent = ["2017-11-23", "2017-10-02", "98317", "98533", "97141", "2016-09-05", "2016-12-16", "zqxperson9071",
+            "zqxborough", "2099-06-17", audit_id, "zqx-reason-5521", "zqx-note-6632", "zqx-since-7743"]  # fmt: skip
+    # Whole words only, and counts above any port number: a timing or a port is no leak.
+    found = [re.compile(rf"(?<![\w.]){re.escape(v)}(?![\w.])") for v in sent]
+    for response in responses:
+        assert not [f.pattern for f in found if f.search(response.text)], response.text
+    assert not [f.pattern for f in found if f.search(log)], log[-3000:]
+
+
 def test_serving_logs_hold_no_record_contents(served, cases) -> None:
     # Runs after the tests above (file order): the server has seen good and bad cases.
     log = served.server.log_text()

@@ -176,9 +176,15 @@ def test_serving_reviews_validate_and_reference_existing_scores(tmp_path: Path) 
         # Issue 14: a reason is required to disagree or escalate, optional otherwise.
         ({"decision": "escalate", "reason": "   "}, "reason: required"),
         ({"decision": "disagree", "reason": "x", "practitioner_band": 11}, "practitioner_band"),
+        # Issue 21: bounded free text; NUL fails a PostgreSQL insert.
+        ({"decision": "escalate", "reason": "x" * 4001}, "reason"),
+        ({"decision": "escalate", "reason": "knows\x00family"}, "reason"),
+        ({"decision": "agree", "note": "ok\x07"}, "note"),
     ):
         with pytest.raises(ValidationError, match=problem):
             ReviewRequest(audit_id=scored.audit_id, **bad)
+    # A practitioner's reasons keep their line breaks and tabs.
+    assert ReviewRequest(audit_id=scored.audit_id, decision="escalate", reason="a\r\n\tb").reason == "a\r\n\tb"
 
 
 def test_serving_settings_from_environment(tmp_path: Path) -> None:
