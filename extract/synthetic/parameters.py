@@ -1,8 +1,9 @@
 """Every parameter of the synthetic generator, with where it comes from.
 
-The values are calibrated to /work/shared/evidence.md (see the README's
-calibration table); ``GeneratorParameters.to_dict()`` is written verbatim to
-``_truth/parameters.json`` so that an extract documents the model that made it.
+The values are calibrated to the evidence sheet (shared/evidence.md beside the
+project; docs/synthetic-data.md has the calibration table);
+``GeneratorParameters.to_dict()`` is written verbatim to ``_truth/parameters.json``
+so that an extract documents the model that made it.
 
 Deprivation direction. The contract's ``imd_decile`` has 1 = MOST deprived.
 The evidence sheet writes "+0.18 (IMD quintile - 1)" and recording

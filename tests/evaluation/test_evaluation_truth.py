@@ -13,9 +13,9 @@ from tests.evaluation.conftest import impact_extract, true_effect_on_engaged
 
 SEEDS = range(10)
 KNOWN_UNDERCOVERAGE = (
-    "issue 17, open: since the generator gained seasons, places and the ED-only share (issue 16), the AIPW "
-    "interval (30 row-level bootstrap resamples) covers the truth on fewer than 9 of 10 seeds (no effect: 7 "
-    "of 10, estimates -0.012 to +0.014 around 0) and the naive contrast no longer leans towards benefit on 8 "
+    "issue 17, open: since the generator gained seasons, places and the ED-only share (issue 16), with no "
+    "effect the AIPW interval (30 row-level bootstrap resamples) covers zero on 7 of 10 seeds (estimates "
+    "-0.012 to +0.014), and with the default effect the naive contrast no longer leans towards benefit on 8 "
     "of 10; strict, so the test fails again as soon as a fix makes it pass (docs/impact-evaluation.md)"
 )
 # Fewer resamples than the default 200, to keep the ten-seed tests near a minute each.
