@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.yaml")
 SUPPORTED_VERSION_PREFIX = "1."
@@ -110,21 +110,10 @@ def load_policy(path: str | Path | None = None) -> MonitoringPolicy:
     ValueError
         If the file is missing, not YAML, or invalid; the message lists every problem.
     """
-    import yaml
+    from fairness.policy import validated_policy_file
 
     source = Path(path) if path is not None else DEFAULT_POLICY_PATH
-    if not source.is_file():
-        raise ValueError(POLICY_NOT_FOUND.format(path=source))
-    try:
-        data = yaml.safe_load(source.read_text())
-    except yaml.YAMLError as exc:
-        raise ValueError(POLICY_BAD_YAML.format(path=source, error=exc)) from exc
-    if not isinstance(data, dict):
-        raise ValueError(POLICY_NOT_MAPPING.format(path=source))
-    try:
-        return MonitoringPolicy.model_validate(data)
-    except ValidationError as exc:
-        errors = "\n".join(
-            f"  - {'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
-        )
-        raise ValueError(POLICY_INVALID.format(path=source, errors=errors)) from exc
+    return validated_policy_file(
+        source, MonitoringPolicy,
+        not_found=POLICY_NOT_FOUND, bad_yaml=POLICY_BAD_YAML, not_mapping=POLICY_NOT_MAPPING, invalid=POLICY_INVALID,
+    )  # fmt: skip
