@@ -189,6 +189,10 @@ def _performance_chart(document: dict[str, Any]) -> str | None:
     high = np.array([r["roc_auc_ci"][1] for r in rows])
     ax.errorbar(periods, auc, yerr=[auc - low, high - auc], marker="o", ms=3, capsize=2, label="realised")
     ax.axhline(rows[0]["training"]["roc_auc"], color="#555", ls="--", lw=1, label="at training")
+    low_then, high_then = rows[0]["training"]["roc_auc_ci"]
+    if low_then is not None and high_then is not None:
+        # Training's own 95% interval: a small test period makes it wide, and alerts weigh it.
+        ax.axhspan(low_then, high_then, color="#555", alpha=0.12, label="at training, 95% CI")
     ax.set_ylabel("AUC")
     ax.tick_params(axis="x", rotation=60, labelsize=7)
     ax.legend(fontsize=7)
