@@ -61,6 +61,18 @@ def _check(done: subprocess.CompletedProcess, allowed: tuple[int, ...] = (0,)) -
         raise SystemExit(f"svrisk {done.args[1]} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
 
 
+def _performance_summary(document: dict) -> dict | None:
+    """The latest matured period's AUC beside training's, both intervals, and the calibration checks that fired."""
+    if not document["performance"]:
+        return None
+    latest = document["performance"][-1]
+    return {"period": latest["period"], "roc_auc": latest["roc_auc"], "roc_auc_ci": latest["roc_auc_ci"],
+            "training_roc_auc": latest["training"]["roc_auc"], "training_roc_auc_ci": latest["training"]["roc_auc_ci"],
+            "training_positives": latest["training"]["positives"], "auc_drop_ci": latest["auc_drop_ci"],
+            "calibration_failing": latest["calibration_failing"],
+            "ratio_change_by_band": [b["ratio_change"] for b in latest["calibration_by_band"]]}
+
+
 def main(argv: list[str] | None = None) -> int:
     import yaml
 
@@ -113,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
             "matured_periods": len(document["matured_periods"]),
             "people_per_period": [r["n"] for r in document["score_drift"]],
             "seconds_by_step": document["seconds"],
-            "findings": [(f["status"], f["analysis"], f["subject"]) for f in document["findings"]],
+            # Which check fired, not only its kind: the subject (an input, "roc_auc", "band 3", a group) and
+            # the finding's own sentence with its figures.
+            "findings": [{k: f[k] for k in ("status", "analysis", "subject", "message")} for f in document["findings"]],
+            "performance_latest": _performance_summary(document),
             "targets_met": {"under_3_minutes": seconds < TARGET_SECONDS, "under_6_gb": peak < TARGET_BYTES},
         }
         result["load_average_1m_after"] = os.getloadavg()[0]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from insights.disclosure import protect_table
+from extract.disclosure import protect_table
 
 NO_MODEL = (
     "who and cost: not computed: {reason}. Train and gate a model (`svrisk train`, "

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from extract.contract import age_band
-from insights.disclosure import protect_table
+from extract.disclosure import protect_table
 from insights.episodes import ages_at
 
 NOT_RECORDED = "not_recorded"

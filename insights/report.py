@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from insights.config import NeedsConfig
-from insights.disclosure import SUPPRESSED_MARK
+from extract.disclosure import SUPPRESSED_MARK
 from insights.ed_view import EdResult, ed_view
 from insights.episodes import (
     availability,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from insights.disclosure import protect_table
+from extract.disclosure import protect_table
 
 MONTHS = (
     "January", "February", "March", "April", "May", "June",

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from extract.concentration import concentration_curve, gini, top_share
-from insights.disclosure import protect_table
+from extract.disclosure import protect_table
 
 TOP_FRACTION = 0.10
 UNKNOWN_DECILE = "unknown"

@@ -9,6 +9,7 @@ the gate's own audit (``fairness.audit.run_audit``) with the gate's policy.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,44 +23,132 @@ PUBLICATION_PASSED = frozenset({PASS, BORDERLINE})
 
 def wilson_interval(successes: float, n: float, confidence: float) -> tuple[float, float]:
     """Wilson score interval of a proportion (nan, nan) when n is 0."""
-    from scipy.stats import norm
-
     if n <= 0:
         return float("nan"), float("nan")
-    z = float(norm.ppf(0.5 + confidence / 2))
+    z = z_value(confidence)
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
-def auc_interval(auc: float, positives: int, negatives: int, confidence: float) -> tuple[float, float]:
-    """Hanley-McNeil (1982) interval of an AUC: closed form, so a 500,000-row period needs no bootstrap."""
-    from scipy.stats import norm
-
+def auc_variance(auc: float, positives: int, negatives: int) -> float:
+    """Hanley-McNeil (1982) variance of an AUC: closed form, so a 500,000-row period needs no bootstrap."""
     if positives == 0 or negatives == 0 or not np.isfinite(auc):
-        return float("nan"), float("nan")
+        return float("nan")
     q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
     variance = (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc)
                 + (negatives - 1) * (q2 - auc * auc)) / (positives * negatives)
-    z = float(norm.ppf(0.5 + confidence / 2))
-    half = z * float(np.sqrt(max(variance, 0.0)))
+    return float(max(variance, 0.0))
+
+
+def z_value(confidence: float) -> float:
+    """The two-sided normal quantile of ``confidence``."""
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + confidence / 2))
+
+
+def auc_interval(auc: float, positives: int, negatives: int, confidence: float) -> tuple[float, float]:
+    """Hanley-McNeil interval of an AUC; (nan, nan) without both classes."""
+    variance = auc_variance(auc, positives, negatives)
+    if not np.isfinite(variance):
+        return float("nan"), float("nan")
+    half = z_value(confidence) * float(np.sqrt(variance))
     return max(0.0, auc - half), min(1.0, auc + half)
 
 
-def calibration_gap_status(observed_ci: tuple[float, float], expected: float, gap: float) -> str:
-    """ALERT when the observed rate's whole interval lies more than ``gap`` from the prediction."""
-    low, high = observed_ci
-    if not np.isfinite(low):
+@dataclass(frozen=True)
+class OutcomeCounts:
+    """People, outcomes and expected outcomes (summed probabilities), overall and by risk band."""
+
+    n: int
+    positives: int
+    expected: float
+    bands: tuple[tuple[int, int, float], ...]  # (people, outcomes, expected) of bands 1..n_bands
+
+
+def outcome_counts(y: np.ndarray, probability: np.ndarray, bands: np.ndarray, n_bands: int) -> OutcomeCounts:
+    """The counts calibration is judged on, for a matured period or for training's test period."""
+    y = np.asarray(y, dtype=float)
+    probability = np.asarray(probability, dtype=float)
+    bands = np.asarray(bands)
+    by_band = []
+    for band in range(1, n_bands + 1):
+        inside = bands == band
+        by_band.append((int(inside.sum()), int(y[inside].sum()), float(probability[inside].sum())))
+    return OutcomeCounts(int(len(y)), int(y.sum()), float(probability.sum()), tuple(by_band))
+
+
+def auc_drop_status(auc: float, auc_var: float, training_auc: float, training_var: float, max_drop: float,
+                    confidence: float) -> tuple[str, list[float]]:
+    """ALERT when the whole interval of the drop (training's AUC minus the realised) lies above ``max_drop``.
+
+    Both AUCs are estimates: the drop's variance is the sum of theirs, so a training
+    figure from a small test period cannot make a large population alert on its own.
+    """
+    if not all(np.isfinite(v) for v in (auc, auc_var, training_auc, training_var)):
+        return OK, [float("nan"), float("nan")]
+    drop = training_auc - auc
+    half = z_value(confidence) * float(np.sqrt(auc_var + training_var))
+    return (ALERT if drop - half > max_drop else OK), [drop - half, drop + half]
+
+
+def ratio_change(observed: int, expected: float, observed_then: int, expected_then: float,
+                 confidence: float) -> tuple[float, float, float]:
+    """The observed-to-expected ratio now over the same ratio at training, and its interval.
+
+    Outcomes are Poisson counts on both sides (the log ratio's variance is
+    1/O + 1/O_then; a count of zero counts as half an outcome), the expected
+    counts (summed probabilities) are taken as known.
+    """
+    if expected <= 0 or expected_then <= 0:
+        return float("nan"), float("nan"), float("nan")
+    o, o_then = max(observed, 0.5), max(observed_then, 0.5)
+    log_ratio = np.log(o / expected) - np.log(o_then / expected_then)
+    half = z_value(confidence) * float(np.sqrt(1.0 / o + 1.0 / o_then))
+    return float(np.exp(log_ratio)), float(np.exp(log_ratio - half)), float(np.exp(log_ratio + half))
+
+
+def ratio_status(low: float, high: float, tolerance: float) -> str:
+    """ALERT when the interval [low, high] lies wholly outside [1/tolerance, tolerance]."""
+    if not (np.isfinite(low) and np.isfinite(high)):
         return OK
-    return ALERT if (low > expected + gap or high < expected - gap) else OK
+    return ALERT if (low > tolerance or high < 1.0 / tolerance) else OK
+
+
+def calibration_row(n: int, observed: int, expected: float, then: tuple[int, int, float], policy: Any,
+                    checks: int) -> dict[str, Any]:
+    """Observed against expected now (a Wilson interval of the rate) and the change of their ratio since training.
+
+    The change's interval is at the policy's confidence shared by ``checks``
+    checks (Bonferroni): overall and ten bands judged at 95% each would alert
+    on one of them by chance far more often than one time in twenty.
+    """
+    n_then, observed_then, expected_then = then
+    ci = wilson_interval(observed, n, policy.confidence)
+    change, low, high = ratio_change(observed, expected, observed_then, expected_then,
+                                     1.0 - (1.0 - policy.confidence) / checks)
+    return {
+        "n": n, "observed": observed / n if n else None, "expected": expected / n if n else None,
+        "ci_low": ci[0] if n else None, "ci_high": ci[1] if n else None,
+        "observed_to_expected": observed / expected if expected > 0 else None,
+        "training_observed_to_expected": observed_then / expected_then if expected_then > 0 else None,
+        "training_n": n_then, "training_outcomes": observed_then,
+        "ratio_change": change, "ratio_change_ci": [low, high],
+        "status": ratio_status(low, high, policy.calibration_ratio) if n else OK,
+    }
 
 
 def performance(period: str, y: np.ndarray, probability: np.ndarray, bands: np.ndarray, n_bands: int,
-                training: dict[str, float], capacity: int, policy: Any) -> dict[str, Any]:
+                training: dict[str, float], training_counts: OutcomeCounts, capacity: int,
+                policy: Any) -> dict[str, Any]:
     """Realised metrics of one matured period beside training's, calibration by band, and their status.
 
-    ``policy`` is the monitoring policy's ``performance`` section.
+    ``training`` is the training run's test metrics and ``training_counts`` its
+    test period's :class:`OutcomeCounts` (banded as now): every judgement weighs
+    the training figure's uncertainty as well as the period's. ``policy`` is the
+    monitoring policy's ``performance`` section.
     """
     from training.metrics import evaluate
 
@@ -74,34 +163,35 @@ def performance(period: str, y: np.ndarray, probability: np.ndarray, bands: np.n
     auc = metrics.get("roc_auc", float("nan"))
     auc_low, auc_high = auc_interval(auc, positives, len(y) - positives, policy.confidence)
     training_auc = training.get("roc_auc", float("nan"))
-    auc_status = ALERT if np.isfinite(auc_high) and auc_high < training_auc - policy.max_auc_drop else OK
-    expected = float(np.mean(probability)) if len(y) else float("nan")
-    observed_ci = wilson_interval(positives, len(y), policy.confidence)
-    overall_status = calibration_gap_status(observed_ci, expected, policy.max_calibration_gap)
-    by_band = []
-    for band in range(1, n_bands + 1):
-        inside = np.asarray(bands) == band
-        n = int(inside.sum())
-        events = float(y[inside].sum())
-        ci = wilson_interval(events, n, policy.confidence)
-        band_expected = float(probability[inside].mean()) if n else float("nan")
-        by_band.append({
-            "band": band, "n": n, "observed": events / n if n else None, "expected": band_expected if n else None,
-            "ci_low": ci[0] if n else None, "ci_high": ci[1] if n else None,
-            "status": calibration_gap_status(ci, band_expected, policy.max_calibration_gap) if n else OK,
-        })
-    calibration_status = ALERT if overall_status == ALERT or any(b["status"] == ALERT for b in by_band) else OK
+    training_negatives = training_counts.n - training_counts.positives
+    training_ci = auc_interval(training_auc, training_counts.positives, training_negatives, policy.confidence)
+    auc_status, drop_ci = auc_drop_status(
+        auc, auc_variance(auc, positives, len(y) - positives), training_auc,
+        auc_variance(training_auc, training_counts.positives, training_negatives),
+        policy.max_auc_drop, policy.confidence)
+    counts = outcome_counts(y, probability, bands, n_bands)
+    checks = n_bands + 1
+    overall = calibration_row(counts.n, counts.positives, counts.expected,
+                              (training_counts.n, training_counts.positives, training_counts.expected), policy, checks)
+    by_band = [{"band": band, **calibration_row(*now, then, policy, checks)}
+               for band, (now, then) in enumerate(zip(counts.bands, training_counts.bands, strict=True), start=1)]
+    # Which calibration checks fired, named, so a report or benchmark can say more than "calibration".
+    failing = [name for name, row in (("overall", overall), *((f"band {b['band']}", b) for b in by_band))
+               if row["status"] == ALERT]
+    calibration_status = ALERT if failing else OK
     precision_key = f"precision_top{capacity}"
     out.update({
-        "roc_auc": metrics.get("roc_auc"), "roc_auc_ci": [auc_low, auc_high],
+        "roc_auc": metrics.get("roc_auc"), "roc_auc_ci": [auc_low, auc_high], "auc_drop_ci": drop_ci,
         "pr_auc": metrics.get("pr_auc"), "brier": metrics.get("brier"),
         "precision_top_k": metrics.get(precision_key), "k": capacity,
-        "observed_rate": positives / len(y) if len(y) else None, "observed_rate_ci": list(observed_ci),
-        "expected_rate": expected,
-        "training": {"roc_auc": training_auc, "pr_auc": training.get("pr_auc"), "brier": training.get("brier"),
-                     "precision_top_k": training.get(precision_key), "prevalence": training.get("prevalence")},
+        "observed_rate": overall["observed"], "observed_rate_ci": [overall["ci_low"], overall["ci_high"]],
+        "expected_rate": overall["expected"], "calibration": overall,
+        "training": {"roc_auc": training_auc, "roc_auc_ci": list(training_ci), "n": training_counts.n,
+                     "positives": training_counts.positives, "pr_auc": training.get("pr_auc"),
+                     "brier": training.get("brier"), "precision_top_k": training.get(precision_key),
+                     "prevalence": training.get("prevalence")},
         "calibration_by_band": by_band,
-        "auc_status": auc_status, "calibration_status": calibration_status,
+        "auc_status": auc_status, "calibration_status": calibration_status, "calibration_failing": failing,
     })
     out.setdefault("status", ALERT if ALERT in (auc_status, calibration_status) else OK)
     return _finite(out)

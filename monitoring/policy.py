@@ -32,7 +32,6 @@ class _Strict(BaseModel):
 class Drift(_Strict):
     psi_warn: float = Field(..., gt=0)
     psi_alert: float = Field(..., gt=0)
-    p_value: float = Field(..., gt=0, lt=1)
     missing_change: float = Field(..., gt=0, le=1)
     minimum_rows: int = Field(..., ge=1)
     alert_top_inputs: int = Field(..., ge=0)
@@ -46,8 +45,11 @@ class Drift(_Strict):
 
 class Performance(_Strict):
     max_auc_drop: float = Field(..., ge=0, lt=1)
-    max_calibration_gap: float = Field(..., ge=0, lt=1)
+    # Observed-to-expected outcome ratio now against at training: a finding outside [1/this, this].
+    calibration_ratio: float = Field(..., gt=1)
     confidence: float = Field(..., gt=0.5, lt=1)
+    # k for precision in the top k when the training run recorded no team capacity.
+    top_k_if_unrecorded: int = Field(..., ge=1)
 
 
 class Fairness(_Strict):
@@ -63,6 +65,11 @@ class Fairness(_Strict):
 class Reviews(_Strict):
     max_disagreement_ratio: float = Field(..., gt=1)
     minimum_reviews: int = Field(..., ge=1)
+
+
+class Disclosure(_Strict):
+    # Published counts of reviews and volumes below this are suppressed (extract/disclosure.py).
+    suppression_threshold: int = Field(..., ge=1)
 
 
 class Actions(_Strict):
@@ -82,6 +89,7 @@ class MonitoringPolicy(_Strict):
     performance: Performance
     fairness: Fairness
     reviews: Reviews
+    disclosure: Disclosure
     actions: Actions
 
     @field_validator("version")

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from extract.disclosure import SUPPRESSED_MARK
 from training.figures import new_figure, png_data_uri
 
 TOP_INPUTS_CHARTED = 8
@@ -57,8 +58,9 @@ Monitoring policy {{ d.policy_version }}, fairness policy {{ d.fairness_policy_v
 
 <h2>1. Who is being scored: input drift</h2>
 <p>For each model input, the population stability index (PSI) against the training population: below 0.1 little
-change, 0.1-0.25 some, above 0.25 a major shift. It counts only when a two-sample test agrees. The inputs that
-matter most to the model (mean |SHAP| at training) come first.</p>
+change, 0.1-0.25 some, above 0.25 a major shift; the PSI decides (with hundreds of thousands of people any
+difference is "significant", so no significance test is used). The inputs that matter most to the model
+(mean |SHAP| at training) come first.</p>
 {% if charts.inputs %}<img alt="PSI over time for the most important and the shifted inputs" src="{{ charts.inputs }}">{% endif %}
 <table><tr><th>rank</th><th>input</th><th>largest PSI</th><th>in</th><th>missing at training / now</th><th>new values</th><th>level</th></tr>
 {% for r in input_rows %}<tr class="{{ r.status }}"><td>{{ r.rank }}</td><td>{{ r.input }}</td><td>{{ "%.3f"|format(r.psi) }}</td>
@@ -77,13 +79,21 @@ matter most to the model (mean |SHAP| at training) come first.</p>
 <table><tr><th>period</th><th>people</th><th>outcomes</th><th>AUC (95% CI)</th><th>AUC at training</th><th>PR AUC</th><th>Brier</th>
 <th>precision in top k</th><th>observed / predicted rate</th><th>level</th></tr>
 {% for r in d.performance %}<tr class="{{ r.status }}"><td>{{ r.period }}</td><td>{{ r.n }}</td><td>{{ r.positives }}</td>
-<td>{{ fmt(r.roc_auc) }} ({{ fmt(r.roc_auc_ci[0]) }}-{{ fmt(r.roc_auc_ci[1]) }})</td><td>{{ fmt(r.training.roc_auc) }}</td>
+<td>{{ fmt(r.roc_auc) }} ({{ fmt(r.roc_auc_ci[0]) }}-{{ fmt(r.roc_auc_ci[1]) }})</td><td>{{ fmt(r.training.roc_auc) }} ({{ fmt(r.training.roc_auc_ci[0]) }}-{{ fmt(r.training.roc_auc_ci[1]) }})</td>
 <td>{{ fmt(r.pr_auc) }}</td><td>{{ fmt(r.brier, 5) }}</td><td>{{ fmt(r.precision_top_k) }} (k={{ r.k }}; {{ fmt(r.training.precision_top_k) }} at training)</td>
 <td>{{ fmt(r.observed_rate, 4) }} / {{ fmt(r.expected_rate, 4) }}</td><td>{{ r.status }}</td></tr>{% endfor %}</table>
-<p>Calibration by risk band in the latest matured period ({{ d.performance[-1].period }}):</p>
-<table><tr><th>band</th><th>people</th><th>observed (95% CI)</th><th>predicted</th><th>level</th></tr>
-{% for b in d.performance[-1].calibration_by_band %}<tr class="{{ b.status }}"><td>{{ b.band }}</td><td>{{ b.n }}</td>
-<td>{{ fmt(b.observed, 4) }} ({{ fmt(b.ci_low, 4) }}-{{ fmt(b.ci_high, 4) }})</td><td>{{ fmt(b.expected, 4) }}</td><td>{{ b.status }}</td></tr>{% endfor %}</table>
+<p>The AUC at training comes from a test period of {{ d.performance[-1].training.n }} people with
+{{ d.performance[-1].training.positives }} outcomes, so it is uncertain too: a drop is an alert only when its whole
+95% interval, from both, is above the policy's limit.</p>
+<p>Calibration by risk band in the latest matured period ({{ d.performance[-1].period }}): observed against expected
+outcomes, and how their ratio changed since training (an alert when the change's 95% interval, from both periods'
+outcome counts, lies wholly outside the policy's tolerance).</p>
+<table><tr><th>band</th><th>people</th><th>observed (95% CI)</th><th>predicted</th><th>observed / expected now</th>
+<th>at training (outcomes)</th><th>change (95% CI)</th><th>level</th></tr>
+{% for b in [dict(d.performance[-1].calibration, band="all")] + d.performance[-1].calibration_by_band %}<tr class="{{ b.status }}"><td>{{ b.band }}</td><td>{{ b.n }}</td>
+<td>{{ fmt(b.observed, 4) }} ({{ fmt(b.ci_low, 4) }}-{{ fmt(b.ci_high, 4) }})</td><td>{{ fmt(b.expected, 4) }}</td>
+<td>{{ fmt(b.observed_to_expected, 2) }}</td><td>{{ fmt(b.training_observed_to_expected, 2) }} ({{ b.training_outcomes }})</td>
+<td>{{ fmt(b.ratio_change, 2) }} ({{ fmt(b.ratio_change_ci[0], 2) }}-{{ fmt(b.ratio_change_ci[1], 2) }})</td><td>{{ b.status }}</td></tr>{% endfor %}</table>
 {% else %}<p>No period has matured yet: outcomes take a full year to be known.</p>{% endif %}
 
 <h2>4. Is it still fair: the gate's checks over time</h2>
@@ -101,19 +111,26 @@ matter most to the model (mean |SHAP| at training) come first.</p>
 
 <h2>5. Practitioners' reviews and service volumes</h2>
 {% if d.service %}
-<p>{{ d.service.reviews.total }} reviews of {{ d.service.volumes.total }} scorings; median time from score to review
-{{ fmt(d.service.reviews.median_hours_to_review, 1) }} hours.</p>
+<p>{{ count(d.service.reviews.total) }} reviews of {{ count(d.service.volumes.total) }} scorings; median time from score to review
+{{ fmt(d.service.reviews.median_hours_to_review, 1) }} hours. Counts below {{ d.service.suppression_threshold }} are
+suppressed ({{ mark }}), with further cells where needed so that none can be worked out from a total, and no rate is
+shown for a suppressed count.</p>
 {% for section in d.service.reviews.by %}<p><b>By {{ section.by }}</b></p>
 <table><tr><th>{{ section.by }}</th><th>reviews</th><th>disagree (95% CI)</th><th>escalate (95% CI)</th><th>level</th></tr>
-{% for r in section.rows %}<tr class="{{ r.status }}"><td>{{ r.group }}</td><td>{{ r.reviews }}</td>
+{% for r in section.rows %}<tr class="{{ r.status }}"><td>{{ r.group }}</td><td>{{ count(r.reviews) }}</td>
 <td>{{ fmt(r.disagree_rate) }} ({{ fmt(r.disagree_ci[0]) }}-{{ fmt(r.disagree_ci[1]) }})</td>
 <td>{{ fmt(r.escalate_rate) }} ({{ fmt(r.escalate_ci[0]) }}-{{ fmt(r.escalate_ci[1]) }})</td><td>{{ r.status }}</td></tr>{% endfor %}</table>{% endfor %}
 {% if charts.volumes %}<img alt="Cases scored per week" src="{{ charts.volumes }}">{% endif %}
 <table><tr><th>week</th><th>role</th><th>local authority</th><th>cases scored</th></tr>
-{% for r in d.service.volumes.weekly %}<tr><td>{{ r.week }}</td><td>{{ r.role }}</td><td>{{ r.local_authority }}</td><td>{{ r.cases }}</td></tr>{% endfor %}</table>
+{% for r in d.service.volumes.weekly %}<tr><td>{{ r.week }}</td><td>{{ r.role }}</td><td>{{ r.local_authority }}</td><td>{{ count(r.cases) }}</td></tr>{% endfor %}</table>
 {% else %}<p>No audit trail was given (<code>--audit-db</code>), so reviews and volumes are not reported.</p>{% endif %}
 </body></html>
 """
+
+
+def count(value: int | None) -> str:
+    """A published count, or the suppression mark for a suppressed one (None)."""
+    return SUPPRESSED_MARK if value is None else str(value)
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -172,6 +189,10 @@ def _performance_chart(document: dict[str, Any]) -> str | None:
     high = np.array([r["roc_auc_ci"][1] for r in rows])
     ax.errorbar(periods, auc, yerr=[auc - low, high - auc], marker="o", ms=3, capsize=2, label="realised")
     ax.axhline(rows[0]["training"]["roc_auc"], color="#555", ls="--", lw=1, label="at training")
+    low_then, high_then = rows[0]["training"]["roc_auc_ci"]
+    if low_then is not None and high_then is not None:
+        # Training's own 95% interval: a small test period makes it wide, and alerts weigh it.
+        ax.axhspan(low_then, high_then, color="#555", alpha=0.12, label="at training, 95% CI")
     ax.set_ylabel("AUC")
     ax.tick_params(axis="x", rotation=60, labelsize=7)
     ax.legend(fontsize=7)
@@ -180,11 +201,10 @@ def _performance_chart(document: dict[str, Any]) -> str | None:
 
 def _volume_chart(document: dict[str, Any]) -> str | None:
     service = document.get("service")
-    if not service or not service["volumes"]["weekly"]:
+    if not service or not service["volumes"]["weekly_totals"]:
         return None
-    totals: dict[str, int] = {}
-    for row in service["volumes"]["weekly"]:
-        totals[row["week"]] = totals.get(row["week"], 0) + row["cases"]
+    # Published weekly totals only: a suppressed week is a gap, never the sum of its cells.
+    totals = {r["week"]: r["cases"] for r in service["volumes"]["weekly_totals"] if r["cases"] is not None}
     fig = new_figure(7, 2.8)
     ax = fig.add_subplot()
     ax.bar(list(totals), list(totals.values()))
@@ -220,6 +240,7 @@ def render_html(document: dict[str, Any]) -> str:
               "performance": _performance_chart(document), "volumes": _volume_chart(document)}
     env = Environment(autoescape=True)
     return env.from_string(_TEMPLATE).render(
-        d=document, charts=charts, input_rows=table_rows, fmt=fmt, action_text=ACTION_TEXT,
+        d=document, charts=charts, input_rows=table_rows, fmt=fmt, count=count, mark=SUPPRESSED_MARK, dict=dict,
+        action_text=ACTION_TEXT,
         status_text=STATUS_TEXT[document["status"]],
     )

@@ -48,7 +48,7 @@ MODEL_KEY = "lightgbm"
 
 NO_REFERENCE = (
     "{name} version {version} has no training reference ({artifact}) in run {run_id}: it was trained "
-    "before references were logged; retrain it with `svrisk train` to monitor it"
+    "before references were logged; retrain it with `svrisk train` to monitor it ({reason})"
 )
 EXTRACT_TOO_OLD = (
     "the extract (extracted on {extracted_on}) is older than the model's training data, whose outcomes "
@@ -60,6 +60,14 @@ AFTER_EXTRACT = "--to {end} is after the extract date {extracted_on}"
 NO_MATURED = (
     "no period has matured yet: the first as-of date {first} needs outcomes until {needed}, but the extract "
     "was taken on {extracted_on}; drift is reported, performance and fairness cannot be"
+)
+MISSING_ARTIFACT = (
+    "{name} version {version}'s training run {run_id} has no artifact {artifact} ({reason}): the run is "
+    "incomplete or its artifact store is unreachable; retrain the model with `svrisk train` or restore the artifact"
+)
+BAD_CAPACITY = (
+    "{name} version {version}'s training run {run_id} recorded team_capacity {value!r} in {artifact}: "
+    "expected a whole number of at least 1"
 )
 STATUS_ORDER = {OK: 0, NOT_JUDGED: 0, WARN: 1, ALERT: 2}
 
@@ -117,29 +125,45 @@ class TrainingRecord:
     predictions: pd.DataFrame
 
 
-def read_training_record(client: Any, name: str, version: str, run_id: str) -> TrainingRecord:
+def download_artifact(name: str, version: str, run_id: str, artifact: str, dst: str, missing: str) -> Path:
+    """One artifact of the training run, or ``MonitorUsageError(missing)`` naming it (never MLflow's traceback)."""
     import mlflow.artifacts
     from mlflow.exceptions import MlflowException
 
+    try:
+        return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=dst))
+    except (MlflowException, OSError) as error:
+        # The first line of MLflow's message says which store and path failed; the rest is its traceback.
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise MonitorUsageError(missing.format(name=name, version=version, run_id=run_id, artifact=artifact,
+                                               reason=reason)) from None
+
+
+def read_training_record(client: Any, name: str, version: str, run_id: str) -> TrainingRecord:
     from training.reference import REFERENCE_ARTIFACT
 
     with tempfile.TemporaryDirectory(prefix="svrisk-monitor-") as tmp:
-        try:
-            reference_path = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=REFERENCE_ARTIFACT, dst_path=tmp)
-        except (MlflowException, OSError):
-            raise MonitorUsageError(NO_REFERENCE.format(name=name, version=version, run_id=run_id,
-                                                        artifact=REFERENCE_ARTIFACT)) from None
-        reference = json.loads(Path(reference_path).read_text())
-        importance_path = mlflow.artifacts.download_artifacts(
-            run_id=run_id, artifact_path=IMPORTANCE_ARTIFACT, dst_path=tmp)
-        table = pd.read_csv(importance_path)
+
+        def fetch(artifact: str, missing: str = MISSING_ARTIFACT) -> Path:
+            return download_artifact(name, version, run_id, artifact, tmp, missing)
+
+        reference = json.loads(fetch(REFERENCE_ARTIFACT, NO_REFERENCE).read_text())
+        table = pd.read_csv(fetch(IMPORTANCE_ARTIFACT))
         importance = dict(zip(table["feature"], table["mean_abs_contribution"].astype(float), strict=True))
-        metrics = json.loads(Path(mlflow.artifacts.download_artifacts(
-            run_id=run_id, artifact_path=METRICS_ARTIFACT, dst_path=tmp)).read_text())
-        predictions = pd.read_parquet(mlflow.artifacts.download_artifacts(
-            run_id=run_id, artifact_path=PREDICTIONS_ARTIFACT, dst_path=tmp))
+        metrics = json.loads(fetch(METRICS_ARTIFACT).read_text())
+        predictions = pd.read_parquet(fetch(PREDICTIONS_ARTIFACT))
     return TrainingRecord(reference, importance, metrics, predictions)
+
+
+def team_capacity(record: TrainingRecord, policy: Any, name: str, version: str, run_id: str) -> int:
+    """k for precision in the top k: the capacity training recorded, else the policy's ``top_k_if_unrecorded``."""
+    value = record.metrics.get("team_capacity")
+    if value is None:
+        return int(policy.performance.top_k_if_unrecorded)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise MonitorUsageError(BAD_CAPACITY.format(name=name, version=version, run_id=run_id, value=value,
+                                                    artifact=METRICS_ARTIFACT))
+    return value
 
 
 def _truth_for(extract_dir: Path, dates: list[pd.Timestamp]) -> pd.DataFrame | None:
@@ -197,6 +221,7 @@ def monitor(
         notices = [resolved.notice] if resolved.notice else []
         mv = client.get_model_version(resolved.name, resolved.version)
         record = read_training_record(client, resolved.name, resolved.version, mv.run_id)
+        capacity = team_capacity(record, policy, resolved.name, resolved.version, mv.run_id)
         tell(f"monitoring {resolved.name} version {resolved.version}")
         labels_until = pd.Timestamp(record.reference["labels_observed_until"])
         extract = load_extract(extract_dir)
@@ -211,7 +236,8 @@ def monitor(
         if not dates:
             raise MonitorUsageError(NO_PERIODS.format(start=first.date(), end=last.date()))
         risk_model = load_risk_model(resolved)
-        analyses = analyse_periods(extract, extract_dir, dates, risk_model, record, policy, fairness_policy, tell)
+        analyses = analyse_periods(extract, extract_dir, dates, risk_model, record, capacity, policy,
+                                   fairness_policy, tell)
         usage = None
         if audit_db:
             from monitoring.service_usage import service_usage
@@ -230,13 +256,16 @@ def monitor(
 
 
 def analyse_periods(extract: Any, extract_dir: Path, dates: list[pd.Timestamp], risk_model: Any,
-                    record: TrainingRecord, policy: Any, fairness_policy: Any,
+                    record: TrainingRecord, capacity: int, policy: Any, fairness_policy: Any,
                     tell: Callable[[str], None]) -> dict[str, Any]:
-    """Drift for every period; performance, fairness and label bias for the matured ones."""
+    """Drift for every period; performance, fairness and label bias for the matured ones.
+
+    ``capacity`` is k for precision in the top k (``team_capacity``).
+    """
     from features.cohort import snapshot_cohort
     from features.labels import build_labels
     from monitoring.drift import input_drift, prepare_reference, score_drift
-    from monitoring.outcomes import audit_period, performance
+    from monitoring.outcomes import audit_period, outcome_counts, performance
     from serving.risk_bands import N_BANDS, RiskBands
 
     outcome = risk_model.feature_config.outcome
@@ -244,7 +273,10 @@ def analyse_periods(extract: Any, extract_dir: Path, dates: list[pd.Timestamp], 
     matured = [d for d in dates if d + pd.Timedelta(days=outcome.horizon_days) <= extract.extracted_on]
     truth = _truth_for(extract_dir, matured)
     training_metrics = record.metrics["test"][MODEL_KEY]
-    capacity = int(record.metrics.get("team_capacity", 100))
+    # Training's test period banded as the periods are: its calibration and AUC intervals.
+    training_counts = outcome_counts(record.predictions["label"].to_numpy(dtype=float),
+                                     record.predictions["probability"].to_numpy(dtype=float),
+                                     bands.band(record.predictions["probability"].to_numpy(dtype=float)), N_BANDS)
     # The months the gate's audit runs on (monitoring/policy.yaml, fairness.every_months).
     audited = set(matured[:: policy.fairness.every_months] + matured[-1:])
     publication = None
@@ -270,7 +302,7 @@ def analyse_periods(extract: Any, extract_dir: Path, dates: list[pd.Timestamp], 
         if as_of in matured:
             y = build_labels(extract, cohort, outcome).to_numpy(dtype=float)
             out["performance"].append(performance(period, y, probability, band, N_BANDS, training_metrics,
-                                                  capacity, policy.performance))
+                                                  training_counts, capacity, policy.performance))
             if as_of in audited:
                 fairness, bias = _audit_month(table, probability, y, truth, period, publication, policy,
                                               fairness_policy)
@@ -341,17 +373,32 @@ def findings(analyses: dict[str, Any], usage: dict[str, Any] | None, policy: Any
                               f"the score's PSI reached {top['psi']:.2f} in {top['period']} "
                               f"(mean probability {top['mean_probability']:.4f})", actions.score_drift,
                               [r["period"] for r in flagged]))
-    for key, analysis, action in (("auc_status", "performance", actions.performance),
-                                  ("calibration_status", "calibration", actions.calibration)):
-        flagged = [r for r in analyses["performance"] if r.get(key) == ALERT]
-        if flagged:
-            r = flagged[-1]
-            text = (f"realised AUC {r['roc_auc']:.3f} (95% CI {r['roc_auc_ci'][0]:.3f}-{r['roc_auc_ci'][1]:.3f}) "
-                    f"against {r['training']['roc_auc']:.3f} at training" if key == "auc_status" else
-                    f"observed outcome rate {r['observed_rate']:.4f} (95% CI {r['observed_rate_ci'][0]:.4f}-"
-                    f"{r['observed_rate_ci'][1]:.4f}) against {r['expected_rate']:.4f} predicted, or a band outside it")
-            found.append(_finding(analysis, analysis, ALERT, f"{text} in {r['period']}", action,
-                                  [x["period"] for x in flagged]))
+    flagged = [r for r in analyses["performance"] if r.get("auc_status") == ALERT]
+    if flagged:
+        r = flagged[-1]
+        found.append(_finding(
+            "performance", "roc_auc", ALERT,
+            f"realised AUC {r['roc_auc']:.3f} (95% CI {r['roc_auc_ci'][0]:.3f}-{r['roc_auc_ci'][1]:.3f}) against "
+            f"{r['training']['roc_auc']:.3f} at training (95% CI {fmt(r['training']['roc_auc_ci'][0])}-"
+            f"{fmt(r['training']['roc_auc_ci'][1])}): a drop of {r['auc_drop_ci'][0]:.3f} to "
+            f"{r['auc_drop_ci'][1]:.3f}, all of it above {policy.performance.max_auc_drop:g}, in {r['period']}",
+            actions.performance, [x["period"] for x in flagged]))
+    # One finding per calibration check that fired (overall or a band), so the report names it.
+    by_check: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for r in analyses["performance"]:
+        rows = {"overall": r.get("calibration"), **{f"band {b['band']}": b for b in r.get("calibration_by_band", [])}}
+        for name in r.get("calibration_failing", []):
+            by_check.setdefault(name, []).append((r["period"], rows[name]))
+    for name, items in by_check.items():
+        period, row = items[-1]
+        found.append(_finding(
+            "calibration", name, ALERT,
+            f"{name}: observed-to-expected outcome ratio {fmt(row['observed_to_expected'], 2)} against "
+            f"{fmt(row['training_observed_to_expected'], 2)} at training ({row['training_outcomes']} outcomes), a "
+            f"change of {fmt(row['ratio_change'], 2)} (95% CI {fmt(row['ratio_change_ci'][0], 2)}-"
+            f"{fmt(row['ratio_change_ci'][1], 2)}), wholly outside the tolerance of "
+            f"{policy.performance.calibration_ratio:g}, in {period}",
+            actions.calibration, [p for p, _ in items]))
     checks: dict[tuple, list[tuple[str, dict[str, Any]]]] = {}
     for period in analyses["fairness"]:
         for check in period["failed"]:

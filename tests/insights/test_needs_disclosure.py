@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insights.disclosure import TOTAL_LABEL, protect_table, suppression_mask
+from extract.disclosure import TOTAL_LABEL, protect_table, suppression_mask
 
 THRESHOLD = 10
 # (part, whole) column pairs whose difference is itself a count (ED attendances also in police records).

@@ -1,4 +1,4 @@
-"""Drift statistics on tiny frames: PSI, the KS and chi-square tests, missing values, new categories."""
+"""Drift statistics on tiny frames: PSI (which decides), the effect sizes beside it, missing values, new categories."""
 
 from __future__ import annotations
 
@@ -48,20 +48,20 @@ def test_the_same_population_does_not_drift(reference):
     rows = _statuses(_frame(3000, seed=2), reference)
     assert [r.input for r in rows.values()] == ["attendance", "sen", "count"], "most important first"
     assert all(r.status == OK for r in rows.values())
-    assert rows["attendance"].p_value > 0.01 and rows["attendance"].psi < 0.05
+    assert rows["attendance"].effect_size < 0.05 and rows["attendance"].psi < 0.05
 
 
 def test_a_shifted_input_alerts_and_only_it(reference):
     rows = _statuses(_frame(3000, seed=3, shift=0.05), reference)
     assert rows["attendance"].status == ALERT
-    assert rows["attendance"].test == "ks" and rows["attendance"].p_value < 1e-6
+    assert rows["attendance"].effect == "ks" and rows["attendance"].effect_size > 0.3
     assert rows["count"].status == OK and rows["sen"].status == OK
 
 
 def test_new_categories_and_missing_share_warn(reference):
     rows = _statuses(_frame(3000, seed=4, new_level=True), reference)
     assert rows["sen"].new_categories == ["unheard_of"] and rows["sen"].status in (WARN, ALERT)
-    assert rows["sen"].test == "chi_square"
+    assert rows["sen"].effect == "total_variation" and rows["sen"].effect_size == pytest.approx(0.1, abs=0.02)
     rows = _statuses(_frame(3000, seed=5, missing=0.35), reference)
     assert rows["attendance"].missing_current == pytest.approx(0.35, abs=0.03)
     assert rows["attendance"].status == WARN
@@ -77,3 +77,13 @@ def test_score_drift_and_band_shares(reference):
     assert same["status"] == OK and same["band_shares"] == [0.1] * 10
     higher = score_drift(np.linspace(0.05, 0.2, 2000), reference, np.full(2000, 10), 10, "p", DRIFT)
     assert higher["status"] == ALERT and higher["band_shares"][-1] == 1.0
+
+
+def test_the_psi_decides_whatever_the_sample_size(reference):
+    """A tiny shift in a huge period: every p-value would be 0, but the PSI is small, so no finding;
+    a large shift alerts on the effect size alone."""
+    rows = _statuses(_frame(400_000, seed=7, shift=0.002), reference)
+    assert rows["attendance"].status == OK and rows["attendance"].psi < DRIFT.psi_warn
+    assert not hasattr(rows["attendance"], "p_value")
+    rows = _statuses(_frame(400_000, seed=8, shift=0.05), reference)
+    assert rows["attendance"].status == ALERT

@@ -73,3 +73,20 @@ def test_fairness_policy_path_is_relative_to_the_monitoring_policy(tmp_path):
     policy = load_policy(_write(tmp_path, data))
     assert policy.fairness_policy_path(tmp_path / "policy.yaml") == (tmp_path / "gate.yaml").resolve()
     assert load_policy().fairness_policy_path(None) is None
+
+
+def test_version_1_0_keys_are_refused_and_the_new_ones_validated(tmp_path):
+    data = _default()
+    data["drift"]["p_value"] = 0.001  # 1.0's significance gate: the PSI decides now
+    with pytest.raises(ValueError, match="p_value"):
+        load_policy(_write(tmp_path, data))
+    for section, key, bad in (("performance", "top_k_if_unrecorded", 0), ("performance", "calibration_ratio", 1.0),
+                              ("disclosure", "suppression_threshold", 0)):
+        data = _default()
+        data[section][key] = bad
+        with pytest.raises(ValueError, match=key):
+            load_policy(_write(tmp_path, data))
+    data = _default()
+    del data["disclosure"]
+    with pytest.raises(ValueError, match="disclosure"):
+        load_policy(_write(tmp_path, data))

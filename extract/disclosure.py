@@ -1,4 +1,4 @@
-"""Disclosure control for every count the needs report publishes.
+"""Disclosure control for every count the needs report and the monitoring report publish.
 
 Rules (the partnership's statistical disclosure policy):
 
