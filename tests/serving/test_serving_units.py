@@ -160,7 +160,9 @@ def test_serving_reviews_validate_and_reference_existing_scores(tmp_path: Path) 
         principal,
     )
     assert record.model_version == "5" and record.practitioner_band == 3
-    record_review(trail, ReviewRequest(audit_id=scored.audit_id, decision="agree", reason="ok"), principal)
+    # A second review of the scoring supersedes the first (issue 21 item 6).
+    record_review(trail, ReviewRequest(audit_id=scored.audit_id, decision="agree", reason="ok",
+                                       supersedes=record.review_id), principal)  # fmt: skip
     with pytest.raises(UnknownAuditId) as unknown:
         record_review(trail, ReviewRequest(audit_id=uuid.uuid4(), decision="agree", reason="x"), principal)
     assert unknown.value.error_code == 404
