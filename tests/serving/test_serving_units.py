@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import uuid
 from pathlib import Path
 
@@ -127,23 +126,6 @@ def test_serving_audit_trail_appends_and_refuses_changes(tmp_path: Path) -> None
     with trail.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     trail.dispose()
-
-
-def test_serving_audit_trail_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'audit.db'}"
-    AuditTrail(url).create_schema()
-    trails = [AuditTrail(url) for _ in range(4)]  # separate engines, as separate workers have
-
-    def write(trail: AuditTrail) -> None:
-        for _ in range(25):
-            trail.append_scores([_row(), _row()])
-
-    threads = [threading.Thread(target=write, args=(t,)) for t in trails]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert trails[0].count_scores() == 4 * 25 * 2
 
 
 def test_serving_reviews_validate_and_reference_existing_scores(tmp_path: Path) -> None:
