@@ -264,12 +264,21 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+# PostgreSQL SQLSTATEs that mean "cannot reach or write the database", not "bad statement":
+# connection exceptions (08), insufficient resources (53), operator intervention such as a
+# shutdown (57), and a read-only transaction (25006, e.g. a hot standby).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57", "25006")
+
+
 @contextmanager
 def store_errors() -> Iterator[None]:
     """Turn the driver's "cannot reach or write the database" into :class:`AuditStoreUnavailable`."""
     try:
         yield
-    except sa.exc.OperationalError as exc:
+    except sa.exc.DBAPIError as exc:
+        sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+        if not isinstance(exc, sa.exc.OperationalError) and not sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+            raise
         # `from None`: the driver's message may quote the statement's parameters (record values).
         raise AuditStoreUnavailable(ERR_STORE_UNAVAILABLE.format(cause=type(exc.orig).__name__)) from None
 

@@ -102,12 +102,19 @@ def test_audit_trail_unavailable_store_is_one_clear_error(tmp_path: Path, trail_
     if trail_url.startswith("sqlite"):
         read_only = AuditTrail(f"sqlite:///file:{tmp_path / 'audit.db'}?mode=ro&uri=true")
     else:
-        # Nothing listens on a fresh free port: a database server that went away.
-        read_only = AuditTrail(f"postgresql+psycopg://svrisk@127.0.0.1:{free_port()}/gone")
-    with pytest.raises(AuditStoreUnavailable, match="unavailable or read-only"):
-        read_only.append_scores([_row(person_id="zqx-not-in-the-message")])
+        # A database turned read-only (as a hot standby is): new sessions may not write.
+        name = trail_url.rsplit("/", 1)[1]
+        with trail.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+        read_only = AuditTrail(trail_url)
+    gone = AuditTrail(f"postgresql+psycopg://svrisk@127.0.0.1:{free_port()}/gone")  # nothing listens there
+    for store in (read_only, gone):
+        with pytest.raises(AuditStoreUnavailable, match="unavailable or read-only") as refused:
+            store.append_scores([_row(person_id="zqx-not-in-the-message")])
+        assert "zqx" not in str(refused.value) and refused.value.__cause__ is None
+        store.dispose()
+    assert trail.count_scores() == 1
     trail.dispose()
-    read_only.dispose()
 
 
 # -- tamper evidence, by editing the SQLite file as an attacker would -----------------------
