@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -268,6 +269,15 @@ def make_engine(url: str) -> Engine:
 # connection exceptions (08), insufficient resources (53), operator intervention such as a
 # shutdown (57), and a read-only transaction (25006, e.g. a hot standby).
 _UNAVAILABLE_SQLSTATES = ("08", "53", "57", "25006")
+# SQLite reports these and schema errors alike as OperationalError: told apart by message.
+_UNAVAILABLE_SQLITE = ("locked", "busy", "readonly", "unable to open", "disk i/o", "disk is full")
+
+
+def _unavailable(exc: sa.exc.DBAPIError) -> bool:
+    if isinstance(exc.orig, sqlite3.Error):
+        return any(text in str(exc.orig).lower() for text in _UNAVAILABLE_SQLITE)
+    sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+    return isinstance(exc, sa.exc.OperationalError) or sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
 
 
 @contextmanager
@@ -276,8 +286,7 @@ def store_errors() -> Iterator[None]:
     try:
         yield
     except sa.exc.DBAPIError as exc:
-        sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
-        if not isinstance(exc, sa.exc.OperationalError) and not sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+        if not _unavailable(exc):
             raise
         # `from None`: the driver's message may quote the statement's parameters (record values).
         raise AuditStoreUnavailable(ERR_STORE_UNAVAILABLE.format(cause=type(exc.orig).__name__)) from None
@@ -562,15 +571,16 @@ ERR_NOT_NULL_COLUMN = (
 )
 
 
-def add_missing_columns(conn: sa.Connection, table: sa.Table) -> None:
-    """Add the nullable columns a trail created by an older version lacks (ADD COLUMN only).
+def add_missing_columns(conn: sa.Connection, table: sa.Table, only: Sequence[str] | None = None) -> None:
+    """Add the nullable columns (of ``only``, if given) a trail created by an older version
+    lacks (ADD COLUMN only).
 
     ADD COLUMN is the same in SQLite and PostgreSQL; a missing NOT NULL column cannot be
     added to a table that already has rows, so it is an error, not a silent failure.
     """
     present = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
     for column in table.columns:
-        if column.name in present:
+        if column.name in present or (only is not None and column.name not in only):
             continue
         if not column.nullable:
             raise ValueError(ERR_NOT_NULL_COLUMN.format(table=table.name, column=column.name))

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from serving.audit_chain import GENESIS_HASH, HASH_COLUMN, PREV_COLUMN, SEQ_COLUMN, chained
-from serving.audit_trail import METADATA, append_only_guards, dropped_guards
+from serving.audit_trail import METADATA, add_missing_columns, append_only_guards, dropped_guards
 
 revision = "0002"
 down_revision = "0001"
@@ -21,6 +21,7 @@ branch_labels = None
 depends_on = None
 
 _TABLES = {"score_audit": "audit_id", "reviews": "review_id"}
+ERR_HALF_CHAINED = "{table}: some rows are chained and some are not: the trail was changed outside svrisk"
 
 
 def upgrade() -> None:
@@ -29,9 +30,10 @@ def upgrade() -> None:
     for statement in dropped_guards(dialect, tuple(_TABLES)):
         conn.exec_driver_sql(statement)
     for name, key in _TABLES.items():
-        for column, kind in ((SEQ_COLUMN, "INTEGER"), (PREV_COLUMN, "VARCHAR(64)"), (HASH_COLUMN, "VARCHAR(64)")):
-            conn.exec_driver_sql(f"ALTER TABLE {name} ADD COLUMN {column} {kind}")
-        conn.exec_driver_sql(f"CREATE UNIQUE INDEX ux_{name}_chain_seq ON {name} ({SEQ_COLUMN})")
+        # A trail created from the current tables without a version (SQLAlchemy's
+        # create_all) has the columns already: add only what is missing.
+        add_missing_columns(conn, METADATA.tables[name], only=(SEQ_COLUMN, PREV_COLUMN, HASH_COLUMN))
+        conn.exec_driver_sql(f"CREATE UNIQUE INDEX IF NOT EXISTS ux_{name}_chain_seq ON {name} ({SEQ_COLUMN})")
         _chain_existing_rows(conn, name, key)
     for statement in append_only_guards(dialect, tuple(_TABLES)):
         conn.exec_driver_sql(statement)
@@ -43,9 +45,12 @@ def _chain_existing_rows(conn: sa.Connection, name: str, key: str) -> None:
     present = {c["name"] for c in sa.inspect(conn).get_columns(name)}
     table = METADATA.tables[name]
     columns = [c for c in table.columns if c.name in present and c.name not in (SEQ_COLUMN, PREV_COLUMN, HASH_COLUMN)]
-    rows = [dict(r) for r in conn.execute(sa.select(*columns).order_by(table.c.created_at, table.c[key])).mappings()]
+    unchained = sa.select(*columns).where(table.c[SEQ_COLUMN].is_(None)).order_by(table.c.created_at, table.c[key])
+    rows = [dict(r) for r in conn.execute(unchained).mappings()]
     if not rows:
         return
+    if conn.execute(sa.select(sa.func.count()).where(table.c[SEQ_COLUMN].is_not(None))).scalar_one():
+        raise ValueError(ERR_HALF_CHAINED.format(table=name))
     update = (
         sa.update(table)
         .where(table.c[key] == sa.bindparam("_key"))

@@ -40,10 +40,12 @@ _ACCESS_LOG = sa.Table(
 def upgrade() -> None:
     conn = op.get_bind()
     # ADD COLUMN ... REFERENCES is the same in SQLite and PostgreSQL; no UPDATE is needed.
-    conn.exec_driver_sql("ALTER TABLE reviews ADD COLUMN supersedes VARCHAR(36) REFERENCES reviews (review_id)")
-    conn.exec_driver_sql("CREATE INDEX ix_reviews_audit_id ON reviews (audit_id)")
-    conn.execute(CreateTable(_ACCESS_LOG))
+    # (Only when missing: a trail made by create_all from the current tables has it.)
+    if "supersedes" not in {c["name"] for c in sa.inspect(conn).get_columns("reviews")}:
+        conn.exec_driver_sql("ALTER TABLE reviews ADD COLUMN supersedes VARCHAR(36) REFERENCES reviews (review_id)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_reviews_audit_id ON reviews (audit_id)")
+    conn.execute(CreateTable(_ACCESS_LOG, if_not_exists=True))
     for index in _ACCESS_LOG.indexes:
-        conn.execute(CreateIndex(index))
+        conn.execute(CreateIndex(index, if_not_exists=True))
     for statement in append_only_guards(conn.dialect.name, ("access_log",)):
         conn.exec_driver_sql(statement)
