@@ -24,6 +24,7 @@ from serving.audit_trail import (
     AuditTrail,
     ScoreRow,
     new_audit_id,
+    store_errors,
     utc_now,
 )
 from serving.client import free_port
@@ -114,6 +115,10 @@ def test_audit_trail_unavailable_store_is_one_clear_error(tmp_path: Path, trail_
         assert "zqx" not in str(refused.value) and refused.value.__cause__ is None
         store.dispose()
     assert trail.count_scores() == 1
+    # A bad statement is a bug to see, not an outage to wait out (SQLite calls both OperationalError).
+    with pytest.raises(sa.exc.ProgrammingError if "postgresql" in trail_url else sa.exc.OperationalError):
+        with store_errors(), trail.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT * FROM no_such_table")
     trail.dispose()
 
 

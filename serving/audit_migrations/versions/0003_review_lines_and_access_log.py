@@ -2,7 +2,9 @@
 
 ``reviews.supersedes`` (nullable: older reviews supersede nothing, and a NULL leaves
 their hashes valid), an index on ``reviews.audit_id`` for the one-review-per-scoring
-check, and the hash-chained, append-only ``access_log``.
+check, and the hash-chained, append-only ``access_log`` (written out as it is at this
+revision, not imported from serving/audit_trail.py, so later changes there do not
+rewrite what this revision created).
 
 Revision ID: 0003
 Revises: 0002
