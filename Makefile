@@ -7,7 +7,7 @@ DEMO_DIR := demo
 DEMO_PEOPLE ?= 20000
 DEMO_SEED ?= 7
 
-.PHONY: help demo test test-fast install clean chromium
+.PHONY: help demo test test-fast install clean chromium postgresql
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -51,10 +51,16 @@ chromium: ## Install Debian's chromium for the browser tests (as root), or say h
 		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
 		else echo "the browser tests need Debian's chromium package: sudo apt-get install -y chromium" >&2; exit 1; fi; }
 
-test: $(STAMP) chromium ## The whole test suite
+# The audit trail's tests start a throwaway PostgreSQL server (tests/postgres_server.py).
+postgresql: ## Install Debian's postgresql for the audit trail's tests (as root), or say how
+	@{ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1; } || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y postgresql; \
+		else echo "the audit trail's tests need Debian's postgresql package: sudo apt-get install -y postgresql" >&2; exit 1; fi; }
+
+test: $(STAMP) chromium postgresql ## The whole test suite
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
-test-fast: $(STAMP) ## The suite without the slow tests (the edit-test loop)
+test-fast: $(STAMP) postgresql ## The suite without the slow tests (the edit-test loop)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
 
 clean: ## Remove .venv, the demo and local MLflow stores

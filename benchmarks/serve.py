@@ -8,7 +8,9 @@ folder), then measures
 - explained cases per second through ``/score_batch`` (target >= 300);
 - the per-case cost of both against ``pyfunc.predict`` called in process on the
   same cases (target: within 2x);
-- the same batches through ``mlflow models serve --env-manager local`` (``/invocations``).
+- the same batches through ``mlflow models serve --env-manager local`` (``/invocations``);
+- with ``--database-url`` (an empty PostgreSQL database, say), the service's ``/score``
+  and ``/score_batch`` again with its audit trail there, against the SQLite default.
 
 Cases are real single cases from an extract (``--extract``, at ``--as-of``) or,
 without one, the model's logged input example repeated. Writes JSON.
@@ -121,6 +123,31 @@ def mlflow_serve(version: str, env: dict[str, str], port: int, log: Path) -> sub
     raise RuntimeError("mlflow models serve did not start within 300 s")
 
 
+def mlflow_comparison(version: str, env: dict[str, str], cases: list[dict], args: argparse.Namespace,
+                      single_n: int, tmp: Path) -> dict:  # fmt: skip
+    """The same calls through ``mlflow models serve`` on the same version."""
+    from serving.client import free_port
+
+    port = free_port()
+    # mlflow models serve runs `uvicorn` by name: it must be found on PATH in this environment.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    process = mlflow_serve(version,
+                           {**os.environ, **env, "PATH": path, "BENCH_WORKERS": str(args.workers)},
+                           port, tmp / "mlflow.log")  # fmt: skip
+
+    def frame(batch: list[dict]) -> dict:
+        return {"dataframe_split": {"columns": ["case"], "data": [[json.dumps(c)] for c in batch]}}
+
+    try:
+        return over_http(
+            f"http://127.0.0.1:{port}", "/invocations", "/invocations", {}, cases, args.batch_size,
+            single_n, args.workers, lambda c: frame([c]), frame,
+        )  # fmt: skip
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--extract", type=Path, help="Extract folder for real cases.")
@@ -130,10 +157,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2, help="Server workers (both servers).")
     parser.add_argument("--out", type=Path, help="Write the JSON result here too.")
+    parser.add_argument("--database-url", help="Also run the service with its audit trail at this "
+                        "SQLAlchemy URL (e.g. postgresql+psycopg://...), against SQLite.")
+    parser.add_argument("--skip-mlflow", action="store_true", help="Leave out `mlflow models serve`.")
     args = parser.parse_args()
 
     from serving.api_keys import hash_key, new_key
-    from serving.client import ServerProcess, free_port
+    from serving.client import ServerProcess
     from serving.model_loader import load_served_model
     from serving.settings import ServingSettings
     from registry.tracking import resolve_tracking_uri
@@ -168,24 +198,18 @@ def main() -> None:
         )  # fmt: skip
 
     print(json.dumps({"service": result["service"]}), file=sys.stderr, flush=True)
-    port = free_port()
-    # mlflow models serve runs `uvicorn` by name: it must be found on PATH in this environment.
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    process = mlflow_serve(served.version,
-                           {**os.environ, **env, "PATH": path, "BENCH_WORKERS": str(args.workers)},
-                           port, tmp / "mlflow.log")  # fmt: skip
-
-    def frame(batch: list[dict]) -> dict:
-        return {"dataframe_split": {"columns": ["case"], "data": [[json.dumps(c)] for c in batch]}}
-
-    try:
-        result["mlflow_models_serve"] = over_http(
-            f"http://127.0.0.1:{port}", "/invocations", "/invocations", {}, cases, args.batch_size,
-            single_n, args.workers, lambda c: frame([c]), frame,
-        )  # fmt: skip
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+    if args.database_url:
+        with ServerProcess({**server_env, "SVRISK_AUDIT_DB": args.database_url}, workers=args.workers,
+                           log_path=tmp / "bentoml-database-url.log") as server:  # fmt: skip
+            result["service_database_url"] = over_http(
+                server.url, "/score", "/score_batch", {"X-API-Key": key}, cases, args.batch_size,
+                single_n, args.workers, lambda c: c, lambda b: {"cases": b},
+            )  # fmt: skip
+        result["database_url_dialect"] = args.database_url.split(":", 1)[0]
+        result["database_url_vs_sqlite_p50"] = result["service_database_url"]["p50_ms"] / result["service"]["p50_ms"]
+        print(json.dumps({"service_database_url": result["service_database_url"]}), file=sys.stderr, flush=True)
+    if not args.skip_mlflow:
+        result["mlflow_models_serve"] = mlflow_comparison(served.version, env, cases, args, single_n, tmp)
 
     service, local = result["service"], result["in_process"]
     result["cost_ratio_single"] = service["p50_ms"] / local["p50_ms"]

@@ -32,6 +32,18 @@ class UnknownAuditId(ServiceError):
     error_code = HTTPStatus.NOT_FOUND
 
 
+class NotYourScoring(ServiceError):
+    """A review of a scoring another caller asked for (only its caller, or an admin, may review it)."""
+
+    error_code = HTTPStatus.FORBIDDEN
+
+
+class ReviewAlreadyRecorded(ServiceError):
+    """A second review of a scoring that does not say which review it supersedes."""
+
+    error_code = HTTPStatus.CONFLICT
+
+
 class InvalidCase(ServiceError):
     """A case that parses but breaks the data contract (e.g. as_of before birth)."""
 

@@ -101,8 +101,10 @@ class SvriskService:
         # Fail at start-up, not at the first request, when the keys are misconfigured.
         KeyRing.from_sources(self.settings.api_keys_file, self.settings.api_keys_json)
         self.model = load_served_model(self.settings)
-        self.audit = AuditTrail(self.settings.audit_db)
+        self.audit = AuditTrail(self.settings.audit_db, head_log_seconds=self.settings.chain_head_seconds)
+        # Migrate (or check) the trail's schema, and log where its chains stand (issue 19).
         self.audit.create_schema()
+        self.audit.log_heads()
         self.workspace = Workspace(self.settings, self.model, self.audit)
 
     @bentoml.api(route="/score")
@@ -129,7 +131,8 @@ class SvriskService:
     @http_api.get("/model", summary="The served model")
     def model_info(self, request: Request) -> dict[str, Any]:
         """Version, training date, outcome definition, gate verdict, metrics, report, bands."""
-        _principal(request, Permission.MODEL_INFO)
+        principal = _principal(request, Permission.MODEL_INFO)
+        self.audit.record_access(principal.name, principal.role, "GET /model", 1)
         return {**self.model.card, "notice": NOTICE}
 
     @http_api.post("/reviews", status_code=201, summary="Record a review")
@@ -148,7 +151,7 @@ class SvriskService:
         limit: int = Query(1000, ge=1, le=10_000, description="Most reviews returned."),
     ) -> ReviewList:
         """Reviews oldest first, filtered by date range, decision and model version."""
-        _principal(request, Permission.REVIEW_READ)
+        principal = _principal(request, Permission.REVIEW_READ)
         rows = self.audit.reviews(
             since=_as_utc(since, "since"),
             until=_as_utc(until, "until"),
@@ -156,6 +159,7 @@ class SvriskService:
             model_version=model_version,
             limit=limit,
         )
+        self.audit.record_access(principal.name, principal.role, "GET /reviews", len(rows))
         return ReviewList(reviews=[ReviewRecord(**row) for row in rows])
 
     def _score(self, cases: list[SingleCase], principal: Principal) -> list[ScoredCase]:

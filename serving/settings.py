@@ -13,6 +13,7 @@
 | ``SVRISK_SESSION_IDLE_MINUTES`` | workspace sign-in ends after this long without a request | ``30`` |
 | ``SVRISK_CASELOAD_CAPACITY`` | cases a team can take on (the caseload page's list length) | ``260`` |
 | ``SVRISK_CASELOAD_FILE`` | a ``svrisk score`` output the caseload page can load | unset |
+| ``SVRISK_CHAIN_HEAD_SECONDS`` | write the audit chain's head to the log at most this often (0: every append) | ``300`` |
 
 ``<home>`` is ``SVRISK_HOME`` or the current working directory. The model
 registry is the one training uses (:mod:`registry.tracking`):
@@ -46,6 +47,7 @@ _ENV = {
     "session_idle_minutes": "SVRISK_SESSION_IDLE_MINUTES",
     "caseload_capacity": "SVRISK_CASELOAD_CAPACITY",
     "caseload_file": "SVRISK_CASELOAD_FILE",
+    "chain_head_seconds": "SVRISK_CHAIN_HEAD_SECONDS",
 }
 
 
@@ -68,6 +70,8 @@ class ServingSettings(BaseModel):
     # The partnership's referral capacity: 260 cases a quarter (issue 14).
     caseload_capacity: int = Field(260, ge=1, le=100_000, description="Cases a team can take on.")
     caseload_file: Path | None = Field(None, description="A `svrisk score` output to offer.")
+    # Issue 19: heads in the log catch a database rewritten from some row on.
+    chain_head_seconds: float = Field(300, ge=0, le=86_400, description="Chain-head log interval.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServingSettings:

