@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
+import pytest
 from starlette.testclient import TestClient
 
 from serving.metrics import OTHER, REQUESTS, RequestMetrics, count_request, route_label
@@ -55,3 +57,29 @@ def test_metrics_many_random_paths_and_methods_share_one_series_per_status() -> 
 def test_metrics_an_out_of_range_status_is_not_a_new_label() -> None:
     count_request("/score", "GET", 999, 0.01)
     assert (("method", "GET"), ("route", "/score"), ("status", OTHER)) in _series(REQUESTS + "_total")
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_metrics_served_random_paths_do_not_grow_the_series(served) -> None:
+    """Issue 21 item 2 on the real server: 400 random paths, with and without a key."""
+
+    def requests_series() -> set[str]:
+        text = httpx.get(served.url + "/metrics").text
+        return {line.rsplit(" ", 1)[0] for line in text.splitlines() if line.startswith(REQUESTS + "_total{")}
+
+    paths = [f"/{uuid.uuid4().hex}" for _ in range(200)]
+    with httpx.Client(timeout=30) as client:
+        client.get(served.url + paths[0])
+        client.get(served.url + paths[0], headers=served.headers("admin"))
+        requests_series()  # the scrape counts itself (route /metrics) from its first answer on
+        before = requests_series()
+        for path in paths:
+            client.get(served.url + path)
+            client.get(served.url + path, headers=served.headers("admin"))
+    after = requests_series()
+    assert after == before  # every random path counted under the one series it already had
+    assert any('route="other"' in s and 'status="401"' in s for s in after)
+    text = httpx.get(served.url + "/metrics").text
+    assert not [p for p in paths if p.lstrip("/") in text]
+    assert "bentoml_service_request_total" not in text  # BentoML's raw-path metrics are off
