@@ -173,7 +173,7 @@ def validation_problems(errors: Sequence[dict[str, Any]]) -> list[Problem]:
     return problems
 
 
-ERR_VALIDATION = "the request does not match the published schema"
+ERR_VALIDATION = "the request breaks the published schema or a rule between its fields"
 
 
 class OneErrorShape:

@@ -59,6 +59,19 @@ def _svrisk_version() -> str:
         return "unknown"
 
 
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema without FastAPI's ``{"type": "null"}`` alternative.
+
+    A query string is never JSON null: an optional parameter is one not ``required``, and
+    OpenAPI 3.0 has no null type. The one remaining alternative keeps the annotations.
+    """
+    options = [o for o in schema.get("anyOf", []) if o != {"type": "null"}]
+    if len(options) != 1 or len(schema["anyOf"]) != 2:
+        return schema
+    rest = {k: v for k, v in schema.items() if k != "anyOf"}
+    return {**options[0], **rest}
+
+
 def published_document(generated: dict[str, Any], is_keyed: Callable[[str], bool]) -> dict[str, Any]:
     """The document served at ``/docs.json``, made from BentoML's ``generated`` one.
 
@@ -83,6 +96,8 @@ def published_document(generated: dict[str, Any], is_keyed: Callable[[str], bool
             for status, description in documented_refusals(f"{method.upper()} {path}", keyed).items():
                 responses[str(status)] = {"description": description, "content": error_content}
             operation["responses"] = responses
+            for parameter in operation.get("parameters", []):
+                parameter["schema"] = _without_null(parameter["schema"])
             if keyed:
                 operation["security"] = [{SECURITY_SCHEME: []}]
     for name in REPLACED_SCHEMAS:

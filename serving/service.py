@@ -59,6 +59,8 @@ from serving.workspace.app import Workspace, workspace_app
 REQUEST_TIMEOUT_S = 30
 ERR_BATCH_SIZE = "cases: {given} cases given; at most {limit} per call"
 ERR_TIME_RANGE = "{name}: outside the range of dates the service can compare"
+# MLflow numbers a registered model's versions 1, 2, 3, ...
+MODEL_VERSION_PATTERN = r"^[0-9]+$"
 ERR_UNKNOWN_PARAMETER = "query: a parameter the operation does not have; see /docs.json"
 ERR_NOT_ISO_TIME = "not an ISO 8601 date and time (e.g. 2025-01-01T00:00:00Z)"
 # A query's time must be written out: pydantic would also read "0.5" as seconds since 1970.
@@ -202,12 +204,14 @@ class SvriskService:
         since: QueryTime | None = Query(None, description="Reviews at or after (ISO time, UTC)."),
         until: QueryTime | None = Query(None, description="Reviews before (ISO time, UTC)."),
         decision: Decision | None = Query(None, description="Only this decision."),
-        model_version: str | None = Query(None, max_length=40, description="Only this version."),
+        model_version: str | None = Query(
+            None, max_length=10, pattern=MODEL_VERSION_PATTERN, description="Only this version (a number)."
+        ),
         limit: int = Query(1000, ge=1, le=10_000, description="Most reviews returned."),
     ) -> ReviewList:
         """Reviews oldest first, filtered by date range, decision and model version."""
         _principal(request, Permission.REVIEW_READ)
-        _refuse_unknown_parameters(request, "since", "until", "decision", "model_version", "limit")
+        _refuse_unknown_parameters(request)
         rows = self.audit.reviews(
             since=_as_utc(since, "since"),
             until=_as_utc(until, "until"),
@@ -221,7 +225,8 @@ class SvriskService:
         return score_and_audit(self.model, self.audit, cases, principal)
 
 
-# Outermost first: every request counted by route (refusals too), every error body in one shape.
+# Outermost first: every request counted by route (refusals too), every error body in one
+# shape (but the workspace's, under /app, which answers with its own pages).
 SvriskService.add_asgi_middleware(
     RequestMetrics,
     routes=OPEN_PATHS | {path for _, path in PROTECTED_ROUTES},
@@ -244,13 +249,14 @@ def _principal(request: Any, permission: Permission) -> Principal:
     return principal
 
 
-def _refuse_unknown_parameters(request: Request, *known: str) -> None:
-    """:class:`InvalidQuery` (422) for a query parameter the document does not list.
+def _refuse_unknown_parameters(request: Request) -> None:
+    """:class:`InvalidQuery` (422) for a query parameter the document does not list for the operation.
 
     A misspelt filter (``?decison=disagree``) would otherwise widen the answer silently.
     The message does not repeat the name: it was sent by the caller.
     """
-    if set(request.query_params) - set(known):
+    operation = _published_document()["paths"][request.url.path][request.method.lower()]
+    if set(request.query_params) - {p["name"] for p in operation.get("parameters", [])}:
         raise InvalidQuery(ERR_UNKNOWN_PARAMETER)
 
 
