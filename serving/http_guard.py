@@ -20,7 +20,7 @@ from http import HTTPStatus
 from typing import Any
 
 from serving.api_keys import API_KEY_HEADER, KeyRing, Permission
-from serving.errors import PayloadTooLarge, ServiceError
+from serving.errors import PayloadTooLarge, ServiceError, UnsupportedMediaType
 from serving.metrics import count_refused
 from serving.settings import ServingSettings
 
@@ -80,7 +80,7 @@ class ServiceGuard:
             if scope["method"] == "POST":
                 media_type = headers.get("content-type", JSON_MEDIA_TYPE).split(";")[0].strip()
                 if media_type.lower() != JSON_MEDIA_TYPE:
-                    raise ServiceError(ERR_MEDIA_TYPE, error_code=HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+                    raise UnsupportedMediaType(ERR_MEDIA_TYPE)
                 body = await self._read_body(headers, receive)
                 receive = _replay(body, receive)
         except ServiceError as exc:

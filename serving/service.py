@@ -10,7 +10,8 @@ Endpoints (see docs/serving.md):
 - ``GET /model``: the served version, its training date, outcome definition,
   gate verdict, metrics, fairness report and band cut-offs.
 - ``POST /reviews`` / ``GET /reviews``: practitioner reviews of scored cases.
-- BentoML's own ``/healthz``, ``/livez``, ``/readyz`` and ``/metrics`` (Prometheus).
+- BentoML's own ``/healthz``, ``/livez`` and ``/readyz``; ``/metrics`` (Prometheus, by route:
+  serving/metrics.py) and ``/docs.json`` (the OpenAPI document: serving/openapi_document.py).
 
 The model is loaded and verified once per worker in ``__init__``; a model that
 is not the gated champion (or fails its checksum) stops the service from
@@ -21,23 +22,36 @@ and error messages name the field and the problem without its value.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from functools import cache
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 import bentoml
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from features.single_case import SingleCase
 from serving.api_keys import ERR_NO_KEY, KeyRing, Permission, Principal
 from serving.audit_trail import AuditTrail
 from serving.case_scoring import NOTICE, CaseInput, ScoredCase, score_and_audit
-from serving.errors import BatchTooLarge, InvalidQuery, MissingApiKey, ServiceError
-from serving.http_guard import ServiceGuard
-from serving.metrics import count_refused
+from serving.errors import (
+    ERR_VALIDATION,
+    BatchTooLarge,
+    InvalidQuery,
+    MissingApiKey,
+    OneErrorShape,
+    ServiceError,
+    error_body,
+    validation_problems,
+)
+from serving.http_guard import OPEN_PATHS, OPEN_PREFIXES, PROTECTED_ROUTES, ServiceGuard, is_open_path
+from serving.metrics import RequestMetrics, count_refused, exposition
 from serving.model_loader import load_served_model
+from serving.openapi_document import published_document
 from serving.reviews import Decision, ReviewList, ReviewRecord, ReviewRequest, record_review
 from serving.settings import ServingSettings
 from serving.workspace.app import Workspace, workspace_app
@@ -45,7 +59,22 @@ from serving.workspace.app import Workspace, workspace_app
 REQUEST_TIMEOUT_S = 30
 ERR_BATCH_SIZE = "cases: {given} cases given; at most {limit} per call"
 ERR_TIME_RANGE = "{name}: outside the range of dates the service can compare"
+# MLflow numbers a registered model's versions 1, 2, 3, ...
+MODEL_VERSION_PATTERN = r"^[0-9]+$"
+ERR_UNKNOWN_PARAMETER = "query: a parameter the operation does not have; see /docs.json"
+ERR_NOT_ISO_TIME = "not an ISO 8601 date and time (e.g. 2025-01-01T00:00:00Z)"
+# A query's time must be written out: pydantic would also read "0.5" as seconds since 1970.
+ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$")
 __all__ = ["NOTICE", "SvriskService"]
+
+
+def _written_time(value: Any) -> Any:
+    if isinstance(value, str) and not ISO_DATE_TIME.match(value):
+        raise ValueError(ERR_NOT_ISO_TIME)
+    return value
+
+
+QueryTime = Annotated[dt.datetime, BeforeValidator(_written_time)]
 
 
 class BatchInput(BaseModel):
@@ -78,18 +107,48 @@ http_api = FastAPI(
 @http_api.exception_handler(ServiceError)
 async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
     # BentoML maps these for its own routes; the mounted FastAPI app needs the same mapping.
-    return JSONResponse({"error": exc.message}, status_code=int(exc.error_code))
+    return JSONResponse(error_body(exc.message), status_code=int(exc.error_code))
 
 
 @http_api.exception_handler(RequestValidationError)
 async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
     # FastAPI's own 422 body repeats what was sent (a review's reason, a query's value);
     # this one names the field and the problem only.
-    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-    return JSONResponse({"detail": detail}, status_code=HTTPStatus.UNPROCESSABLE_ENTITY)
+    body = error_body(ERR_VALIDATION, validation_problems(exc.errors()))
+    return JSONResponse(body, status_code=HTTPStatus.UNPROCESSABLE_ENTITY)
 
 
-@bentoml.service(name="svrisk", traffic={"timeout": REQUEST_TIMEOUT_S})
+@http_api.exception_handler(StarletteHTTPException)
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    # Starlette answers a method a route lacks with that one route's methods only; /reviews
+    # is two routes (GET and POST), so Allow lists the path's methods in the document.
+    headers = dict(exc.headers or {})
+    documented = _published_document()["paths"].get(request.url.path)
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED and documented:
+        headers["Allow"] = ", ".join(sorted(method.upper() for method in documented))
+    return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code, headers=headers)
+
+
+@http_api.get("/docs.json", include_in_schema=False)
+def openapi_document() -> JSONResponse:
+    """The published OpenAPI document (served here, before BentoML's own /docs.json route)."""
+    return JSONResponse(_published_document())
+
+
+@cache
+def _published_document() -> dict[str, Any]:
+    return published_document(SvriskService.openapi_spec.asdict(), lambda path: not is_open_path(path))
+
+
+@http_api.get("/metrics", include_in_schema=False)
+def prometheus_metrics() -> Response:
+    """Prometheus metrics of every worker (BentoML's own, labelled by raw path, are off)."""
+    content, media_type = exposition()
+    return Response(content, media_type=media_type)
+
+
+# BentoML's request metrics label series by raw path (unbounded); serving.metrics counts by route.
+@bentoml.service(name="svrisk", traffic={"timeout": REQUEST_TIMEOUT_S}, metrics={"enabled": False})
 @bentoml.asgi_app(http_api, path="/")
 # The practitioners' workspace (serving/workspace): HTML pages over the same model and trail.
 @bentoml.asgi_app(workspace_app, path="/app")
@@ -132,6 +191,7 @@ class SvriskService:
     def model_info(self, request: Request) -> dict[str, Any]:
         """Version, training date, outcome definition, gate verdict, metrics, report, bands."""
         principal = _principal(request, Permission.MODEL_INFO)
+        _refuse_unknown_parameters(request)
         self.audit.record_access(principal.name, principal.role, "GET /model", 1)
         return {**self.model.card, "notice": NOTICE}
 
@@ -144,14 +204,17 @@ class SvriskService:
     def list_reviews(
         self,
         request: Request,
-        since: dt.datetime | None = Query(None, description="Reviews at or after (ISO time, UTC)."),
-        until: dt.datetime | None = Query(None, description="Reviews before (ISO time, UTC)."),
+        since: QueryTime | None = Query(None, description="Reviews at or after (ISO time, UTC)."),
+        until: QueryTime | None = Query(None, description="Reviews before (ISO time, UTC)."),
         decision: Decision | None = Query(None, description="Only this decision."),
-        model_version: str | None = Query(None, max_length=40, description="Only this version."),
+        model_version: str | None = Query(
+            None, max_length=10, pattern=MODEL_VERSION_PATTERN, description="Only this version (a number)."
+        ),
         limit: int = Query(1000, ge=1, le=10_000, description="Most reviews returned."),
     ) -> ReviewList:
         """Reviews oldest first, filtered by date range, decision and model version."""
         principal = _principal(request, Permission.REVIEW_READ)
+        _refuse_unknown_parameters(request)
         rows = self.audit.reviews(
             since=_as_utc(since, "since"),
             until=_as_utc(until, "until"),
@@ -166,6 +229,14 @@ class SvriskService:
         return score_and_audit(self.model, self.audit, cases, principal)
 
 
+# Outermost first: every request counted by route (refusals too), every error body in one
+# shape (but the workspace's, under /app, which answers with its own pages).
+SvriskService.add_asgi_middleware(
+    RequestMetrics,
+    routes=OPEN_PATHS | {path for _, path in PROTECTED_ROUTES},
+    prefixes=OPEN_PREFIXES,
+)
+SvriskService.add_asgi_middleware(OneErrorShape, exempt_prefixes=OPEN_PREFIXES)
 SvriskService.add_asgi_middleware(ServiceGuard)
 
 
@@ -180,6 +251,17 @@ def _principal(request: Any, permission: Permission) -> Principal:
         raise MissingApiKey(ERR_NO_KEY)
     KeyRing.authorise(principal, permission)
     return principal
+
+
+def _refuse_unknown_parameters(request: Request) -> None:
+    """:class:`InvalidQuery` (422) for a query parameter the document does not list for the operation.
+
+    A misspelt filter (``?decison=disagree``) would otherwise widen the answer silently.
+    The message does not repeat the name: it was sent by the caller.
+    """
+    operation = _published_document()["paths"][request.url.path][request.method.lower()]
+    if set(request.query_params) - {p["name"] for p in operation.get("parameters", [])}:
+        raise InvalidQuery(ERR_UNKNOWN_PARAMETER)
 
 
 def _as_utc(value: dt.datetime | None, name: str) -> dt.datetime | None:

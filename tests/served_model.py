@@ -115,6 +115,9 @@ def served(champion, tmp_path_factory: pytest.TempPathFactory) -> Served:
         **service_env(champion, audit_db, keys, "test"),
         "SVRISK_MAX_BATCH": str(MAX_BATCH),
         "SVRISK_MAX_REQUEST_BYTES": str(MAX_BYTES),
+        # Its own Prometheus multi-process directory: every `bentoml serve` empties
+        # <BENTOML_HOME>/prometheus_multiproc_dir at start, other servers' metrics included.
+        "BENTOML_HOME": str(root / "bentoml"),
     }
     server = ServerProcess(env, workers=2, log_path=root / "server.log", ready_timeout=240)
     with server:
