@@ -39,6 +39,24 @@ def isolated_mlflow(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 
 @pytest.fixture(scope="session")
+def gate_key_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One Ed25519 pair (private, public) for the session's signed gate verdicts."""
+    from registry.signatures import write_key_pair
+
+    return write_key_pair(tmp_path_factory.mktemp("gate_keys"))
+
+
+@pytest.fixture(autouse=True)
+def gate_keys(gate_key_pair: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """Every test publishes with the session's signing key and verifies with its public key."""
+    from registry.signatures import SIGNING_KEY_ENV, VERIFY_KEY_ENV
+
+    monkeypatch.setenv(SIGNING_KEY_ENV, str(gate_key_pair[0]))
+    monkeypatch.setenv(VERIFY_KEY_ENV, str(gate_key_pair[1]))
+    return gate_key_pair
+
+
+@pytest.fixture(scope="session")
 def project_root() -> Path:
     return PROJECT_ROOT
 
