@@ -13,6 +13,8 @@
 | ``SVRISK_SESSION_IDLE_MINUTES`` | workspace sign-in ends after this long without a request | ``30`` |
 | ``SVRISK_CASELOAD_CAPACITY`` | cases a team can take on (the caseload page's list length) | ``260`` |
 | ``SVRISK_CASELOAD_FILE`` | a ``svrisk score`` output the caseload page can load | unset |
+| ``SVRISK_VERIFY_KEY_FILE`` | public key file(s) checking the gate's signed verdict (``os.pathsep``-separated; required) | unset |
+| ``SVRISK_MODEL_SHA256`` | artifact checksum ``svrisk serve`` verified; workers refuse any other | unset |
 
 ``<home>`` is ``SVRISK_HOME`` or the current working directory. The model
 registry is the one training uses (:mod:`registry.tracking`):
@@ -46,6 +48,8 @@ _ENV = {
     "session_idle_minutes": "SVRISK_SESSION_IDLE_MINUTES",
     "caseload_capacity": "SVRISK_CASELOAD_CAPACITY",
     "caseload_file": "SVRISK_CASELOAD_FILE",
+    "verify_key_file": "SVRISK_VERIFY_KEY_FILE",
+    "model_sha256": "SVRISK_MODEL_SHA256",
 }
 
 
@@ -68,6 +72,12 @@ class ServingSettings(BaseModel):
     # The partnership's referral capacity: 260 cases a quarter (issue 14).
     caseload_capacity: int = Field(260, ge=1, le=100_000, description="Cases a team can take on.")
     caseload_file: Path | None = Field(None, description="A `svrisk score` output to offer.")
+    # Signed gate verdicts (issue 21): the public half of the publishing key, and the version's
+    # checksum as `svrisk serve` verified it, so workers load exactly what the CLI checked.
+    verify_key_file: str | None = Field(None, description="Public key file(s) for the gate signature.")
+    model_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="Artifact checksum the workers must find."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServingSettings:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from served_model import Champion, build_small_champion, cases, champion, served  # noqa: F401 - session fixtures for tests/serving and tests/workspace
+from served_model import Champion, build_small_champion, cases, champion, served, store  # noqa: F401 - session fixtures for tests/serving and tests/workspace
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Folders that share another folder's session fixtures run in its group (one served model).
