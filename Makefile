@@ -23,8 +23,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP) ## Create .venv and install svrisk with the dev extra
 
+# The demo signs its gate verdicts with its own key pair (docs/serving.md, 'Signed gate verdicts').
+demo: export SVRISK_SIGNING_KEY_FILE := $(abspath $(DEMO_DIR)/keys/svrisk-signing.key)
+demo: export SVRISK_VERIFY_KEY_FILE := $(abspath $(DEMO_DIR)/keys/svrisk-signing.pub)
 demo: $(STAMP) ## Generate, validate, train, gate and serve a synthetic example
 	rm -rf $(DEMO_DIR)
+	$(BIN)/svrisk signing-keygen --out $(DEMO_DIR)/keys
 	$(BIN)/svrisk generate --people $(DEMO_PEOPLE) --seed $(DEMO_SEED) --start 2018-04-01 --end 2025-03-31 --out $(DEMO_DIR)/extract
 	$(BIN)/svrisk validate $(DEMO_DIR)/extract
 	$(BIN)/svrisk train $(DEMO_DIR)/extract

@@ -9,6 +9,9 @@ in Debian's Chromium on every page (served on 127.0.0.1 by uvicorn).
 Targets (issue 14): p50 < 30 ms, p95 < 60 ms, each page < 200 kB, axe violations 0.
 
     .venv/bin/python -m benchmarks.app --repeats 200 --out benchmarks/results/app.json
+
+The champion's signed verdict is checked with SVRISK_VERIFY_KEY_FILE (after
+`make demo`: ``demo/keys/svrisk-signing.pub``), as in the service.
 """
 
 from __future__ import annotations

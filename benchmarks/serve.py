@@ -16,6 +16,9 @@ Cases are real single cases from an extract (``--extract``, at ``--as-of``) or,
 without one, the model's logged input example repeated. Writes JSON.
 
     .venv/bin/python benchmarks/serve.py --extract demo/extract --as-of 2024-04-01 --out benchmarks/serve.json
+
+The champion's signed verdict is checked with SVRISK_VERIFY_KEY_FILE (after
+`make demo`: ``demo/keys/svrisk-signing.pub``), as in the service.
 """
 
 from __future__ import annotations

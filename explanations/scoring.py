@@ -11,6 +11,10 @@ scores, their explanations and the service's answers cannot drift apart.
 - The downloaded artifact's checksum must equal the version's
   ``artifact_sha256`` tag (:func:`registry.versions.download_verified`, as in
   the service), so a model changed after registration is never used.
+- A version that claims to have passed the gate (``gate.passed`` true, or the
+  ``champion`` alias) must carry a gate verdict signed by a key in
+  ``SVRISK_VERIFY_KEY_FILE`` (:func:`registry.signatures.verify_claimed_clearance`),
+  so a verdict set by hand is refused here as in the service.
 - Rows are scored in chunks of cohort rows; each chunk gets the extract
   restricted to its people. Features are per person and point-in-time
   (``features.point_in_time``), so this changes no value and keeps the cost of
@@ -30,6 +34,7 @@ import pandas as pd
 
 from extract.contract import Extract
 from registry.names import ALIASES, CHAMPION_ALIAS, MODEL_NAME
+from registry.signatures import verify_claimed_clearance
 from registry.versions import ResolvedVersion, download_verified, resolve_version
 
 OUTPUT_FORMATS = (".parquet", ".csv")
@@ -101,9 +106,12 @@ def resolve_model(
 
 
 def load_risk_model(resolved: ResolvedModel) -> Any:
-    """Download the version, check its checksum and return the RiskModel inside its pyfunc."""
+    """Check a claimed gate verdict's signature, download the version, check its checksum and return
+    the RiskModel inside its pyfunc (``ValueError`` saying why when refused)."""
     from runtime.pyfunc_model import load_logged_model
 
+    entry = resolved.entry
+    verify_claimed_clearance(entry.tags, entry.name, entry.version, entry.alias)
     with tempfile.TemporaryDirectory(prefix="svrisk-score-") as tmp:
         local = download_verified(resolved.entry, tmp)
         return load_logged_model(local).unwrap_python_model().risk_model

@@ -1,4 +1,4 @@
-"""`svrisk audit` and `svrisk publish` (stage CLI; commands import heavy libraries inside their bodies)."""
+"""`svrisk audit`, `svrisk publish` and `svrisk signing-keygen` (stage CLI; commands import heavy libraries inside their bodies)."""
 
 from __future__ import annotations
 
@@ -200,12 +200,15 @@ def publish(
     name: Annotated[str, typer.Option("--name", help="Registered model name.")] = "svrisk",
     resamples: Annotated[int | None, typer.Option("--resamples", min=0, help="Bootstrap resamples (default: the policy's).")] = None,
     validate_only: Annotated[bool, typer.Option("--validate-only", help="Check the policy file and exit (0 valid, 1 invalid); audits nothing.")] = False,
+    signing_key: Annotated[Path | None, typer.Option("--signing-key", help="Ed25519 private key file that signs the verdict (default: $SVRISK_SIGNING_KEY_FILE; make one with `svrisk signing-keygen`).")] = None,
 ) -> None:
     """Audit the candidate against the fairness policy, write and log the report, and move the alias
     `champion` to it when the verdict allows: PASS publishes; REVIEW (nothing fails, but a borderline
     check's estimate lies outside its band) publishes only with --approve-review, a named approver
     and a reason (unless the policy sets review_requires_approval: false); FAIL only with --override.
     Otherwise exit 1 with the checks concerned; the previous champion keeps serving.
+    The verdict is signed with --signing-key (or $SVRISK_SIGNING_KEY_FILE): the service and
+    `svrisk score` serve only versions whose signed verdict checks out.
 
     Example: svrisk publish --version 3 --policy fairness/policy.yaml
 
@@ -231,7 +234,13 @@ def publish(
     from fairness.gate import PromotionError
     from fairness.gate import publish as run_publish
     from fairness.policy import DEFAULT_POLICY_PATH, load_policy
+    from registry.signatures import signing_key_from
     from registry.tracking import tracking_store
+
+    try:
+        key = signing_key_from(signing_key)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--signing-key") from None
 
     console = Console(stderr=True, soft_wrap=True)
     try:
@@ -242,7 +251,7 @@ def publish(
                 policy=chosen, policy_text=policy_text, version=version, name=name,
                 out_dir=out, override=override, approve_review=approve_review,
                 approver=approver or "", reason=reason or "",
-                resamples=resamples, progress=status.update,
+                resamples=resamples, progress=status.update, signing_key=key,
             )
     except (ValueError, PromotionError) as error:
         _error(str(error))
@@ -314,3 +323,29 @@ def _validate_policy_only(policy: Path | None) -> None:
         _error(str(error))
         raise typer.Exit(1) from None
     Console().print(f"policy {policy or DEFAULT_POLICY_PATH} is valid (version {loaded.version})", highlight=False)
+
+
+@app.command("signing-keygen")
+def signing_keygen(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the key pair (created if needed).")],
+    name: Annotated[str, typer.Option("--name", help="File name stem: NAME.key (private) and NAME.pub (public).")] = "svrisk-signing",
+) -> None:
+    """Make an Ed25519 key pair for signing gate verdicts (both files mode 0600; never overwrites).
+
+    The private key (NAME.key) signs in `svrisk publish` (--signing-key or SVRISK_SIGNING_KEY_FILE):
+    keep it off the registry's machines. The public key (NAME.pub) verifies in `svrisk serve` and
+    `svrisk score` (SVRISK_VERIFY_KEY_FILE). See docs/serving.md, 'Signed gate verdicts'.
+
+    Example: svrisk signing-keygen --out ~/.svrisk/keys --name gate-2026
+    """
+    from registry.signatures import load_verify_keys, write_key_pair
+
+    try:
+        private, public = write_key_pair(out, name)
+    except (ValueError, OSError) as error:
+        _error(str(error))
+        raise typer.Exit(2) from None
+    (signed_by,) = load_verify_keys([public])
+    typer.echo(f"private key (for svrisk publish, SVRISK_SIGNING_KEY_FILE): {private}")
+    typer.echo(f"public key (for svrisk serve and svrisk score, SVRISK_VERIFY_KEY_FILE): {public}")
+    typer.echo(f"key id: {signed_by}")

@@ -20,9 +20,11 @@ champion serving and never leaves a misleading verdict on the new version:
    pair with the new tags if the run stops half way;
 2. ``gate.policy_version``, ``gate.report``, ``gate.verdict``,
    ``gate.approver``, ``gate.reason``, ``gate.override``,
-   ``gate.review_approved``, ``gate.failed_checks``, ``gate.checked_at`` and
+   ``gate.review_approved``, ``gate.failed_checks``, ``gate.checked_at``,
    ``gate.record`` (the :class:`~fairness.verdict.VerdictRecord` as canonical
-   JSON, the one record a signature can cover);
+   JSON) and its Ed25519 signature ``gate.signature`` with ``gate.signature_key_id``
+   (:mod:`registry.signatures`; the private key is a file outside the registry,
+   so tags set by hand carry no valid signature and nothing serves them);
 3. ``gate.passed`` (last but one): ``"true"`` when the version is cleared
    (PASS, an approved REVIEW, or an override: then ``gate.override`` is
    ``"true"`` and ``gate.failed_checks`` says how many checks were
@@ -104,6 +106,8 @@ from registry.names import (
     TAG_REVIEW_APPROVED,
     TAG_VERDICT,
 )
+from registry.signatures import sign_record, signing_key_from
+from registry.versions import download_run_artifact
 from registry.versions import resolve_version as find_version
 
 LAST_AUDIT_INCOMPLETE = "incomplete"
@@ -119,7 +123,6 @@ LABEL_COL = "label"
 TRUE_LABEL_COL = "true_outcome"
 KEY_COLUMNS = ["person_id", "as_of"]
 
-ARTIFACT_MISSING = "the run {run_id} of version {version} has no {artifact} ({error})"
 ATTRIBUTE_MISSING = "the test predictions lack the audited attribute(s) {missing}; columns: {columns}"
 OVERRIDE_INCOMPLETE = "an override or an approval of a REVIEW needs both an approver and a reason"
 OVERRIDE_AND_APPROVAL = "give either an override (of a FAIL) or an approval (of a REVIEW), not both"
@@ -196,16 +199,6 @@ def current_champion(client: Any, name: str) -> str | None:
     except MlflowException:
         # No champion yet is a normal state before the first publication.
         return None
-
-
-def _download(run_id: str, artifact: str, dst: Path, version: str) -> Path:
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=str(dst)))
-    except (MlflowException, OSError) as error:
-        raise ValueError(ARTIFACT_MISSING.format(run_id=run_id, version=version, artifact=artifact, error=error)) from None
 
 
 def _has_artifact(client: Any, run_id: str, artifact: str) -> bool:
@@ -302,10 +295,13 @@ def read_candidate(client: Any, mv: Any, run: Any, policy: FairnessPolicy) -> Ca
     version_id = str(mv.version)
     with tempfile.TemporaryDirectory(prefix="svrisk-gate-") as tmp_name:
         tmp = Path(tmp_name)
-        predictions = pd.read_parquet(_download(mv.run_id, PREDICTIONS_ARTIFACT, tmp, version_id))
-        metrics = json.loads(_download(mv.run_id, METRICS_ARTIFACT, tmp, version_id).read_text())
+        name = str(mv.name)
+        predictions = pd.read_parquet(download_run_artifact(mv.run_id, PREDICTIONS_ARTIFACT, tmp, name=name,
+                                                            version=version_id))
+        metrics = json.loads(download_run_artifact(mv.run_id, METRICS_ARTIFACT, tmp, name=name,
+                                                   version=version_id).read_text())
         by_group = (
-            pd.read_csv(_download(mv.run_id, BY_GROUP_ARTIFACT, tmp, version_id))
+            pd.read_csv(download_run_artifact(mv.run_id, BY_GROUP_ARTIFACT, tmp, name=name, version=version_id))
             if _has_artifact(client, mv.run_id, BY_GROUP_ARTIFACT)
             else None
         )
@@ -398,23 +394,29 @@ def publish(
     resamples: int | None = None,
     charts: bool = True,
     progress: Callable[[str], None] | None = None,
+    signing_key: Any | None = None,
 ) -> GateOutcome:
     """Audit a registered version, record the verdict and move ``champion`` if it is cleared.
 
     PASS clears the version; REVIEW clears it only with ``approve_review`` (a
     named approver and a reason) unless the policy's
     ``gate.review_requires_approval`` is false; FAIL only with ``override``.
+    The verdict record is signed with ``signing_key`` (an Ed25519 private key;
+    default: the file named by ``SVRISK_SIGNING_KEY_FILE``, read before anything is audited).
 
     Raises
     ------
     ValueError
         On a missing version, a missing run artifact, predictions without the
-        policy's attributes, or an incomplete override or approval.
+        policy's attributes, an incomplete override or approval, or a missing
+        or unreadable signing key.
     PromotionError
         If every tag was written but the alias could not be moved.
     """
     tell = progress or (lambda _message: None)
     check_approval(override=override, approve_review=approve_review, approver=approver, reason=reason)
+    # Read the key first: a long audit must not end in a verdict that cannot be signed.
+    signing_key = signing_key or signing_key_from(None)
     client = _client()
     mv = resolve_version(client, name, version)
     version_id = str(mv.version)
@@ -456,7 +458,8 @@ def publish(
         verdict=verdict, policy_version=policy.version, cleared_by=cleared_by,
         approver=action.approver, reason=action.reason, checked_at=checked_at,
     )
-    tags = record_verdict(client, record, report_uri=report_uri, failed_count=failed_count, reaudit=reaudit)
+    tags = record_verdict(client, record, report_uri=report_uri, failed_count=failed_count, reaudit=reaudit,
+                          signing_key=signing_key)
     return GateOutcome(
         version=version_id, passed=verdict != FAIL_VERDICT, published=cleared and not reaudit,
         override=action.override, failed=audit.failed, performance=audits.floors, report_uri=report_uri,
@@ -468,9 +471,10 @@ def publish(
 
 
 def record_verdict(client: Any, record: VerdictRecord, *, report_uri: str, failed_count: int,
-                   reaudit: bool) -> dict[str, str]:
+                   reaudit: bool, signing_key: Any) -> dict[str, str]:
     """Write the verdict as tags: always this audit's ``gate.last_audit_*``; the publication tags (and the
-    alias) only when the version is not already the champion (module docstring). Returns the tags written."""
+    alias) only when the version is not already the champion (module docstring). The record is signed
+    with ``signing_key`` (an Ed25519 private key). Returns the tags written."""
     name, version_id = record.model_name, record.model_version
     last = {
         TAG_LAST_POLICY_VERSION: record.policy_version,
@@ -495,6 +499,7 @@ def record_verdict(client: Any, record: VerdictRecord, *, report_uri: str, faile
         TAG_FAILED: str(failed_count),
         TAG_CHECKED_AT: record.checked_at,
         TAG_RECORD: record.canonical_json(),
+        **sign_record(record.canonical_json(), signing_key).tags(),
     }
     record_and_promote(client, name, version_id, tags, record.cleared)
     return {**last, **tags, TAG_PASSED: str(record.cleared).lower()}

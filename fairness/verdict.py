@@ -22,14 +22,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from fairness.audit import BORDERLINE, FAIL, PASS, CheckResult, PerformanceCheck
+from registry.names import CLEARED_BY_GATE, CLEARED_BY_OVERRIDE, CLEARED_BY_REVIEW_APPROVAL
+from registry.signatures import canonical_json
 
 PASS_VERDICT, REVIEW_VERDICT, FAIL_VERDICT = "PASS", "REVIEW", "FAIL"
 VERDICTS = (PASS_VERDICT, REVIEW_VERDICT, FAIL_VERDICT)
 
-# How a version came to be cleared for service (``VerdictRecord.cleared_by``).
-CLEARED_BY_GATE = "gate"  # PASS, or REVIEW under a policy that does not require approval
-CLEARED_BY_REVIEW_APPROVAL = "review_approval"
-CLEARED_BY_OVERRIDE = "override"
+# How a version came to be cleared for service (``VerdictRecord.cleared_by``): the values live
+# in registry.names because the signature check below the fairness layer reads them too.
 NOT_CLEARED = ""
 RECORD_FORMAT = 1
 
@@ -96,7 +96,7 @@ class VerdictRecord:
 
     def canonical_json(self) -> str:
         """Sorted keys, no spaces: the same record always gives the same bytes."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return canonical_json(asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> VerdictRecord:

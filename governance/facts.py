@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from registry.names import CHAMPION_ALIAS, MODEL_NAME, TAG_OUTCOME, TAG_REPORT
-from registry.versions import resolve_version
+from registry.versions import download_run_artifact, resolve_version
 
 METRICS_ARTIFACT = "evaluation/metrics.json"
 DICTIONARY_ARTIFACT = "features/dictionary.yaml"
@@ -26,7 +26,6 @@ AUDIT_DOCUMENT = "audit.json"
 ERR_NOT_AUDITED = ("{name} version {version} has no gate report ({tag} tag): run `svrisk publish --version {version}` "
                    "first; the papers read the gate's audit, they never recompute it")
 ERR_BAD_REPORT_URI = "the {tag} tag of {name} version {version} is not a runs:/ URI: {uri!r}"
-ERR_ARTIFACT = "{name} version {version}: cannot read {artifact} from run {run_id} ({error})"
 
 
 @dataclass(frozen=True)
@@ -43,17 +42,6 @@ class VersionFacts:
     dictionary: dict[str, Any] | None
     audit: dict[str, Any]
     audit_run_id: str
-
-
-def _download(run_id: str, artifact: str, dst: Path, name: str, version: str) -> Path:
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=str(dst)))
-    except (MlflowException, OSError) as error:
-        raise ValueError(ERR_ARTIFACT.format(name=name, version=version, artifact=artifact, run_id=run_id,
-                                             error=error)) from None
 
 
 def audit_location(tags: dict[str, str], name: str, version: str) -> tuple[str, str]:
@@ -82,11 +70,13 @@ def read_facts(client: Any, *, name: str = MODEL_NAME, version: str | None = Non
     audit_run_id, audit_path = audit_location(tags, name, version_id)
     with tempfile.TemporaryDirectory(prefix="svrisk-papers-") as tmp_name:
         tmp = Path(tmp_name)
-        metrics = json.loads(_download(mv.run_id, METRICS_ARTIFACT, tmp / "run", name, version_id).read_text())
-        audit = json.loads(_download(audit_run_id, audit_path, tmp / "audit", name, version_id).read_text())
+        metrics = json.loads(download_run_artifact(mv.run_id, METRICS_ARTIFACT, tmp / "run", name=name,
+                                                   version=version_id).read_text())
+        audit = json.loads(download_run_artifact(audit_run_id, audit_path, tmp / "audit", name=name,
+                                                 version=version_id).read_text())
         listed = {item.path for item in client.list_artifacts(mv.run_id, "features")}
-        dictionary = (yaml.safe_load(_download(mv.run_id, DICTIONARY_ARTIFACT, tmp / "run", name,
-                                               version_id).read_text())
+        dictionary = (yaml.safe_load(download_run_artifact(mv.run_id, DICTIONARY_ARTIFACT, tmp / "run", name=name,
+                                                           version=version_id).read_text())
                       if DICTIONARY_ARTIFACT in listed else None)
     outcome_tag = tags.get(TAG_OUTCOME, "")
     outcome = json.loads(outcome_tag) if outcome_tag.startswith("{") else {"description": outcome_tag}

@@ -40,6 +40,13 @@ ERR_CHECKSUM = (
 )
 
 
+ERR_ARTIFACT_MISSING = "{name} version {version}: cannot read {artifact} from run {run_id} ({error})"
+
+
+class ArtifactMissing(ValueError):
+    """A run of a registered version lacks an artifact a reader needs (or it cannot be read)."""
+
+
 class VersionNotFound(ValueError):
     """The registered model, the pinned version or every asked alias is missing."""
 
@@ -165,3 +172,25 @@ def download_verified(resolved: ResolvedVersion, dst: str | Path) -> Path:
         artifact_uri=f"models:/{resolved.name}/{resolved.version}", dst_path=str(dst)
     )
     return verify_checksum(local, expected, resolved.name, resolved.version)
+
+
+def download_run_artifact(run_id: str, artifact: str, dst: str | Path, *, name: str, version: str) -> Path:
+    """Download ``artifact`` of run ``run_id`` (belonging to ``name`` version ``version``) into ``dst``.
+
+    The one reader of a version's run artifacts (the gate's evaluation files,
+    the papers' metrics, audit document and dictionary).
+
+    Raises
+    ------
+    ArtifactMissing
+        A ``ValueError`` naming the version, the run and the artifact, when it
+        is missing or cannot be read.
+    """
+    import mlflow.artifacts
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=str(dst)))
+    except (MlflowException, OSError) as error:
+        raise ArtifactMissing(ERR_ARTIFACT_MISSING.format(name=name, version=version, artifact=artifact,
+                                                          run_id=run_id, error=error)) from None

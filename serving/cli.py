@@ -46,7 +46,9 @@ def serve(
     """Serve the fairness-gated champion over HTTP (BentoML).
 
     The model is checked before the server starts: it must have passed the
-    fairness gate and match its registered checksum. API keys come from
+    fairness gate, carry a verdict signed by a key in SVRISK_VERIFY_KEY_FILE and
+    match its registered checksum. The alias is resolved once, here: the workers
+    load the version number and checksum verified here. API keys come from
     SVRISK_API_KEYS_FILE or SVRISK_API_KEYS (see docs/serving.md).
 
     Example: svrisk serve --port 3000
@@ -59,7 +61,7 @@ def serve(
     from serving.api_keys import KeyRing
     from serving.client import serve_command, workers_env
     from serving.errors import ModelRefused
-    from serving.model_loader import load_served_model
+    from serving.model_loader import load_served_model, worker_env
     from serving.settings import ServingSettings
 
     env = dict(os.environ)
@@ -72,6 +74,8 @@ def serve(
         served = load_served_model(settings)
     except (ValueError, ModelRefused) as exc:
         raise _fail(str(exc)) from None
+    # The workers serve exactly what was verified here, never the alias resolved again.
+    env.update(worker_env(served))
     if example:
         _run_example(env, served, case)
         return

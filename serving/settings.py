@@ -14,6 +14,8 @@
 | ``SVRISK_CASELOAD_CAPACITY`` | cases a team can take on (the caseload page's list length) | ``260`` |
 | ``SVRISK_CASELOAD_FILE`` | a ``svrisk score`` output the caseload page can load | unset |
 | ``SVRISK_CHAIN_HEAD_SECONDS`` | write the audit chain's head to the log at most this often (0: every append) | ``300`` |
+| ``SVRISK_VERIFY_KEY_FILE`` | public key file(s) checking the gate's signed verdict (``os.pathsep``-separated; required) | unset |
+| ``SVRISK_MODEL_SHA256`` | artifact checksum ``svrisk serve`` verified; workers refuse any other | unset |
 
 ``<home>`` is ``SVRISK_HOME`` or the current working directory. The model
 registry is the one training uses (:mod:`registry.tracking`):
@@ -48,6 +50,8 @@ _ENV = {
     "caseload_capacity": "SVRISK_CASELOAD_CAPACITY",
     "caseload_file": "SVRISK_CASELOAD_FILE",
     "chain_head_seconds": "SVRISK_CHAIN_HEAD_SECONDS",
+    "verify_key_file": "SVRISK_VERIFY_KEY_FILE",
+    "model_sha256": "SVRISK_MODEL_SHA256",
 }
 
 
@@ -72,6 +76,12 @@ class ServingSettings(BaseModel):
     caseload_file: Path | None = Field(None, description="A `svrisk score` output to offer.")
     # Issue 19: heads in the log catch a database rewritten from some row on.
     chain_head_seconds: float = Field(300, ge=0, le=86_400, description="Chain-head log interval.")
+    # Signed gate verdicts (issue 21): the public half of the publishing key, and the version's
+    # checksum as `svrisk serve` verified it, so workers load exactly what the CLI checked.
+    verify_key_file: str | None = Field(None, description="Public key file(s) for the gate signature.")
+    model_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="Artifact checksum the workers must find."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServingSettings:

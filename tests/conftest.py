@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from served_model import Champion, build_small_champion, cases, champion, served  # noqa: F401 - session fixtures for tests/serving and tests/workspace
 from postgres_server import postgres_server, trail_url  # noqa: F401 - the audit trail on SQLite and PostgreSQL
+from served_model import Champion, build_small_champion, cases, champion, served, store  # noqa: F401 - session fixtures for tests/serving and tests/workspace
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Folders that share another folder's session fixtures run in its group (one served model).
@@ -37,6 +37,24 @@ def isolated_mlflow(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("MLFLOW_REGISTRY_URI", uri)
     monkeypatch.chdir(workdir)
     return uri
+
+
+@pytest.fixture(scope="session")
+def gate_key_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One Ed25519 pair (private, public) for the session's signed gate verdicts."""
+    from registry.signatures import write_key_pair
+
+    return write_key_pair(tmp_path_factory.mktemp("gate_keys"))
+
+
+@pytest.fixture(autouse=True)
+def gate_keys(gate_key_pair: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """Every test publishes with the session's signing key and verifies with its public key."""
+    from registry.signatures import SIGNING_KEY_ENV, VERIFY_KEY_ENV
+
+    monkeypatch.setenv(SIGNING_KEY_ENV, str(gate_key_pair[0]))
+    monkeypatch.setenv(VERIFY_KEY_ENV, str(gate_key_pair[1]))
+    return gate_key_pair
 
 
 @pytest.fixture(scope="session")

@@ -47,7 +47,8 @@ def run_svrisk(args: list[str], env: dict[str, str], cwd: Path) -> str:
 
 
 def build_small_champion(root: Path, *, resamples: int) -> Champion:
-    """``svrisk generate`` (3,000 people), ``svrisk train`` (one configuration) and ``svrisk publish``.
+    """``svrisk signing-keygen``, ``svrisk generate`` (3,000 people), ``svrisk train`` (one configuration)
+    and ``svrisk publish`` (signed with the new key; ``store_env`` names both key files).
 
     Session fixtures run before the per-test MLflow isolation above, so every command
     gets the store in an explicit env. A tiny model may miss the fairness policy: the
@@ -57,6 +58,10 @@ def build_small_champion(root: Path, *, resamples: int) -> Champion:
 
     uri = f"sqlite:///{root / 'mlflow.db'}"
     env = {"MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri, "SVRISK_HOME": str(root)}
+    # Its own key pair: publish signs the verdict, the service and `svrisk score` verify it.
+    run_svrisk(["signing-keygen", "--out", str(root / "keys")], env, root)
+    env |= {"SVRISK_SIGNING_KEY_FILE": str(root / "keys" / "svrisk-signing.key"),
+            "SVRISK_VERIFY_KEY_FILE": str(root / "keys" / "svrisk-signing.pub")}
     extract = root / "extract"
     run_svrisk(["generate", "--people", "3000", "--seed", "11", "--out", str(extract)], env, root)
     # The default search, cut to one configuration: the tests need a real model, not a good one.
@@ -98,6 +103,14 @@ class Served:
 def champion(tmp_path_factory: pytest.TempPathFactory, small_champion_builder):  # tests/conftest.py Champion
     # No intervals (resamples 0): the service tests need a published model, not its audit.
     return small_champion_builder(tmp_path_factory.mktemp("serving_champion"), resamples=0)
+
+
+@pytest.fixture
+def store(champion, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """This test's environment points at the champion's store and its key pair."""
+    for name, value in champion.store_env.items():
+        monkeypatch.setenv(name, value)
+    return champion.store_env
 
 
 def service_env(champion, audit_db: str, keys: dict[str, str], prefix: str) -> dict[str, str]:

@@ -147,9 +147,15 @@ def test_svrisk_score_cli_resolves_champion_candidate_and_version(pipeline_model
     missing = runner.invoke(app, ["score", extract_dir, "--referrals", "--version", "99", "--out", str(parquet)])
     assert missing.exit_code == 1 and "no version 99" in missing.output
 
+    # A champion set by hand claims a gate verdict it cannot show: refused, saying why.
+    unsigned = runner.invoke(app, ["score", extract_dir, "--referrals", "--out", str(out)])
+    assert unsigned.exit_code == 1 and "no signed gate record" in " ".join(unsigned.output.split())
+
     # The artifact is checked against its registry checksum before use.
     client.set_model_version_tag("svrisk", version.version, "artifact_sha256", "0" * 64)
-    tampered = runner.invoke(app, ["score", extract_dir, "--referrals", "--out", str(out)])
+    tampered = runner.invoke(
+        app, ["score", extract_dir, "--referrals", "--version", str(version.version), "--out", str(out)]
+    )
     assert tampered.exit_code == 1 and "does not match" in " ".join(tampered.output.split())
 
 

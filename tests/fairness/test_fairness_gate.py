@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -152,6 +153,12 @@ def test_fairness_gate_publishes_fair_refuses_biased_and_records_overrides(tmp_p
     document = json.loads((tmp_path / "r1" / "audit.json").read_text())
     assert document["label_bias"], "the synthetic extract's true outcomes are audited too"
     assert document["verdict"]["passed"] is True
+    # The verdict is signed with the session's signing key and verifies with its public key.
+    from registry.signatures import load_verify_keys, verify_gate_record
+
+    keys = load_verify_keys(os.environ["SVRISK_VERIFY_KEY_FILE"])
+    assert tags["gate.signature_key_id"] in keys
+    assert verify_gate_record(tags, NAME, fair, keys)["cleared_by"] == "gate"
 
     # A candidate inflating one group's scores is refused; the fair champion keeps serving.
     biased = _register(tmp_path, bias=1.7, seed=12)
@@ -172,6 +179,7 @@ def test_fairness_gate_publishes_fair_refuses_biased_and_records_overrides(tmp_p
     assert (tags[TAG_PASSED], tags[TAG_OVERRIDE], tags[TAG_APPROVER], tags[TAG_REASON]) == (
         "true", "true", "Panel chair", "minute 12: pilot only")
     assert int(tags["gate.failed_checks"]) > 0
+    assert verify_gate_record(tags, NAME, biased, keys)["approver"] == "Panel chair"
     html = (tmp_path / "r3" / "report.html").read_text()
     assert "PUBLISHED BY OVERRIDE" in html and "Panel chair" in html
 
@@ -306,7 +314,7 @@ def test_fairness_gate_review_needs_a_named_approver_and_keeps_the_old_champion(
     assert details["gate_record"]["verdict"] == "REVIEW" and details["gate_record"]["reason"].startswith("minute 14")
 
 
-def test_fairness_publish_usage_and_missing_candidate(tmp_path, policy_file):
+def test_fairness_publish_usage_and_missing_candidate(tmp_path, policy_file, monkeypatch):
     result = runner.invoke(app, ["publish", "--override", "--approver", "x"])
     assert result.exit_code == 2
     result = runner.invoke(app, ["publish", "--reason", "x"])
@@ -314,6 +322,14 @@ def test_fairness_publish_usage_and_missing_candidate(tmp_path, policy_file):
     result = runner.invoke(app, ["publish", "--policy", str(policy_file)])
     assert result.exit_code == 1
     assert "alias 'candidate'" in result.output and "Traceback" not in result.output
+    # No signing key, or an unreadable one: a usage error before anything is audited.
+    result = runner.invoke(app, ["publish", "--policy", str(policy_file)], env={"SVRISK_SIGNING_KEY_FILE": ""})
+    assert result.exit_code == 2 and "no signing key" in result.output
+    result = runner.invoke(app, ["publish", "--signing-key", str(tmp_path / "absent.key")])
+    assert result.exit_code == 2 and "cannot read the key file" in " ".join(result.output.split())
+    monkeypatch.delenv("SVRISK_SIGNING_KEY_FILE")
+    with pytest.raises(ValueError, match="no signing key"):
+        gate_publish(policy=load_policy(policy_file), policy_text="")
 
 
 def test_fairness_outcome_description_reads_training_tag():

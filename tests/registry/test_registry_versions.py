@@ -8,8 +8,10 @@ import pytest
 
 from registry.names import CANDIDATE_ALIAS, CHAMPION_ALIAS, TAG_CHECKSUM
 from registry.versions import (
+    ArtifactMissing,
     ChecksumMismatch,
     VersionNotFound,
+    download_run_artifact,
     download_verified,
     register_candidate,
     resolve_version,
@@ -54,6 +56,14 @@ def test_resolve_then_download_verified(registered: str, tmp_path: Path) -> None
     resolved = resolve_version(client, "svrisk", version=registered)
     local = download_verified(resolved, tmp_path / "ok")
     assert (local / "weights.bin").read_bytes() == b"\x00\x01weights"
+    # One reader of a version's run artifacts, with a message naming version, run and artifact.
+    one = download_run_artifact(resolved.run_id, "model/weights.bin", tmp_path / "run", name="svrisk",
+                                version=registered)
+    assert one.read_bytes() == b"\x00\x01weights"
+    with pytest.raises(ArtifactMissing, match=f"svrisk version {registered}: cannot read evaluation/metrics.json "
+                                              f"from run {resolved.run_id}"):
+        download_run_artifact(resolved.run_id, "evaluation/metrics.json", tmp_path / "run", name="svrisk",
+                              version=registered)
 
     client.set_model_version_tag("svrisk", registered, TAG_CHECKSUM, "0" * 64)
     with pytest.raises(ChecksumMismatch, match="does not match its artifact_sha256 tag"):

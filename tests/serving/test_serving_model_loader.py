@@ -19,13 +19,6 @@ pytestmark = [pytest.mark.slow]
 
 
 @pytest.fixture
-def store(champion, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name, value in champion.store_env.items():
-        monkeypatch.setenv(name, value)
-    return champion.store_env
-
-
-@pytest.fixture
 def ungated_version(store) -> str:
     """A second version of the same artifact, registered without the gate's tags."""
     from mlflow import MlflowClient
@@ -55,7 +48,8 @@ def test_serving_refuses_what_must_not_be_served(store, ungated_version: str) ->
     client = MlflowClient()
     client.set_model_version_tag("svrisk", ungated_version, "gate.passed", "true")
     client.set_model_version_tag("svrisk", ungated_version, "artifact_sha256", "0" * 64)
-    with pytest.raises(ModelRefused, match="checksum .* does not match"):
+    # Tags set by hand carry no signed verdict (tests/serving/test_serving_signed_verdict.py has the rest).
+    with pytest.raises(ModelRefused, match="has no signed gate record"):
         load_served_model(ServingSettings.from_env({**os.environ, "SVRISK_MODEL_VERSION": ungated_version}))
 
 
