@@ -54,3 +54,41 @@ class PayloadTooLarge(ServiceError):
 
 class ModelRefused(RuntimeError):
     """The model behind the alias or version must not be served; the service does not start."""
+
+
+class RetryLater(ServiceError):
+    """A refusal that passes: the response says when to try again (``Retry-After``, seconds)."""
+
+    error_code = HTTPStatus.SERVICE_UNAVAILABLE
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, int(retry_after_s))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class RateLimited(RetryLater):
+    """The caller's key or role used its requests or cases for this minute (OWASP API4)."""
+
+    error_code = HTTPStatus.TOO_MANY_REQUESTS
+
+
+class ServiceBusy(RetryLater):
+    """The worker already has its most requests in progress, or the rate counter is busy."""
+
+    error_code = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class AuditUnavailable(RetryLater):
+    """The audit trail cannot take the row: no score is given without its audit row."""
+
+    error_code = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class KeysUnavailable(ServiceError):
+    """The API key file changed and cannot be read: every keyed request is refused until fixed."""
+
+    error_code = HTTPStatus.SERVICE_UNAVAILABLE
