@@ -141,15 +141,18 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite connections get WAL, a busy timeout and foreign keys."""
+def make_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
+    """An engine for ``url``; SQLite connections get WAL, a busy timeout and foreign keys.
+
+    The service passes a busy timeout below its request timeout (SVRISK_SQLITE_BUSY_TIMEOUT_MS).
+    """
     engine = sa.create_engine(url)
     if engine.dialect.name == "sqlite":
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects
             cursor = dbapi_conn.cursor()
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = FULL")
             cursor.execute("PRAGMA foreign_keys = ON")
@@ -165,11 +168,13 @@ class AuditTrail:
     ----------
     url : str
         SQLAlchemy database URL.
+    busy_timeout_ms : int
+        How long a SQLite write waits for a lock held by another connection.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, busy_timeout_ms)
 
     def create_schema(self) -> None:
         """Create tables, indexes and append-only triggers if missing (safe from several workers)."""

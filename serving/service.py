@@ -33,7 +33,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from features.single_case import SingleCase
 from serving.api_keys import ERR_NO_KEY, KeyRing, Permission, Principal
 from serving.audit_trail import AuditTrail
+from serving.audit_availability import watch_sqlite_file
 from serving.case_scoring import NOTICE, CaseInput, ScoredCase, score_and_audit
+from serving.case_scoring import score_and_audit_on_loop  # the /score path (issue 21 item 7)
 from serving.errors import BatchTooLarge, InvalidQuery, MissingApiKey, ServiceError
 from serving.http_guard import ServiceGuard
 from serving.metrics import count_refused
@@ -101,7 +103,8 @@ class SvriskService:
         # Fail at start-up, not at the first request, when the keys are misconfigured.
         KeyRing.from_sources(self.settings.api_keys_file, self.settings.api_keys_json)
         self.model = load_served_model(self.settings)
-        self.audit = AuditTrail(self.settings.audit_db)
+        self.audit = AuditTrail(self.settings.audit_db, self.settings.sqlite_busy_timeout_ms)
+        watch_sqlite_file(self.audit.engine)
         self.audit.create_schema()
         self.workspace = Workspace(self.settings, self.model, self.audit)
 
@@ -111,8 +114,10 @@ class SvriskService:
         # Run on the event loop, not in BentoML's thread pool: one case is a few ms of
         # CPU-bound work with nothing to await, and the hand-off to a worker thread (and
         # the GIL passing back and forth) cost 1-7 ms a call in benchmarks/serve.py.
-        # Requests still run one at a time per worker, as CPU-bound threads would.
-        return self._score([case], _principal(context.request, Permission.SCORE))[0]
+        # Requests still run one at a time per worker, as CPU-bound threads would. Only the
+        # audit commit goes to a thread: a locked database must not stall /readyz (issue 21).
+        principal = _principal(context.request, Permission.SCORE)
+        return (await score_and_audit_on_loop(self.model, self.audit, [case], principal))[0]
 
     @bentoml.api(route="/score_batch")
     def score_batch(self, batch: BatchInput, /, context: bentoml.Context) -> ScoredBatch:

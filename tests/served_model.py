@@ -115,6 +115,10 @@ def served(champion, tmp_path_factory: pytest.TempPathFactory) -> Served:
         **service_env(champion, audit_db, keys, "test"),
         "SVRISK_MAX_BATCH": str(MAX_BATCH),
         "SVRISK_MAX_REQUEST_BYTES": str(MAX_BYTES),
+        # The fuzzing sends over 1,000 requests a minute with one key: limits are tested
+        # on their own server (tests/serving/test_faults_server.py), with their own counts.
+        "SVRISK_RATE_LIMIT_REQUESTS": "1000000",
+        "SVRISK_RATE_LIMIT_DB": str(root / "rates.db"),
     }
     server = ServerProcess(env, workers=2, log_path=root / "server.log", ready_timeout=240)
     with server:
