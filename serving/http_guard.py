@@ -19,12 +19,15 @@ role's requests a minute, and a batch's cases a minute (429 with ``Retry-After``
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
 from typing import Any
 
-from serving.api_keys import API_KEY_HEADER, KeyRing, Permission
+import anyio
+
+from serving.api_keys import API_KEY_HEADER, KeyRing, Permission, Principal
 from serving.errors import PayloadTooLarge, ServiceBusy, ServiceError
 from serving.metrics import count_refused
 from serving.rate_limits import RateLimiter
@@ -94,14 +97,14 @@ class ServiceGuard:
                 self.keys.authorise(principal, permission)
             if self.in_flight >= self.max_in_flight:
                 raise ServiceBusy(ERR_BUSY.format(limit=self.max_in_flight), BUSY_RETRY_S)
-            self.limiter.charge(principal, requests=1)
+            await self._charge(principal, requests=1)
             if scope["method"] == "POST":
                 media_type = headers.get("content-type", JSON_MEDIA_TYPE).split(";")[0].strip()
                 if media_type.lower() != JSON_MEDIA_TYPE:
                     raise ServiceError(ERR_MEDIA_TYPE, error_code=HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
                 body = await self._read_body(headers, receive)
                 if (scope["method"], path) == BATCH_ROUTE:
-                    self.limiter.charge(principal, cases=batch_size(body))
+                    await self._charge(principal, cases=batch_size(body))
                 receive = _replay(body, receive)
         except ServiceError as exc:
             count_refused(exc.error_code)
@@ -113,6 +116,13 @@ class ServiceGuard:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+
+    async def _charge(self, principal: Principal, *, requests: int = 0, cases: int = 0) -> None:
+        # In a thread: under contention the shared counter's lock can be held for a moment
+        # by another worker, and that wait must not stall this worker's loop (its probes).
+        await anyio.to_thread.run_sync(
+            functools.partial(self.limiter.charge, principal, requests=requests, cases=cases)
+        )
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
         declared = headers.get("content-length")

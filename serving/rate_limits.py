@@ -11,8 +11,8 @@ Windows are calendar minutes (UTC): a caller may spend its limit at the end of
 one minute and again at the start of the next. A key is counted by its holder's
 name, so an old and a new key of one holder share one budget during a rotation.
 A refused request is not counted. When the counter file stays locked for longer
-than a moment the request is refused with 503 (fail closed) rather than let
-through unlimited.
+than :data:`COUNTER_BUSY_TIMEOUT_S` the request is refused with 503 (fail closed)
+rather than let through unlimited.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from serving.errors import RateLimited, ServiceBusy
 from serving.settings import ServingSettings
 
 WINDOW_S = 60
-# Short: the count runs on the event loop, and a longer wait would stall the worker.
-COUNTER_BUSY_TIMEOUT_S = 0.5
+# The guard counts in a thread, so a wait does not stall the worker; past this, fail closed.
+COUNTER_BUSY_TIMEOUT_S = 3.0
 COUNTER_BUSY_RETRY_S = 1
 ERR_RATE_LIMITED = "rate limit: {who} may make {limit} {what} a minute; try again in {retry} s"
 ERR_COUNTER_BUSY = "rate limit counter busy; try again shortly"
