@@ -97,6 +97,23 @@ class ServiceGuard:
                 self.keys.authorise(principal, permission)
             if self.in_flight >= self.max_in_flight:
                 raise ServiceBusy(ERR_BUSY.format(limit=self.max_in_flight), BUSY_RETRY_S)
+        except ServiceError as exc:
+            count_refused(exc.error_code)
+            await _send_error(send, exc)
+            return
+        # The slot is taken before the first await, so requests arriving meanwhile see it.
+        self.in_flight += 1
+        try:
+            await self._admit(scope, path, headers, principal, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _admit(
+        self, scope: Scope, path: str, headers: dict[str, str], principal: Principal,
+        receive: Receive, send: Send,
+    ) -> None:  # fmt: skip
+        """Charge the rate limits, check and read a POST's body, then call the app."""
+        try:
             await self._charge(principal, requests=1)
             if scope["method"] == "POST":
                 media_type = headers.get("content-type", JSON_MEDIA_TYPE).split(";")[0].strip()
@@ -111,11 +128,7 @@ class ServiceGuard:
             await _send_error(send, exc)
             return
         scope.setdefault("state", {})["principal"] = principal
-        self.in_flight += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.in_flight -= 1
+        await self.app(scope, receive, send)
 
     async def _charge(self, principal: Principal, *, requests: int = 0, cases: int = 0) -> None:
         # In a thread: under contention the shared counter's lock can be held for a moment
@@ -160,7 +173,7 @@ def batch_size(body: bytes) -> int:
     then refuses it with its own 4xx)."""
     try:
         cases = json.loads(body).get("cases")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return 0
     return len(cases) if isinstance(cases, list) else 0
 

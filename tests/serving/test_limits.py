@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from serving.api_keys import API_KEY_HEADER, Principal, hash_key, new_key
 from serving.errors import RateLimited
-from serving.http_guard import ServiceGuard
+from serving.http_guard import ServiceGuard, batch_size
 from serving.rate_limits import RateLimiter
 from serving.settings import MAX_SQLITE_BUSY_TIMEOUT_MS, RoleRateLimit, ServingSettings
 
@@ -125,6 +125,8 @@ def test_limits_guard_answers_429_with_retry_after(keys, monkeypatch: pytest.Mon
     assert batch.status_code == 429
     assert "3 batch cases a minute" in batch.json()["error"]
     assert "retry-after" in batch.headers
+    # A body that is no batch charges no cases; the endpoint refuses it itself.
+    assert batch_size(b"[" * 100_000) == batch_size(b"not json") == batch_size(b'{"cases": 3}') == 0
 
 
 def test_limits_guard_refuses_requests_past_the_worker_limit_at_once(keys, monkeypatch) -> None:
