@@ -149,10 +149,10 @@ async def score_and_audit_on_loop(
     (a few ms of CPU with nothing to await), only the audit commit goes to a thread, so a
     locked or slow database holds up this request, not the worker's other requests and probes.
     """
-    import anyio
+    from starlette.concurrency import run_in_threadpool
 
     scoring = _score_cases(model, cases, principal)
-    await anyio.to_thread.run_sync(record_scores, audit, scoring.rows)
+    await run_in_threadpool(record_scores, audit, scoring.rows)
     return scoring.answers()
 
 

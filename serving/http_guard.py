@@ -19,13 +19,12 @@ role's requests a minute, and a batch's cases a minute (429 with ``Retry-After``
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
 from typing import Any
 
-import anyio
+from starlette.concurrency import run_in_threadpool
 
 from serving.api_keys import API_KEY_HEADER, KeyRing, Permission, Principal
 from serving.errors import PayloadTooLarge, ServiceBusy, ServiceError
@@ -133,9 +132,7 @@ class ServiceGuard:
     async def _charge(self, principal: Principal, *, requests: int = 0, cases: int = 0) -> None:
         # In a thread: under contention the shared counter's lock can be held for a moment
         # by another worker, and that wait must not stall this worker's loop (its probes).
-        await anyio.to_thread.run_sync(
-            functools.partial(self.limiter.charge, principal, requests=requests, cases=cases)
-        )
+        await run_in_threadpool(self.limiter.charge, principal, requests=requests, cases=cases)
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
         declared = headers.get("content-length")
