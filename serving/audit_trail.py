@@ -236,9 +236,10 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
     """An engine for ``url``; SQLite connections get WAL, a busy timeout and foreign keys.
 
+    The service passes a busy timeout below its request timeout (SVRISK_SQLITE_BUSY_TIMEOUT_MS).
     SQLite transactions begin as pysqlite would (deferred) unless the connection has the
     ``svrisk_begin_immediate`` execution option: then ``BEGIN IMMEDIATE`` takes the write
     lock before the chain's head is read, so two workers never link to the same head.
@@ -251,7 +252,7 @@ def make_engine(url: str) -> Engine:
             # SQLAlchemy emits BEGIN itself (below), not pysqlite.
             dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = FULL")
             cursor.execute("PRAGMA foreign_keys = ON")
@@ -299,16 +300,23 @@ class AuditTrail:
     ----------
     url : str
         SQLAlchemy database URL.
+    busy_timeout_ms : int
+        How long a SQLite write waits for a lock held by another connection.
     head_log_seconds : float, optional
         Write each chain's head to the log (logger ``svrisk.audit_chain``) after an append
         when this many seconds have passed since it was last written; 0 after every append;
         None (the default) never.
     """
 
-    def __init__(self, url: str, head_log_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+        head_log_seconds: float | None = None,
+    ) -> None:
         self.url = url
         self.head_log_seconds = head_log_seconds
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, busy_timeout_ms)
         self._head_logged_at: dict[str, float] = {}
 
     # -- schema -------------------------------------------------------------------------

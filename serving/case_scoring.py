@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from extract.loader import ExtractValidationError
 from features.single_case import SingleCase, case_to_extract
 from serving.api_keys import Principal
+from serving.audit_availability import record_scores
 from serving.audit_trail import AuditTrail, ScoreRow, case_audit_attributes, new_audit_id, utc_now
 from serving.errors import InvalidCase
 from serving.metrics import count_refused, count_scores
@@ -132,9 +133,59 @@ def score_and_audit(
     """Score and explain validated cases with the served model and append one audit row each.
 
     ``model`` is the :class:`serving.model_loader.ServedModel`. Raises
-    :class:`CaseRefused` (422) when a case breaks the data contract; nothing is
-    recorded then.
+    :class:`CaseRefused` (422) when a case breaks the data contract, and
+    :class:`serving.errors.AuditUnavailable` (503) when the audit trail cannot take
+    the rows; nothing is recorded or returned then.
     """
+    scoring = _score_cases(model, cases, principal)
+    record_scores(audit, scoring.rows)
+    return scoring.answers()
+
+
+async def score_and_audit_on_loop(
+    model: Any, audit: AuditTrail, cases: list[SingleCase], principal: Principal
+) -> list[ScoredCase]:
+    """:func:`score_and_audit` for a caller on the event loop: the scoring stays on the loop
+    (a few ms of CPU with nothing to await), only the audit commit goes to a thread, so a
+    locked or slow database holds up this request, not the worker's other requests and probes.
+    """
+    from starlette.concurrency import run_in_threadpool
+
+    scoring = _score_cases(model, cases, principal)
+    await run_in_threadpool(record_scores, audit, scoring.rows)
+    return scoring.answers()
+
+
+@dataclass(frozen=True)
+class _Scoring:
+    """Scored cases before they are recorded: their audit rows, and what the answer needs."""
+
+    model: Any
+    rows: list[ScoreRow]
+    percentiles: Any
+    explanations: list[str]
+
+    def answers(self) -> list[ScoredCase]:
+        # Counted once recorded: the metric counts scores given, never an unaudited one.
+        count_scores([row.band for row in self.rows])
+        return [
+            ScoredCase(
+                person_id=row.person_id,
+                as_of=row.as_of,
+                probability=row.probability,
+                absolute_risk=self.model.risk_model.absolute_risk(row.probability),
+                band=row.band,
+                band_sentence=band_sentence(row.band, self.percentiles[i]),
+                percentile=float(self.percentiles[i]),
+                explanation=Explanation.model_validate_json(self.explanations[i]),
+                model_version=row.model_version,
+                audit_id=row.audit_id,
+            )
+            for i, row in enumerate(self.rows)
+        ]
+
+
+def _score_cases(model: Any, cases: list[SingleCase], principal: Principal) -> _Scoring:
     # The logged pyfunc's own scoring, on its loaded RiskModel, given the already
     # validated cases: MLflow's signature check, a JSON round trip and frames in and
     # out would only repeat the request's validation (CaseInput is stricter than the
@@ -148,7 +199,6 @@ def score_and_audit(
     probability = out["probability"].astype("float64")
     bands = model.bands.band(probability)
     percentiles = model.risk_model.percentile(probability)
-    count_scores(bands)
     # Equality monitoring (docs/data-protection.md): who was scored, never their records.
     attributes = case_audit_attributes(cases)
     now = utc_now()
@@ -167,22 +217,7 @@ def score_and_audit(
         )
         for i in range(len(probability))
     ]
-    audit.append_scores(rows)
-    return [
-        ScoredCase(
-            person_id=row.person_id,
-            as_of=row.as_of,
-            probability=row.probability,
-            absolute_risk=model.risk_model.absolute_risk(row.probability),
-            band=row.band,
-            band_sentence=band_sentence(row.band, percentiles[i]),
-            percentile=float(percentiles[i]),
-            explanation=Explanation.model_validate_json(out["explanation"][i]),
-            model_version=row.model_version,
-            audit_id=row.audit_id,
-        )
-        for i, row in enumerate(rows)
-    ]
+    return _Scoring(model, rows, percentiles, list(out["explanation"]))
 
 
 def _refusal(cases: list[SingleCase], exc: ExtractValidationError) -> CaseRefused:

@@ -15,6 +15,7 @@ app = typer.Typer()
 
 ERR_CASE_FILE = "cannot read the case file {path}: {problem}"
 SEE_DOCS = "See docs/serving.md."
+ERR_EXPIRES_PAST = "expires: {date} is not after today (UTC); the key would be refused at once"
 
 
 def _fail(message: str) -> typer.Exit:
@@ -127,26 +128,37 @@ def serve_key(
     role: Annotated[
         str, typer.Option(help="practitioner, data_scientist, ethics_panel, team_lead or admin.")
     ],
+    expires: Annotated[
+        str | None,
+        typer.Option(help="YYYY-MM-DD: the key is refused from this day on (UTC)."),
+    ] = None,
 ) -> None:
     """Make a new API key and print it with the hashed entry for the keys file.
 
-    Give the key to its holder once; store only the entry.
+    Give the key to its holder once; store only the entry. The service reads the
+    keys file again when it changes: no restart (docs/serving.md, rotating keys).
 
-    Example: svrisk serve-key --name a.smith --role practitioner
+    Example: svrisk serve-key --name a.smith --role practitioner --expires 2027-06-30
     """
+    import datetime as dt
+
     from pydantic import ValidationError
 
     from serving.api_keys import KeyEntry, hash_key, new_key
 
     key = new_key()
     try:
-        entry = KeyEntry(name=name, role=role, sha256=hash_key(key))
+        entry = KeyEntry(name=name, role=role, sha256=hash_key(key), expires=expires)
     except ValidationError as exc:
         first = exc.errors(include_input=False)[0]
         raise _fail(f"{first['loc'][0]}: {first['msg']}") from None
+    if entry.expires is not None and entry.expires <= dt.datetime.now(dt.UTC).date():
+        raise _fail(ERR_EXPIRES_PAST.format(date=entry.expires.isoformat()))
     typer.echo(f"key (give to {name}, shown once): {key}")
     typer.echo("entry for SVRISK_API_KEYS_FILE (under `keys:`):")
     typer.echo(f"  - name: {entry.name}\n    role: {entry.role}\n    sha256: {entry.sha256}")
+    if entry.expires is not None:
+        typer.echo(f"    expires: {entry.expires.isoformat()}")
 
 
 @app.command("serve-package")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -61,6 +62,11 @@ class ServiceError(BentoMLException):
 
     error_code = HTTPStatus.BAD_REQUEST
     operations: ClassVar[tuple[str, ...] | None] = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Response headers the refusal needs (``Retry-After`` on those that pass)."""
+        return {}
 
 
 class MissingApiKey(ServiceError):
@@ -190,6 +196,22 @@ def validation_problems(errors: Sequence[dict[str, Any]]) -> list[Problem]:
 ERR_VALIDATION = "the request breaks the published schema or a rule between its fields"
 
 
+# BentoML answers a raised 5xx with a generic text and drops its headers (and 401/403 with
+# "Authorization error"); the API's methods leave the refusal here for OneErrorShape.
+REFUSAL_STATE_KEY = "svrisk_refusal"
+
+
+@contextmanager
+def refusals_reach_the_client(scope: Scope) -> Iterator[None]:
+    """Keep a :class:`ServiceError` raised inside a BentoML API method for :class:`OneErrorShape`,
+    so its message and headers (``Retry-After``) reach the caller whatever its status."""
+    try:
+        yield
+    except ServiceError as exc:
+        scope.setdefault("state", {})[REFUSAL_STATE_KEY] = exc
+        raise
+
+
 class OneErrorShape:
     """ASGI middleware: every error response of the API carries an :class:`ErrorBody`.
 
@@ -213,6 +235,8 @@ class OneErrorShape:
             return
         start: Message | None = None
         chunks: list[bytes] = []
+        # Shared with the request objects below, which write into the same dict.
+        state = scope.setdefault("state", {})
 
         async def send_in_shape(message: Message) -> None:
             nonlocal start
@@ -225,11 +249,17 @@ class OneErrorShape:
             chunks.append(message.get("body", b""))
             if message.get("more_body", False):
                 return
-            body = _in_shape(start["status"], b"".join(chunks))
+            refusal = state.get(REFUSAL_STATE_KEY)
+            told = isinstance(refusal, ServiceError) and int(refusal.error_code) == start["status"]
+            extra = {k.lower().encode(): v.encode() for k, v in refusal.headers.items()} if told else {}
+            body = json.dumps(error_body(refusal.message)).encode() if told else _in_shape(
+                start["status"], b"".join(chunks)
+            )
             headers = [
                 (name, value) for name, value in start.get("headers", [])
-                if name.lower() not in (b"content-length", b"content-type")
+                if name.lower() not in (b"content-length", b"content-type", *extra)
             ]  # fmt: skip
+            headers += list(extra.items())
             headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
             await send({**start, "headers": headers})
             await send({"type": "http.response.body", "body": body})
@@ -267,3 +297,41 @@ def _status_phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "error"
+
+
+class RetryLater(ServiceError):
+    """A refusal that passes: the response says when to try again (``Retry-After``, seconds)."""
+
+    error_code = HTTPStatus.SERVICE_UNAVAILABLE
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, int(retry_after_s))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class RateLimited(RetryLater):
+    """The caller's key or role used its requests or cases for this minute (OWASP API4)."""
+
+    error_code = HTTPStatus.TOO_MANY_REQUESTS
+
+
+class ServiceBusy(RetryLater):
+    """The worker already has its most requests in progress, or the rate counter is busy."""
+
+    error_code = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class AuditUnavailable(RetryLater):
+    """The audit trail cannot take the row: no score is given without its audit row."""
+
+    error_code = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class KeysUnavailable(ServiceError):
+    """The API key file changed and cannot be read: every keyed request is refused until fixed."""
+
+    error_code = HTTPStatus.SERVICE_UNAVAILABLE

@@ -10,6 +10,11 @@ endpoint checks again). The authenticated caller is left in the request scope's
 ``state`` under ``principal`` for the endpoint and the audit trail. Every
 response is ``X-Content-Type-Options: nosniff``; every keyed one, which may
 carry a score, a review or the model's card, is also ``Cache-Control: no-store``.
+
+Keyed requests are also limited here, before any work is done: each key's and
+role's requests a minute, and a batch's cases a minute (429 with ``Retry-After``;
+:mod:`serving.rate_limits`), and the requests in progress in this worker (503 with
+``Retry-After`` at once, rather than a queue that grows while one request is slow).
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
 from typing import Any
 
-from serving.api_keys import API_KEY_HEADER, KeyRing, Permission
-from serving.errors import PayloadTooLarge, ServiceError, UnsupportedMediaType
+from starlette.concurrency import run_in_threadpool
+
+from serving.api_keys import API_KEY_HEADER, KeyRing, Permission, Principal
+from serving.errors import PayloadTooLarge, ServiceBusy, ServiceError, UnsupportedMediaType
 from serving.metrics import count_refused
+from serving.rate_limits import RateLimiter
 from serving.settings import ServingSettings
 
 Scope = MutableMapping[str, Any]
@@ -50,16 +58,25 @@ JSON_MEDIA_TYPE = "application/json"
 ERR_TOO_LARGE = "request body: larger than the limit of {limit} bytes"
 ERR_MEDIA_TYPE = "Content-Type: must be application/json"
 ERR_CONTENT_LENGTH = "Content-Length: not a valid number"
+ERR_BUSY = "the service is busy with {limit} requests in this worker; try again shortly"
+BUSY_RETRY_S = 1
+# The route whose cases count against the cases-a-minute limit.
+BATCH_ROUTE = ("POST", "/score_batch")
 
 
 class ServiceGuard:
-    """The middleware; keys and limits are read from the environment once, at start-up."""
+    """The middleware; settings are read from the environment once, at start-up (the key
+    file again whenever it changes)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         settings = ServingSettings.from_env()
         self.max_bytes = settings.max_request_bytes
         self.keys = KeyRing.from_sources(settings.api_keys_file, settings.api_keys_json)
+        self.limiter = RateLimiter.from_settings(settings)
+        self.max_in_flight = settings.max_concurrent_requests
+        # One guard per worker process, called on its one event loop: a plain counter.
+        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,11 +94,33 @@ class ServiceGuard:
             principal = self.keys.authenticate(headers.get(API_KEY_HEADER.lower()))
             if permission is not None:
                 self.keys.authorise(principal, permission)
+            if self.in_flight >= self.max_in_flight:
+                raise ServiceBusy(ERR_BUSY.format(limit=self.max_in_flight), BUSY_RETRY_S)
+        except ServiceError as exc:
+            count_refused(exc.error_code)
+            await _send_error(send, exc)
+            return
+        # The slot is taken before the first await, so requests arriving meanwhile see it.
+        self.in_flight += 1
+        try:
+            await self._admit(scope, path, headers, principal, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _admit(
+        self, scope: Scope, path: str, headers: dict[str, str], principal: Principal,
+        receive: Receive, send: Send,
+    ) -> None:  # fmt: skip
+        """Charge the rate limits, check and read a POST's body, then call the app."""
+        try:
+            await self._charge(principal, requests=1)
             if scope["method"] == "POST":
                 media_type = headers.get("content-type", JSON_MEDIA_TYPE).split(";")[0].strip()
                 if media_type.lower() != JSON_MEDIA_TYPE:
                     raise UnsupportedMediaType(ERR_MEDIA_TYPE)
                 body = await self._read_body(headers, receive)
+                if (scope["method"], path) == BATCH_ROUTE:
+                    await self._charge(principal, cases=batch_size(body))
                 receive = _replay(body, receive)
         except ServiceError as exc:
             count_refused(exc.error_code)
@@ -89,6 +128,11 @@ class ServiceGuard:
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
+
+    async def _charge(self, principal: Principal, *, requests: int = 0, cases: int = 0) -> None:
+        # In a thread: under contention the shared counter's lock can be held for a moment
+        # by another worker, and that wait must not stall this worker's loop (its probes).
+        await run_in_threadpool(self.limiter.charge, principal, requests=requests, cases=cases)
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
         declared = headers.get("content-length")
@@ -119,6 +163,16 @@ def is_open_path(path: str) -> bool:
     return path in OPEN_PATHS or any(
         path == prefix or path.startswith(prefix + "/") for prefix in OPEN_PREFIXES
     )
+
+
+def batch_size(body: bytes) -> int:
+    """The number of cases in a ``/score_batch`` body; 0 when it is not one (the endpoint
+    then refuses it with its own 4xx)."""
+    try:
+        cases = json.loads(body).get("cases")
+    except (ValueError, AttributeError, RecursionError):
+        return 0
+    return len(cases) if isinstance(cases, list) else 0
 
 
 def _with_headers(send: Send, extra: tuple[tuple[bytes, bytes], ...]) -> Send:
@@ -158,6 +212,8 @@ async def _send_error(send: Send, exc: ServiceError) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                # Retry-After on 429 and 503 (serving.errors.RetryLater).
+                *[(k.lower().encode(), v.encode()) for k, v in getattr(exc, "headers", {}).items()],
             ],
         }
     )

@@ -37,7 +37,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from features.single_case import SingleCase
 from serving.api_keys import ERR_NO_KEY, KeyRing, Permission, Principal
 from serving.audit_trail import AuditTrail
-from serving.case_scoring import NOTICE, CaseInput, ScoredCase, score_and_audit
+from serving.audit_availability import STORE_ERRORS, trail_unavailable, watch_sqlite_file
+from serving.case_scoring import NOTICE, CaseInput, ScoredCase, score_and_audit, score_and_audit_on_loop
 from serving.errors import (
     ERR_VALIDATION,
     BatchTooLarge,
@@ -46,6 +47,7 @@ from serving.errors import (
     OneErrorShape,
     ServiceError,
     error_body,
+    refusals_reach_the_client,
     validation_problems,
 )
 from serving.http_guard import OPEN_PATHS, OPEN_PREFIXES, PROTECTED_ROUTES, ServiceGuard, is_open_path
@@ -107,7 +109,16 @@ http_api = FastAPI(
 @http_api.exception_handler(ServiceError)
 async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
     # BentoML maps these for its own routes; the mounted FastAPI app needs the same mapping.
-    return JSONResponse(error_body(exc.message), status_code=int(exc.error_code))
+    return JSONResponse(error_body(exc.message), status_code=int(exc.error_code), headers=exc.headers)
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # Reviews and reads need the trail as scores do: 503 with Retry-After, not a 500.
+    return await _service_error(request, trail_unavailable(exc))
+
+
+for _store_error in STORE_ERRORS:
+    http_api.add_exception_handler(_store_error, _store_unavailable)
 
 
 @http_api.exception_handler(RequestValidationError)
@@ -160,7 +171,12 @@ class SvriskService:
         # Fail at start-up, not at the first request, when the keys are misconfigured.
         KeyRing.from_sources(self.settings.api_keys_file, self.settings.api_keys_json)
         self.model = load_served_model(self.settings)
-        self.audit = AuditTrail(self.settings.audit_db, head_log_seconds=self.settings.chain_head_seconds)
+        self.audit = AuditTrail(
+            self.settings.audit_db,
+            self.settings.sqlite_busy_timeout_ms,
+            head_log_seconds=self.settings.chain_head_seconds,
+        )
+        watch_sqlite_file(self.audit.engine)
         # Migrate (or check) the trail's schema, and log where its chains stand (issue 19).
         self.audit.create_schema()
         self.audit.log_heads()
@@ -172,20 +188,23 @@ class SvriskService:
         # Run on the event loop, not in BentoML's thread pool: one case is a few ms of
         # CPU-bound work with nothing to await, and the hand-off to a worker thread (and
         # the GIL passing back and forth) cost 1-7 ms a call in benchmarks/serve.py.
-        # Requests still run one at a time per worker, as CPU-bound threads would.
-        return self._score([case], _principal(context.request, Permission.SCORE))[0]
+        # Requests still run one at a time per worker, as CPU-bound threads would. Only the
+        # audit commit goes to a thread: a locked database must not stall /readyz (issue 21).
+        with refusals_reach_the_client(context.request.scope):
+            principal = _principal(context.request, Permission.SCORE)
+            return (await score_and_audit_on_loop(self.model, self.audit, [case], principal))[0]
 
     @bentoml.api(route="/score_batch")
     def score_batch(self, batch: BatchInput, /, context: bentoml.Context) -> ScoredBatch:
         """Score and explain up to SVRISK_MAX_BATCH cases in one call."""
-        if len(batch.cases) > self.settings.max_batch:
-            count_refused(BatchTooLarge.error_code)
-            raise BatchTooLarge(
-                ERR_BATCH_SIZE.format(given=len(batch.cases), limit=self.settings.max_batch)
-            )
-        return ScoredBatch(
-            results=self._score(batch.cases, _principal(context.request, Permission.SCORE_BATCH))
-        )
+        with refusals_reach_the_client(context.request.scope):
+            if len(batch.cases) > self.settings.max_batch:
+                count_refused(BatchTooLarge.error_code)
+                raise BatchTooLarge(
+                    ERR_BATCH_SIZE.format(given=len(batch.cases), limit=self.settings.max_batch)
+                )
+            principal = _principal(context.request, Permission.SCORE_BATCH)
+            return ScoredBatch(results=self._score(batch.cases, principal))
 
     @http_api.get("/model", summary="The served model")
     def model_info(self, request: Request) -> dict[str, Any]:

@@ -16,6 +16,12 @@
 | ``SVRISK_CHAIN_HEAD_SECONDS`` | write the audit chain's head to the log at most this often (0: every append) | ``300`` |
 | ``SVRISK_VERIFY_KEY_FILE`` | public key file(s) checking the gate's signed verdict (``os.pathsep``-separated; required) | unset |
 | ``SVRISK_MODEL_SHA256`` | artifact checksum ``svrisk serve`` verified; workers refuse any other | unset |
+| ``SVRISK_RATE_LIMIT_REQUESTS`` | requests a minute per key (its holder's name) | ``1200`` |
+| ``SVRISK_RATE_LIMIT_CASES`` | ``/score_batch`` cases a minute per key | ``60000`` |
+| ``SVRISK_RATE_LIMIT_ROLES`` | JSON: per-role totals a minute, e.g. ``{"practitioner": {"requests": 5000}}`` | unset |
+| ``SVRISK_RATE_LIMIT_DB`` | SQLite file of the minute counters, shared by every worker | ``<home>/svrisk_rate_limits.db`` |
+| ``SVRISK_MAX_CONCURRENT`` | keyed requests in progress per worker; more get 503 and ``Retry-After`` | ``32`` |
+| ``SVRISK_SQLITE_BUSY_TIMEOUT_MS`` | how long an audit write waits for a locked SQLite file | ``5000`` |
 
 ``<home>`` is ``SVRISK_HOME`` or the current working directory. The model
 registry is the one training uses (:mod:`registry.tracking`):
@@ -24,15 +30,20 @@ registry is the one training uses (:mod:`registry.tracking`):
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from registry.names import CHAMPION_ALIAS
 from registry.tracking import HOME_ENV, project_home
+
+# The roles a key may hold (serving.api_keys grants their permissions); defined here, below
+# api_keys, so that the settings can name roles without importing the service's errors.
+Role = Literal["practitioner", "data_scientist", "ethics_panel", "team_lead", "admin"]
 
 AUDIT_DB_NAME = "svrisk_audit.db"
 ERR_BAD_SETTING = "invalid service setting {name}: {problem}"
@@ -52,7 +63,26 @@ _ENV = {
     "chain_head_seconds": "SVRISK_CHAIN_HEAD_SECONDS",
     "verify_key_file": "SVRISK_VERIFY_KEY_FILE",
     "model_sha256": "SVRISK_MODEL_SHA256",
+    "rate_limit_requests": "SVRISK_RATE_LIMIT_REQUESTS",
+    "rate_limit_cases": "SVRISK_RATE_LIMIT_CASES",
+    "rate_limit_roles": "SVRISK_RATE_LIMIT_ROLES",
+    "rate_limit_db": "SVRISK_RATE_LIMIT_DB",
+    "max_concurrent_requests": "SVRISK_MAX_CONCURRENT",
+    "sqlite_busy_timeout_ms": "SVRISK_SQLITE_BUSY_TIMEOUT_MS",
 }
+RATE_LIMIT_DB_NAME = "svrisk_rate_limits.db"
+# Below the service's 30 s request timeout (serving.service.REQUEST_TIMEOUT_S), with room
+# for the scoring itself: a locked database answers 503 instead of the request timing out.
+MAX_SQLITE_BUSY_TIMEOUT_MS = 20_000
+
+
+class RoleRateLimit(BaseModel):
+    """Totals a minute for all keys of one role together; unset means no role-wide limit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    requests: int | None = Field(None, ge=1, description="Requests a minute, all keys of the role.")
+    cases: int | None = Field(None, ge=1, description="Batch cases a minute, all keys of the role.")
 
 
 class ServingSettings(BaseModel):
@@ -82,6 +112,25 @@ class ServingSettings(BaseModel):
     model_sha256: str | None = Field(
         None, pattern=r"^[0-9a-f]{64}$", description="Artifact checksum the workers must find."
     )
+    # Rate limits (OWASP API4), counted per minute across every worker (serving.rate_limits).
+    rate_limit_requests: int = Field(1200, ge=1, description="Requests a minute per key.")
+    rate_limit_cases: int = Field(60_000, ge=1, description="Batch cases a minute per key.")
+    rate_limit_roles: dict[Role, RoleRateLimit] = Field(
+        default_factory=dict, description="Per-role totals a minute (JSON text in the environment)."
+    )
+    rate_limit_db: Path = Field(..., description="SQLite file of the shared minute counters.")
+    max_concurrent_requests: int = Field(
+        32, ge=1, le=10_000, description="Keyed requests in progress per worker."
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        5000, ge=0, le=MAX_SQLITE_BUSY_TIMEOUT_MS, description="Wait for a locked SQLite audit file."
+    )
+
+    @field_validator("rate_limit_roles", mode="before")
+    @classmethod
+    def _roles_from_json(cls, value: object) -> object:
+        # The environment gives JSON text; Python callers may give the mapping itself.
+        return json.loads(value) if isinstance(value, str) else value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServingSettings:
@@ -98,6 +147,7 @@ class ServingSettings(BaseModel):
         }
         home = Path(env.get(HOME_ENV) or project_home())
         values.setdefault("audit_db", f"sqlite:///{home / AUDIT_DB_NAME}")
+        values.setdefault("rate_limit_db", home / RATE_LIMIT_DB_NAME)
         try:
             return cls.model_validate(values)
         except ValidationError as exc:

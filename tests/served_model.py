@@ -131,6 +131,10 @@ def served(champion, tmp_path_factory: pytest.TempPathFactory) -> Served:
         # Its own Prometheus multi-process directory: every `bentoml serve` empties
         # <BENTOML_HOME>/prometheus_multiproc_dir at start, other servers' metrics included.
         "BENTOML_HOME": str(root / "bentoml"),
+        # The fuzzing sends over 1,000 requests a minute with one key: limits are tested
+        # on their own server (tests/serving/test_faults_server.py), with their own counts.
+        "SVRISK_RATE_LIMIT_REQUESTS": "1000000",
+        "SVRISK_RATE_LIMIT_DB": str(root / "rates.db"),
     }
     server = ServerProcess(env, workers=2, log_path=root / "server.log", ready_timeout=240)
     with server:
