@@ -11,6 +11,7 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 import yaml
 
 from serving.api_keys import hash_key, new_key
+from serving.audit_availability import ERR_AUDIT_UNAVAILABLE, ERR_TRAIL_UNAVAILABLE
 from serving.client import ServerProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
@@ -160,6 +162,12 @@ def test_faults_server_audit_folder_removed_then_restored(fault_server, cases) -
             refused = _fresh("POST", url, json=cases[1], headers=headers)
             assert refused.status_code == 503
             assert "probability" not in refused.text
+            # The service's own words and Retry-After, not BentoML's generic 5xx body.
+            assert refused.json() == {"error": ERR_AUDIT_UNAVAILABLE}
+            assert int(refused.headers["Retry-After"]) >= 1
+        review = {"audit_id": str(uuid.uuid4()), "decision": "agree", "reason": "fault test"}
+        reviewed = _fresh("POST", fault_server.url + "/reviews", json=review, headers=headers)
+        assert reviewed.status_code == 503 and reviewed.json() == {"error": ERR_TRAIL_UNAVAILABLE}
     finally:
         away.rename(fault_server.audit_folder)
     assert _rows(fault_server.audit_folder) == before
