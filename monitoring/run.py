@@ -125,27 +125,18 @@ class TrainingRecord:
     predictions: pd.DataFrame
 
 
-def download_artifact(name: str, version: str, run_id: str, artifact: str, dst: str, missing: str) -> Path:
-    """One artifact of the training run, or ``MonitorUsageError(missing)`` naming it (never MLflow's traceback)."""
-    import mlflow.artifacts
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=dst))
-    except (MlflowException, OSError) as error:
-        # The first line of MLflow's message says which store and path failed; the rest is its traceback.
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise MonitorUsageError(missing.format(name=name, version=version, run_id=run_id, artifact=artifact,
-                                               reason=reason)) from None
-
-
 def read_training_record(client: Any, name: str, version: str, run_id: str) -> TrainingRecord:
+    from registry.versions import ArtifactMissing, download_run_artifact
     from training.reference import REFERENCE_ARTIFACT
 
     with tempfile.TemporaryDirectory(prefix="svrisk-monitor-") as tmp:
 
         def fetch(artifact: str, missing: str = MISSING_ARTIFACT) -> Path:
-            return download_artifact(name, version, run_id, artifact, tmp, missing)
+            try:
+                return download_run_artifact(run_id, artifact, tmp, name=name, version=version)
+            except ArtifactMissing as error:
+                raise MonitorUsageError(missing.format(name=name, version=version, run_id=run_id,
+                                                       artifact=artifact, reason=error.reason)) from None
 
         reference = json.loads(fetch(REFERENCE_ARTIFACT, NO_REFERENCE).read_text())
         table = pd.read_csv(fetch(IMPORTANCE_ARTIFACT))

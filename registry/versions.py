@@ -46,6 +46,8 @@ ERR_ARTIFACT_MISSING = "{name} version {version}: cannot read {artifact} from ru
 class ArtifactMissing(ValueError):
     """A run of a registered version lacks an artifact a reader needs (or it cannot be read)."""
 
+    reason: str = ""  # MLflow's first line, for readers that word their own message
+
 
 class VersionNotFound(ValueError):
     """The registered model, the pinned version or every asked alias is missing."""
@@ -192,5 +194,9 @@ def download_run_artifact(run_id: str, artifact: str, dst: str | Path, *, name: 
     try:
         return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=str(dst)))
     except (MlflowException, OSError) as error:
-        raise ArtifactMissing(ERR_ARTIFACT_MISSING.format(name=name, version=version, artifact=artifact,
-                                                          run_id=run_id, error=error)) from None
+        # The first line of MLflow's message says which store and path failed; the rest is its traceback.
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        missing = ArtifactMissing(ERR_ARTIFACT_MISSING.format(name=name, version=version, artifact=artifact,
+                                                              run_id=run_id, error=reason))
+        missing.reason = reason
+        raise missing from None
