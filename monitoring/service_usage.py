@@ -48,7 +48,9 @@ def service_usage(url: str, policy: Any, confidence: float = 0.95) -> dict[str, 
             raise ValueError(NO_TRAIL.format(url=url))
         scorings = _frame(trail.scorings(), [c.name for c in SCORES.columns])
         reviews = _frame(trail.reviews(limit=np.iinfo(np.int64).max),
-                         ["review_id", "audit_id", "created_at", "decision", "role"])
+                         ["review_id", "audit_id", "created_at", "decision", "role", "superseded_by"])
+        # A practitioner who changed their mind left two rows: only the standing decision counts.
+        reviews = reviews[reviews["superseded_by"].isna()]
     finally:
         trail.dispose()
     threshold = policy.disclosure.suppression_threshold

@@ -123,3 +123,27 @@ def test_the_report_shows_suppressed_counts_as_marks_never_as_none(trail_url):
     html = render_html(document)
     assert SUPPRESSED_MARK in html and "too small to publish" in html
     assert ">None<" not in html
+
+
+def test_a_superseded_review_is_counted_once_with_its_standing_decision(tmp_path):
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    trail = AuditTrail(url)
+    trail.create_schema()
+    at = dt.datetime(2024, 4, 1, 9, tzinfo=dt.UTC)
+    rows = [ScoreRow(new_audit_id(), at, "key", "practitioner", f"p{i}", dt.date(2024, 4, 1), "1", 0.01, 3)
+            for i in range(30)]
+    trail.append_scores(rows)
+    for row in rows:
+        first = {"review_id": new_audit_id(), "audit_id": row.audit_id, "created_at": at + dt.timedelta(hours=1),
+                 "caller": "key", "role": "practitioner", "decision": "agree", "reason": "r",
+                 "practitioner_band": None, "model_version": "1"}
+        trail.append_review(first)
+        # Every practitioner later changes their mind: a new row that supersedes the first.
+        trail.append_review({**first, "review_id": new_audit_id(), "created_at": at + dt.timedelta(hours=3),
+                             "decision": "disagree", "practitioner_band": 5, "supersedes": first["review_id"]})
+    trail.dispose()
+    overall = service_usage(url, load_policy())["reviews"]["overall"]
+    assert overall["reviews"] == 30
+    # All 30 now disagree: the rate's complement is 0, under the threshold, so it is withheld;
+    # counted twice it would have been 0.5 and published.
+    assert overall["disagree_rate"] is None or overall["disagree_rate"] == 1.0
