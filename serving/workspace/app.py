@@ -319,6 +319,8 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
         session = resolve().sessions.find(request.cookies.get(SESSION_COOKIE))
         return missing(request, session)
 
+    # Registered here, not at import: importing the module changes no global state.
+    _register_uuid_convertor()
     app = Starlette(
         routes=[
             Route("/", home, name="home"),
@@ -379,9 +381,6 @@ def _register_uuid_convertor() -> None:
             return value
 
     register_url_convertor("uuid_text", UUIDText())
-
-
-_register_uuid_convertor()
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -529,4 +528,9 @@ def _current_workspace() -> Workspace:
     return bentoml.get_current_service().workspace
 
 
-workspace_app = build_workspace_app(_current_workspace)
+def __getattr__(name: str) -> Any:
+    # The service's app (``workspace_app``) is built when first asked for, not at import.
+    if name == "workspace_app":
+        app = globals()["workspace_app"] = build_workspace_app(_current_workspace)
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -119,3 +119,20 @@ def test_workspace_card_limits_from_the_template(project_root: Path) -> None:
     assert any("few records" in item for item in limits)
     with pytest.raises(ValueError, match=ERR_NO_LIMITS.split(" ")[0]):
         card_limits("# a card\n\nnothing here")
+
+
+def test_workspace_import_registers_no_url_convertor() -> None:
+    # A fresh interpreter: this process may have built the app already.
+    import subprocess
+    import sys
+
+    check = (
+        "import serving.workspace.app as m\n"
+        "from starlette.convertors import CONVERTOR_TYPES\n"
+        "assert 'uuid_text' not in CONVERTOR_TYPES, 'registered at import'\n"
+        "m.build_workspace_app(lambda: None)\n"
+        "assert 'uuid_text' in CONVERTOR_TYPES, 'not registered by the app'\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", check], cwd=root, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
