@@ -87,7 +87,8 @@ class Workspace:
     def __init__(
         self, settings: ServingSettings, model: Any, audit: AuditTrail, limits: list[str] | None = None
     ) -> None:
-        from serving.workspace.model_card_limits import served_card_limits
+        from serving.model_loader import BENTO_MODEL_NAME
+        from serving.workspace.model_card_limits import packaged_card_limits, served_card_limits
 
         self.settings = settings
         self.model = model
@@ -95,9 +96,12 @@ class Workspace:
         self.keys = KeyRing.from_sources(settings.api_keys_file, settings.api_keys_json)
         self.sessions = SessionStore(audit.engine, dt.timedelta(minutes=settings.session_idle_minutes))
         self.sessions.create_schema()
-        if limits is None:
-            # A bento carries the model but not its training run: no card to read there.
-            limits = served_card_limits(model.card) if settings.model_source == "registry" else []
+        if limits is None and settings.model_source == "registry":
+            limits = served_card_limits(model.card)
+        elif limits is None:
+            # A bento has no training run to read: its model carries the limits (or, packaged
+            # before it did, none: the page then says the card is not packaged).
+            limits = packaged_card_limits(f"{BENTO_MODEL_NAME}:latest") or []
         self.limits = limits
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"),
