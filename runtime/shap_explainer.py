@@ -367,7 +367,7 @@ class ProbabilityShapExplainer:
             at = np.flatnonzero(group_of == g)
             cases = case_of[at]
             columns = grouping.sentence_columns[g]
-            first, inverse = _distinct_rows(raised[at], recorded[at], values.numbers[np.ix_(cases, columns)])
+            first, inverse = _distinct_rows(raised[at], recorded[at], values.numbers[np.ix_(cases, np.asarray(columns, dtype=np.intp))])
             worded = []
             for e in first.tolist():
                 i, direction = int(cases[e]), RAISED if raised[at[e]] else LOWERED
