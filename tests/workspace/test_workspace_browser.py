@@ -198,15 +198,31 @@ FOCUSED_JS = """() => {
 def check_tab_order(page) -> None:
     """Tab from the top visits every control once, in document order, each with a visible focus ring."""
     stops = page.evaluate(TAB_STOPS_JS)
-    page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
-    visited = []
-    for _ in stops:
+    focus_top(page)
+    visited: list[str] = []
+    # A date field takes a Tab per part (month, day, year): one stop, several presses.
+    for _ in range(4 * len(stops)):
+        if len(visited) == len(stops):
+            break
         page.keyboard.press("Tab")
         where, ring = page.evaluate(FOCUSED_JS)
         assert ring, f"{page.url}: no visible focus on {where}"
-        visited.append(where)
+        if not visited or visited[-1] != where:
+            visited.append(where)
     assert visited == stops, f"{page.url}: Tab order differs from the page order"
     assert stops[0].startswith("a#") and "Skip to content" in stops[0]
+
+
+def focus_top(page) -> None:
+    """Put the focus at the start of the page, as on a fresh load (blur alone leaves Chromium's
+    Tab starting point where the focus was): a script-only focus target before everything."""
+    page.evaluate("""() => {
+      const top = document.createElement('span');
+      top.tabIndex = -1;
+      document.body.prepend(top);
+      top.focus();
+      top.addEventListener('blur', () => top.remove(), {once: true});
+    }""")
 
 
 def tab_to(page, selector: str, limit: int = 80) -> None:
@@ -239,13 +255,15 @@ def test_workspace_keyboard_only_tab_order_and_walk_through(page, served, cases)
     check_tab_order(page)
     # The visually hidden default button (Enter in a field scores) is never a Tab stop.
     assert not any("Score this case" in s and "visually" in s for s in page.evaluate(TAB_STOPS_JS))
-    page.evaluate("() => document.activeElement && document.activeElement.blur()")
-    for selector, typed in (("#person-person_id", person["person_id"]),
-                            ("#person-birth_month", person["birth_month"][5:7] + person["birth_month"][:4]),
-                            ("#person-local_authority", person["local_authority"]),
-                            ("#person-imd_decile", str(person["imd_decile"]))):  # fmt: skip
+    focus_top(page)
+    # A month field's parts: the month, then Tab to the year.
+    for selector, typed in (("#person-person_id", [person["person_id"]]),
+                            ("#person-birth_month", [person["birth_month"][5:7], "Tab", person["birth_month"][:4]]),
+                            ("#person-local_authority", [person["local_authority"]]),
+                            ("#person-imd_decile", [str(person["imd_decile"])])):  # fmt: skip
         tab_to(page, selector)
-        page.keyboard.type(typed)
+        for keys in typed:
+            page.keyboard.press(keys) if keys == "Tab" else page.keyboard.type(keys)
     assert page.input_value("#person-birth_month") == person["birth_month"][:7]
     for column in ("sex", "ethnicity", "sen"):
         # A closed select picks the option whose label starts with what is typed.
@@ -269,15 +287,19 @@ def test_workspace_keyboard_only_tab_order_and_walk_through(page, served, cases)
     tab_to(page, "input[name='decision']")
     page.keyboard.press("ArrowDown")  # agree -> disagree, within the radio group
     assert page.is_checked("#decision-disagree")
+    tab_to(page, "#practitioner_band")
+    page.keyboard.type("Band 3")
+    assert page.input_value("#practitioner_band") == "3"
     tab_to(page, "#reason")
     page.keyboard.type("recorded with the keyboard alone")
     tab_to(page, "form[action$='/review'] button.primary")
     key_to_page(page)
-    assert "/app/reviews/" in page.url and "keyboard alone" in page.content()
+    assert "/app/reviews/" in page.url and "keyboard alone" in page.content(), page.content()[:3000]
+    review_id = page.url.rsplit("/", 1)[1]
     check_tab_order(page)
     tab_to(page, "nav a[href$='/reviews']")
     key_to_page(page)
-    assert "keyboard alone" in page.content() or audit_id in page.content()
+    assert f"/app/reviews/{review_id}" in page.content() and audit_id[:8] in page.content()
     tab_to(page, "form.signout button")
     key_to_page(page)
     assert page.url.endswith("/app/signin")
