@@ -291,6 +291,7 @@ class ProbabilityShapExplainer:
         k: int,
     ) -> list[CaseExplanation]:
         grouping = self.grouping()
+        # One matrix product over the batch sums the features into their groups.
         group_contrib = contrib @ grouping.matrix
         n_groups = group_contrib.shape[1]
         k = min(k, n_groups)
@@ -303,99 +304,113 @@ class ProbabilityShapExplainer:
         down = _top(down_score, k)
         modifiable = np.array(grouping.modifiable, dtype=bool)
         support_score = np.where(modifiable, up_score, -np.inf)
-        support = _top(support_score, n_groups).tolist()
-        n_support = np.isfinite(support_score).sum(axis=1).tolist()
-        listed = np.zeros_like(visible)
+        support = _top(support_score, n_groups)
         rows = np.arange(len(contrib))[:, None]
+        listed = np.zeros_like(visible)
         # Listed: in the top k of its direction with a finite score (an index can be in both tops).
         listed[rows, up] |= np.isfinite(up_score[rows, up])
         listed[rows, down] |= np.isfinite(down_score[rows, down])
         others = other_factors_sentences(np.where(listed, 0.0, np.abs(group_contrib)).max(axis=1, initial=0.0))
-        # Rounded once, as Python floats.
-        shown = np.round(contrib, CONTRIBUTION_DECIMALS).tolist()
-        # A feature is detailed under its group only when it shows at the display precision.
-        detailed = (np.round(100.0 * contrib, DISPLAY_DECIMALS) != 0.0).tolist()
-        shown_groups = np.round(group_contrib, CONTRIBUTION_DECIMALS).tolist()
-        up_scores, down_scores = up_score.tolist(), down_score.tolist()
-        up, down = up.tolist(), down.tolist()
+
+        # Only the groups a case lists are put into words: entries (case, group), case by case.
+        needed = listed | np.isfinite(support_score)
+        case_of, group_of = np.nonzero(needed)
+        entries = self._group_factors(grouping, _InputValues(X), contrib, group_contrib, case_of, group_of)
+        entry_at = np.full(needed.shape, -1)
+        entry_at[case_of, group_of] = np.arange(len(case_of))
+        # Each case's lists as entry numbers, -1 where a top slot holds no group.
+        raising = np.where(up_score[rows, up] != -np.inf, entry_at[rows, up], -1).tolist()
+        lowering = np.where(down_score[rows, down] != -np.inf, entry_at[rows, down], -1).tolist()
+        supporting = np.where(np.isfinite(support_score[rows, support]), entry_at[rows, support], -1).tolist()
         bases = np.round(base, PROBABILITY_DECIMALS).tolist()
         probabilities = np.round(probability, PROBABILITY_DECIMALS).tolist()
-
-        values = _value_rows(X)
-        recorded = (_recorded(X) @ grouping.matrix > 0).tolist()
-        names = self.feature_names_
-        # Values repeat (counts, flags, categories), so each (feature, value, direction)
-        # and each group's values are put into words once per call.
-        described: dict[tuple[int, Any, str], tuple[Any, str]] = {}
-        group_words: dict[tuple[Any, ...], str] = {}
-
-        def factor(i: int, j: int, contribution: float, direction: str) -> Factor:
-            raw = values[i][j]
-            key = (j, raw, direction)
-            words = described.get(key)
-            if words is None:
-                words = described[key] = self._describe(j, raw, direction)
-            return Factor(feature=names[j], value=words[0], sentence=words[1], contribution=contribution)
-
-        def group_factor(i: int, g: int) -> GroupFactor:
-            row, show = shown[i], detailed[i]
-            total = shown_groups[i][g]
-            direction = RAISED if total > 0 else LOWERED
-            columns = grouping.members[g]
-            # Its features that show at display precision; when none does alone, all that moved it.
-            shown_members = [j for j in columns if show[j]] or [j for j in columns if row[j] != 0.0]
-            details = sorted(shown_members, key=lambda j: -abs(row[j]))
-            return GroupFactor(
-                group=grouping.names[g],
-                family=grouping.families[g],
-                modifiable=grouping.modifiable[g],
-                sentence=self._group_sentence(grouping, g, values[i], recorded[i][g], direction, group_words),
-                contribution=total,
-                features=[factor(i, j, row[j], RAISED if row[j] > 0 else LOWERED) for j in details],
+        return [
+            CaseExplanation(
+                base_value=bases[i],
+                probability=probabilities[i],
+                raising=[entries[e] for e in raising[i] if e >= 0],
+                lowering=[entries[e] for e in lowering[i] if e >= 0],
+                support_could_address=[entries[e] for e in supporting[i] if e >= 0],
+                other_factors=others[i],
             )
+            for i in range(len(bases))
+        ]
 
-        out: list[CaseExplanation] = []
-        for i in range(len(shown)):
-            made: dict[int, GroupFactor] = {}
+    def _group_factors(
+        self, grouping: _Grouping, values: _InputValues, contrib: np.ndarray, group_contrib: np.ndarray,
+        case_of: np.ndarray, group_of: np.ndarray,
+    ) -> list[GroupFactor]:
+        """One GroupFactor per entry (case ``case_of[e]``, group ``group_of[e]``)."""
+        totals = np.round(group_contrib[case_of, group_of], CONTRIBUTION_DECIMALS)
+        raised = totals > 0
+        recorded = (values.recorded() @ grouping.matrix > 0)[case_of, group_of]
+        sentences = self._group_sentences(grouping, values, case_of, group_of, raised, recorded)
+        features = self._feature_factors(grouping, values, contrib, case_of, group_of)
+        names, families, modifiable = grouping.names, grouping.families, grouping.modifiable
+        return [
+            GroupFactor(group=names[g], family=families[g], modifiable=modifiable[g], sentence=sentence,
+                        contribution=total, features=factors)
+            for g, sentence, total, factors in zip(group_of.tolist(), sentences, totals.tolist(), features)
+        ]  # fmt: skip
 
-            def entry(g: int, i: int = i, made: dict[int, GroupFactor] = made) -> GroupFactor:
-                if g not in made:
-                    made[g] = group_factor(i, g)
-                return made[g]
+    def _group_sentences(
+        self, grouping: _Grouping, values: _InputValues, case_of: np.ndarray, group_of: np.ndarray,
+        raised: np.ndarray, recorded: np.ndarray,
+    ) -> list[str]:
+        """Each entry's group sentence, worded once per group and distinct key.
 
-            ups, downs = up_scores[i], down_scores[i]
-            out.append(
-                CaseExplanation(
-                    base_value=bases[i],
-                    probability=probabilities[i],
-                    raising=[entry(g) for g in up[i] if ups[g] != -math.inf],
-                    lowering=[entry(g) for g in down[i] if downs[g] != -math.inf],
-                    support_could_address=[entry(g) for g in support[i][: n_support[i]]],
-                    other_factors=others[i],
-                )
-            )
-        return out
-
-    def _group_sentence(
-        self, grouping: _Grouping, g: int, row: list[Any], recorded: bool, direction: str,
-        cache: dict[tuple[Any, ...], str],
-    ) -> str:
-        """Group ``g`` in one sentence with one case's values ``row``.
-
-        Cached on the values the sentence depends on and ``recorded`` (any member
-        recorded and not zero), so a group of many features costs a few lookups.
+        The key is what the sentence depends on: the direction, whether any member
+        is recorded and not zero, and the values of the group's sentence members.
         """
-        key = (g, direction, recorded, *[row[j] for j in grouping.sentence_columns[g]])
-        sentence = cache.get(key)
-        if sentence is None:
-            columns = grouping.members[g]
-            if grouping.dictionary is None:
-                sentence = self._describe(columns[0], row[columns[0]], direction)[1]
-            else:
-                values = {self.feature_names_[j]: row[j] for j in grouping.sentence_columns[g]}
-                sentence = grouping.dictionary.group_sentence(grouping.names[g], values, direction, recorded)
-            cache[key] = sentence
-        return sentence
+        out = np.empty(len(case_of), dtype=object)
+        for g in np.unique(group_of).tolist():
+            at = np.flatnonzero(group_of == g)
+            cases = case_of[at]
+            columns = grouping.sentence_columns[g]
+            first, inverse = _distinct_rows(raised[at], recorded[at], values.numbers[np.ix_(cases, np.asarray(columns, dtype=np.intp))])
+            worded = []
+            for e in first.tolist():
+                i, direction = int(cases[e]), RAISED if raised[at[e]] else LOWERED
+                if grouping.dictionary is None:
+                    worded.append(self._describe(columns[0], values.at(i, columns[0]), direction)[1])
+                else:
+                    row = {self.feature_names_[j]: values.at(i, j) for j in columns}
+                    worded.append(grouping.dictionary.group_sentence(grouping.names[g], row, direction,
+                                                                     bool(recorded[at[e]])))  # fmt: skip
+            out[at] = np.array(worded, dtype=object)[inverse]
+        return out.tolist()
+
+    def _feature_factors(
+        self, grouping: _Grouping, values: _InputValues, contrib: np.ndarray, case_of: np.ndarray,
+        group_of: np.ndarray,
+    ) -> list[list[Factor]]:
+        """Each entry's features that show at display precision (when none does alone, all
+        that moved it), largest first; each (feature, value, direction) worded once."""
+        entry, column = np.nonzero(grouping.matrix.T[group_of] > 0)
+        raw = contrib[case_of[entry], column]
+        shown = np.round(raw, CONTRIBUTION_DECIMALS)
+        shows = np.round(100.0 * raw, DISPLAY_DECIMALS) != 0.0
+        any_shows = np.zeros(len(case_of), dtype=bool)
+        any_shows[entry[shows]] = True
+        kept = shows | (~any_shows[entry] & (shown != 0.0))
+        entry, column, shown = entry[kept], column[kept], shown[kept]
+        # Largest first within an entry; lexsort is stable, so ties keep the model's column order.
+        order = np.lexsort((-np.abs(shown), entry))
+        entry, column, shown = entry[order], column[order], shown[order]
+        raised = shown > 0
+        cases = case_of[entry]
+        first, inverse = _distinct_rows(column, raised, values.numbers[cases, column][:, None])
+        described = [
+            self._describe(int(column[p]), values.at(int(cases[p]), int(column[p])), RAISED if raised[p] else LOWERED)
+            for p in first.tolist()
+        ]
+        names = self.feature_names_
+        factors = [
+            Factor(feature=names[j], value=described[d][0], sentence=described[d][1], contribution=c)
+            for j, d, c in zip(column.tolist(), inverse.tolist(), shown.tolist())
+        ]
+        ends = np.cumsum(np.bincount(entry, minlength=len(case_of))).tolist()
+        return [factors[a:b] for a, b in zip([0, *ends[:-1]], ends)]
 
     def grouping(self) -> _Grouping:
         """The feature groups of this model (built once per process; see the module docstring)."""
@@ -476,37 +491,56 @@ def json_safe(value: Any) -> float | int | str | None:
     return str(value)
 
 
-def _value_rows(X: pd.DataFrame) -> list[list[Any]]:
-    """Each row's values in column order, as handed to the dictionary.
+class _InputValues:
+    """Model inputs as one float block (category codes, NaN when missing), read back cell by cell.
 
-    Numbers as Python floats, categories as their label, ``None`` when missing
-    (so equal values make equal cache keys, which NaN would not). Converted as
-    one block: per-cell access costs more than one case's TreeSHAP.
+    Converted once: per-cell access of a DataFrame costs more than one case's TreeSHAP.
     """
-    categorical = [j for j, dtype in enumerate(X.dtypes) if isinstance(dtype, pd.CategoricalDtype)]
-    numeric = [j for j in range(X.shape[1]) if j not in set(categorical)]
-    block = np.empty(X.shape, dtype=object)
-    numbers = (X.iloc[:, numeric] if categorical else X).to_numpy(dtype=float, na_value=np.nan)
-    as_objects = numbers.astype(object)
-    as_objects[np.isnan(numbers)] = None
-    block[:, numeric] = as_objects
-    for j in categorical:
-        column = X.iloc[:, j]
-        labels = np.append(column.cat.categories.astype(object).to_numpy(dtype=object), None)
-        block[:, j] = labels[column.cat.codes.to_numpy()]  # code -1 (missing) takes the last: None
-    return block.tolist()
+
+    def __init__(self, X: pd.DataFrame) -> None:
+        self.labels = {
+            j: X.iloc[:, j].cat.categories.astype(object).to_numpy(dtype=object)
+            for j, dtype in enumerate(X.dtypes) if isinstance(dtype, pd.CategoricalDtype)
+        }  # fmt: skip
+        numeric = [j for j in range(X.shape[1]) if j not in self.labels]
+        self.numbers = np.empty(X.shape)
+        self.numbers[:, numeric] = (X.iloc[:, numeric] if self.labels else X).to_numpy(dtype=float, na_value=np.nan)
+        for j in self.labels:
+            codes = X.iloc[:, j].cat.codes.to_numpy()
+            self.numbers[:, j] = np.where(codes >= 0, codes, np.nan)
+
+    def at(self, i: int, j: int) -> Any:
+        """Row ``i``, column ``j`` as handed to the dictionary: a float, a category's label, None when missing."""
+        number = float(self.numbers[i, j])
+        if math.isnan(number):
+            return None
+        labels = self.labels.get(j)
+        return number if labels is None else labels[int(number)]
+
+    def recorded(self) -> np.ndarray:
+        """1.0 where a value is recorded and not zero (a category: recorded), else 0.0."""
+        categorical = np.zeros(self.numbers.shape[1], dtype=bool)
+        categorical[list(self.labels)] = True
+        present = ~np.isnan(self.numbers)
+        return (present & ((self.numbers != 0) | categorical)).astype(float)
 
 
-def _recorded(X: pd.DataFrame) -> np.ndarray:
-    """1.0 where a value is recorded and not zero (a category: recorded), else 0.0."""
-    flags = np.empty(X.shape)
-    for j, dtype in enumerate(X.dtypes):
-        if isinstance(dtype, pd.CategoricalDtype):
-            flags[:, j] = X.iloc[:, j].cat.codes.to_numpy() >= 0
-    numeric = [j for j, dtype in enumerate(X.dtypes) if not isinstance(dtype, pd.CategoricalDtype)]
-    numbers = (X.iloc[:, numeric] if len(numeric) < X.shape[1] else X).to_numpy(dtype=float, na_value=np.nan)
-    flags[:, numeric] = (numbers != 0) & ~np.isnan(numbers)
-    return flags
+def _distinct_rows(*parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first position of each distinct row of the parts side by side, and each row's distinct row.
+
+    NaN is keyed as a flag beside a zero, so missing values are equal to each other.
+    Sorted by columns (lexsort), which is several times faster than ``np.unique(axis=0)``.
+    """
+    block = np.column_stack([np.asarray(p, dtype=float) for p in parts])
+    missing = np.isnan(block)
+    keys = np.column_stack([missing, np.where(missing, 0.0, block)])
+    order = np.lexsort(keys.T[::-1])
+    ordered = keys[order]
+    starts = np.ones(len(keys), dtype=bool)
+    starts[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    inverse = np.empty(len(keys), dtype=np.intp)
+    inverse[order] = np.cumsum(starts) - 1
+    return order[starts], inverse
 
 
 def booster_predict(booster: Any, prepared: pd.DataFrame, **kwargs: Any) -> np.ndarray:

@@ -207,6 +207,8 @@ def import_to_bentoml(settings: ServingSettings) -> Any:
     """
     import bentoml
 
+    from serving.workspace.model_card_limits import bento_limits_metadata
+
     with tracking_store():
         client, version = resolve_served_version(settings)
         expected = verify_tags(version.tags, version.version, settings)
@@ -215,7 +217,8 @@ def import_to_bentoml(settings: ServingSettings) -> Any:
             BENTO_MODEL_NAME,
             f"models:/{MODEL_NAME}/{version.version}",
             labels={"registered_model": MODEL_NAME, "version": version.version},
-            metadata={BENTO_META_KEY: json.dumps(card)},
+            # The workspace's "what this score cannot see" (the card is not in the bento).
+            metadata={BENTO_META_KEY: json.dumps(card), **bento_limits_metadata(card)},
         )
     _verify_bento_folder(Path(bento_model.path_of("mlflow_model")), expected, version.version)
     return bento_model

@@ -87,7 +87,8 @@ class Workspace:
     def __init__(
         self, settings: ServingSettings, model: Any, audit: AuditTrail, limits: list[str] | None = None
     ) -> None:
-        from serving.workspace.model_card_limits import served_card_limits
+        from serving.model_loader import BENTO_MODEL_NAME
+        from serving.workspace.model_card_limits import packaged_card_limits, served_card_limits
 
         self.settings = settings
         self.model = model
@@ -95,9 +96,12 @@ class Workspace:
         self.keys = KeyRing.from_sources(settings.api_keys_file, settings.api_keys_json)
         self.sessions = SessionStore(audit.engine, dt.timedelta(minutes=settings.session_idle_minutes))
         self.sessions.create_schema()
-        if limits is None:
-            # A bento carries the model but not its training run: no card to read there.
-            limits = served_card_limits(model.card) if settings.model_source == "registry" else []
+        if limits is None and settings.model_source == "registry":
+            limits = served_card_limits(model.card)
+        elif limits is None:
+            # A bento has no training run to read: its model carries the limits (or, packaged
+            # before it did, none: the page then says the card is not packaged).
+            limits = packaged_card_limits(f"{BENTO_MODEL_NAME}:latest") or []
         self.limits = limits
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"),
@@ -325,6 +329,8 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
         session = resolve().sessions.find(request.cookies.get(SESSION_COOKIE))
         return missing(request, session)
 
+    # Registered here, not at import: importing the module changes no global state.
+    _register_uuid_convertor()
     app = Starlette(
         routes=[
             Route("/", home, name="home"),
@@ -385,9 +391,6 @@ def _register_uuid_convertor() -> None:
             return value
 
     register_url_convertor("uuid_text", UUIDText())
-
-
-_register_uuid_convertor()
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -535,4 +538,9 @@ def _current_workspace() -> Workspace:
     return bentoml.get_current_service().workspace
 
 
-workspace_app = build_workspace_app(_current_workspace)
+def __getattr__(name: str) -> Any:
+    # The service's app (``workspace_app``) is built when first asked for, not at import.
+    if name == "workspace_app":
+        app = globals()["workspace_app"] = build_workspace_app(_current_workspace)
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,15 +3,22 @@
 The card (docs/model-card-template.md, filled by training) says what the
 outcome misses and lists its caveats; the result page shows those passages,
 so the page and the card cannot disagree.
+
+A bento has no tracking store to read the card from: ``svrisk serve-package``
+reads the limits when it copies the champion into the BentoML model store and
+keeps them in that model's metadata (:func:`bento_limits_metadata`), where the
+bento's pages find them (:func:`packaged_card_limits`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 MISSES_START = "What it misses:"
 CAVEATS_HEADING = "## Caveats"
+BENTO_LIMITS_KEY = "svrisk_card_limits"
 ERR_NO_LIMITS = "the model card has no 'What it misses' paragraph or 'Caveats' section"
 
 
@@ -39,6 +46,19 @@ def served_card_limits(card: dict[str, Any]) -> list[str]:
     with tracking_store():
         text = mlflow.artifacts.load_text(f"runs:/{card['run_id']}/{MODEL_CARD_ARTIFACT}")
     return card_limits(text)
+
+
+def bento_limits_metadata(card: dict[str, Any]) -> dict[str, str]:
+    """The BentoML model metadata entry that carries the card's limits into a bento."""
+    return {BENTO_LIMITS_KEY: json.dumps(served_card_limits(card))}
+
+
+def packaged_card_limits(tag: str) -> list[str] | None:
+    """The limits a bento's model carries, or None when it was packaged without them."""
+    import bentoml
+
+    raw = bentoml.models.get(tag).info.metadata.get(BENTO_LIMITS_KEY)
+    return None if raw is None else [str(item) for item in json.loads(raw)]
 
 
 def _plain(text: str) -> str:

@@ -13,18 +13,22 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from serving.api_keys import Principal
-from serving.audit_trail import utc_now
+from serving.audit_trail import make_engine, utc_now
 
 SESSION_COOKIE = "svrisk_session"
 SIGN_IN_COOKIE = "svrisk_sign_in"
 COOKIE_SALT = "svrisk-workspace-session"
 TOUCH_INTERVAL = dt.timedelta(minutes=1)
+# Results this worker kept lately, so the redirected GET renders without reading them back.
+RECENT_RESULTS = 64
 
 METADATA = sa.MetaData()
 SESSIONS = sa.Table(
@@ -82,6 +86,9 @@ class SessionStore:
     def __init__(self, engine: sa.Engine, idle: dt.timedelta) -> None:
         self.engine = engine
         self.idle = idle
+        self.copies = copies_engine(engine)
+        self._recent: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     def create_schema(self) -> None:
         METADATA.create_all(self.engine, checkfirst=True)
@@ -155,13 +162,29 @@ class SessionStore:
     def end(self, session_id: str) -> None:
         with self.engine.begin() as conn:
             _delete(conn, session_id)
+        with self._recent_lock:
+            for key in [k for k in self._recent if k[0] == session_id]:
+                del self._recent[key]
 
     # -- what a session keeps --------------------------------------------------------------
     def keep_result(self, session_id: str, audit_id: str, body: str) -> None:
-        with self.engine.begin() as conn:
+        with self.copies.begin() as conn:
             conn.execute(RESULTS.insert(), {"session_id": session_id, "audit_id": audit_id, "body": body})
+        with self._recent_lock:
+            self._recent[(session_id, audit_id)] = body
+            while len(self._recent) > RECENT_RESULTS:
+                self._recent.popitem(last=False)
 
     def result(self, session_id: str, audit_id: str) -> str | None:
+        """The result the session kept; callers check the session is live first (:meth:`find`).
+
+        From this worker's recent copies when it scored the case (the usual redirect),
+        else from the database (another worker, or a reload later on).
+        """
+        with self._recent_lock:
+            body = self._recent.get((session_id, audit_id))
+        if body is not None:
+            return body
         with self.engine.connect() as conn:
             return conn.execute(
                 sa.select(RESULTS.c.body).where(
@@ -170,7 +193,7 @@ class SessionStore:
             ).scalar_one_or_none()
 
     def keep_caseload(self, session_id: str, payload: bytes) -> None:
-        with self.engine.begin() as conn:
+        with self.copies.begin() as conn:
             conn.execute(CASELOADS.delete().where(CASELOADS.c.session_id == session_id))
             conn.execute(CASELOADS.insert(), {"session_id": session_id, "payload": payload})
 
@@ -179,6 +202,31 @@ class SessionStore:
             return conn.execute(
                 sa.select(CASELOADS.c.payload).where(CASELOADS.c.session_id == session_id)
             ).scalar_one_or_none()
+
+
+def copies_engine(engine: sa.Engine) -> sa.Engine:
+    """The same database through an engine whose SQLite commits do not wait for the disk.
+
+    For the session's copies of results and caseloads only: they are not the record (the
+    audit row is, committed with synchronous=FULL) and a power cut that lost the last ones
+    would only make the page say "not found". In WAL mode synchronous=NORMAL skips the
+    commit's fsync and keeps the database consistent. Sessions themselves (sign-in and
+    sign-out) stay on ``engine``, so a sign-out is never undone. Other databases, and an
+    in-memory SQLite (which a second engine cannot open), use ``engine``.
+    """
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return engine
+    copies = make_engine(url.render_as_string(hide_password=False))
+
+    @sa.event.listens_for(copies, "connect")
+    def _commit_without_fsync(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects
+        # Runs after make_engine's own pragmas (listeners run in order), replacing FULL.
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    return copies
 
 
 def tokens_match(expected: str | None, given: str | None) -> bool:

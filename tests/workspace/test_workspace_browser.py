@@ -174,3 +174,132 @@ def test_workspace_csrf_and_stale_session_record_nothing(page, served, cases) ->
     stale = httpx.post(served.url + "/app/cases/new", data={**fields, "csrf_token": token}, cookies=cookies)
     assert stale.status_code == 403
     assert (trail.count_scores(), len(trail.reviews(limit=10_000))) == before
+
+
+# -- keyboard only: the Tab order, and a walk-through with nothing but keys --------------
+
+# Every control the Tab key should reach, in document order, as "tag#id name=value text";
+# a radio group is one stop (Tab enters it, arrows move within it).
+TAB_STOPS_JS = """() => {
+  const describe = e => `${e.tagName.toLowerCase()}#${e.id} ${e.name || ''}=${e.value || ''} ${(e.textContent || '').trim().slice(0, 40)}`;
+  const all = Array.from(document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]'))
+    .filter(e => e.tabIndex >= 0 && !e.disabled && e.type !== 'hidden' && e.getClientRects().length > 0);
+  return all.filter((e, i) => e.type !== 'radio' || all.findIndex(o => o.type === 'radio' && o.name === e.name) === i)
+    .map(describe);
+}"""
+FOCUSED_JS = """() => {
+  const e = document.activeElement;
+  const style = getComputedStyle(e);
+  return [`${e.tagName.toLowerCase()}#${e.id} ${e.name || ''}=${e.value || ''} ${(e.textContent || '').trim().slice(0, 40)}`,
+          style.outlineStyle !== 'none' && style.outlineWidth !== '0px'];
+}"""
+
+
+def check_tab_order(page) -> None:
+    """Tab from the top visits every control once, in document order, each with a visible focus ring."""
+    stops = page.evaluate(TAB_STOPS_JS)
+    focus_top(page)
+    visited: list[str] = []
+    # A date field takes a Tab per part (month, day, year): one stop, several presses.
+    for _ in range(4 * len(stops)):
+        if len(visited) == len(stops):
+            break
+        page.keyboard.press("Tab")
+        where, ring = page.evaluate(FOCUSED_JS)
+        assert ring, f"{page.url}: no visible focus on {where}"
+        if not visited or visited[-1] != where:
+            visited.append(where)
+    assert visited == stops, f"{page.url}: Tab order differs from the page order"
+    assert stops[0].startswith("a#") and "Skip to content" in stops[0]
+
+
+def focus_top(page) -> None:
+    """Put the focus at the start of the page, as on a fresh load (blur alone leaves Chromium's
+    Tab starting point where the focus was): a script-only focus target before everything."""
+    page.evaluate("""() => {
+      const top = document.createElement('span');
+      top.tabIndex = -1;
+      document.body.prepend(top);
+      top.focus();
+      top.addEventListener('blur', () => top.remove(), {once: true});
+    }""")
+
+
+def tab_to(page, selector: str, limit: int = 80) -> None:
+    """Press Tab (forward only) until the element matching ``selector`` has the focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{page.url}: Tab never reached {selector}")
+
+
+def key_to_page(page, key: str = "Enter") -> None:
+    with page.expect_navigation():
+        page.keyboard.press(key)
+
+
+def test_workspace_keyboard_only_tab_order_and_walk_through(page, served, cases) -> None:
+    """Sign in, enter a case, read the result, review it and sign out with the keyboard alone."""
+    person = _case(cases)["person"]
+    page.goto(served.url + "/app/signin")
+    check_tab_order(page)
+    tab_to(page, "#api_key")
+    page.keyboard.type(served.keys["practitioner"])
+    key_to_page(page)
+    assert page.url.endswith("/app/")
+    check_tab_order(page)
+    tab_to(page, "nav a[href$='/cases/new']")
+    key_to_page(page)
+    assert page.url.endswith("/app/cases/new")
+    check_tab_order(page)
+    # The visually hidden default button (Enter in a field scores) is never a Tab stop.
+    assert not any("Score this case" in s and "visually" in s for s in page.evaluate(TAB_STOPS_JS))
+    focus_top(page)
+    # A month field's parts: the month, then Tab to the year.
+    for selector, typed in (("#person-person_id", [person["person_id"]]),
+                            ("#person-birth_month", [person["birth_month"][5:7], "Tab", person["birth_month"][:4]]),
+                            ("#person-local_authority", [person["local_authority"]]),
+                            ("#person-imd_decile", [str(person["imd_decile"])])):  # fmt: skip
+        tab_to(page, selector)
+        for keys in typed:
+            page.keyboard.press(keys) if keys == "Tab" else page.keyboard.type(keys)
+    assert page.input_value("#person-birth_month") == person["birth_month"][:7]
+    for column in ("sex", "ethnicity", "sen"):
+        # A closed select picks the option whose label starts with what is typed.
+        tab_to(page, f"#person-{column}")
+        page.keyboard.type(person[column].replace("_", " "))
+        assert page.input_value(f"#person-{column}") == person[column]
+    tab_to(page, "button[value='add:police_contacts']")
+    key_to_page(page, "Space")
+    tab_to(page, "#police_contacts-0-occurred_on")
+    page.keyboard.type("11022022")  # the date field's segments: month, day, year
+    assert page.input_value("#police_contacts-0-occurred_on") == "2022-11-02"
+    for column, value in (("role", "suspect"), ("category", "robbery")):
+        tab_to(page, f"#police_contacts-0-{column}")
+        page.keyboard.type(value)
+    check_tab_order(page)
+    tab_to(page, "button.primary")
+    key_to_page(page)
+    assert re.search(r"/app/cases/[0-9a-f-]{36}$", page.url), page.content()[:2000]
+    audit_id = page.url.rsplit("/", 1)[1]
+    check_tab_order(page)
+    tab_to(page, "input[name='decision']")
+    page.keyboard.press("ArrowDown")  # agree -> disagree, within the radio group
+    assert page.is_checked("#decision-disagree")
+    tab_to(page, "#practitioner_band")
+    page.keyboard.type("Band 3")
+    assert page.input_value("#practitioner_band") == "3"
+    tab_to(page, "#reason")
+    page.keyboard.type("recorded with the keyboard alone")
+    tab_to(page, "form[action$='/review'] button.primary")
+    key_to_page(page)
+    assert "/app/reviews/" in page.url and "keyboard alone" in page.content(), page.content()[:3000]
+    review_id = page.url.rsplit("/", 1)[1]
+    check_tab_order(page)
+    tab_to(page, "nav a[href$='/reviews']")
+    key_to_page(page)
+    assert f"/app/reviews/{review_id}" in page.content() and audit_id[:8] in page.content()
+    tab_to(page, "form.signout button")
+    key_to_page(page)
+    assert page.url.endswith("/app/signin")

@@ -147,3 +147,41 @@ def test_workspace_caseload_ranks_within_capacity(in_process, score_file) -> Non
     bad = lead.post("/app/caseload", data={"csrf_token": token, "source": "upload"},
                     files={"score_file": ("x.csv", b"a,b\n1,2\n", "text/csv")})  # fmt: skip
     assert bad.status_code == 422 and "lacks the column" in bad.text
+
+
+BENTO_LIMITS_CHECK = """
+import json, os
+from serving.audit_trail import AuditTrail
+from serving.model_loader import import_to_bentoml, load_served_model
+from serving.settings import ServingSettings
+from serving.workspace.app import Workspace
+from serving.workspace.model_card_limits import served_card_limits
+
+import_to_bentoml(ServingSettings.from_env())
+os.environ["SVRISK_MODEL_SOURCE"] = "bento"
+settings = ServingSettings.from_env()
+model = load_served_model(settings)
+audit = AuditTrail(settings.audit_db)
+audit.create_schema()
+print(json.dumps({"pages": Workspace(settings, model, audit).limits, "card": served_card_limits(model.card)}))
+"""
+
+
+@pytest.mark.server
+def test_a_bento_carries_the_model_card_limits_its_pages_show(champion, tmp_path) -> None:
+    """`serve-package`'s copy of the champion keeps the card's limits, and the bento's pages read them."""
+    import os
+    import subprocess
+    import sys
+
+    from served_model import service_env
+    from serving.api_keys import new_key
+
+    keys = {"admin": new_key()}
+    env = {**os.environ, **service_env(champion, f"sqlite:///{tmp_path / 'audit.db'}", keys, "bento"),
+           "BENTOML_HOME": str(tmp_path / "bentoml")}  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", BENTO_LIMITS_CHECK], env=env, capture_output=True, text=True,
+                          timeout=600, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    shown = json.loads(done.stdout.strip().splitlines()[-1])
+    assert shown["pages"] and shown["pages"] == shown["card"]

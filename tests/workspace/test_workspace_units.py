@@ -119,3 +119,40 @@ def test_workspace_card_limits_from_the_template(project_root: Path) -> None:
     assert any("few records" in item for item in limits)
     with pytest.raises(ValueError, match=ERR_NO_LIMITS.split(" ")[0]):
         card_limits("# a card\n\nnothing here")
+
+
+def test_workspace_import_registers_no_url_convertor() -> None:
+    # A fresh interpreter: this process may have built the app already.
+    import subprocess
+    import sys
+
+    check = (
+        "import serving.workspace.app as m\n"
+        "from starlette.convertors import CONVERTOR_TYPES\n"
+        "assert 'uuid_text' not in CONVERTOR_TYPES, 'registered at import'\n"
+        "m.build_workspace_app(lambda: None)\n"
+        "assert 'uuid_text' in CONVERTOR_TYPES, 'not registered by the app'\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", check], cwd=root, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_workspace_result_copies_skip_the_fsync_and_are_read_back_across_workers(tmp_path: Path) -> None:
+    trail = AuditTrail(f"sqlite:///{tmp_path / 'audit.db'}")
+    trail.create_schema()
+    store = SessionStore(trail.engine, dt.timedelta(minutes=30))
+    store.create_schema()
+    other = SessionStore(trail.engine, dt.timedelta(minutes=30))  # a second worker
+    other.create_schema()
+    with store.copies.connect() as copies, store.engine.connect() as records:
+        # SQLite: 1 is NORMAL (no fsync at commit in WAL), 2 is FULL (the audit trail and sessions).
+        assert copies.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+        assert records.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    session = store.start(Principal(name="a", role="practitioner"))
+    store.keep_result(session.session_id, "id-1", '{"n": 1}')
+    assert store.result(session.session_id, "id-1") == '{"n": 1}'  # this worker's copy
+    assert other.result(session.session_id, "id-1") == '{"n": 1}'  # the database
+    assert other.result("another session", "id-1") is None
+    store.end(session.session_id)
+    assert store.result(session.session_id, "id-1") is None and other.result(session.session_id, "id-1") is None
