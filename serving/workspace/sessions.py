@@ -18,6 +18,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.schema import CreateTable
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from serving.api_keys import Principal
@@ -31,6 +33,8 @@ TOUCH_INTERVAL = dt.timedelta(minutes=1)
 RECENT_RESULTS = 64
 
 METADATA = sa.MetaData()
+# PostgreSQL advisory lock taken while the tables are created (any fixed number of our own).
+SCHEMA_LOCK_KEY = 0x5356_5753  # "SVWS"
 SESSIONS = sa.Table(
     "workspace_sessions",
     METADATA,
@@ -91,13 +95,19 @@ class SessionStore:
         self._recent_lock = threading.Lock()
 
     def create_schema(self) -> None:
-        METADATA.create_all(self.engine, checkfirst=True)
+        # Workers start together: IF NOT EXISTS and ON CONFLICT, not create_all's
+        # check-then-create, which lets two workers race to "table already exists"; on
+        # PostgreSQL even IF NOT EXISTS races in its catalogue, so the creators queue on a lock.
+        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[self.engine.dialect.name]
         with self.engine.begin() as conn:
-            if conn.execute(sa.select(SECRETS.c.secret)).first() is None:
-                conn.execute(
-                    sa.insert(SECRETS).prefix_with("OR IGNORE", dialect="sqlite"),
-                    {"id": 1, "secret": secrets.token_urlsafe(48)},
-                )
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            for table in METADATA.sorted_tables:
+                conn.execute(CreateTable(table, if_not_exists=True))
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(SECRETS).values(id=1, secret=secrets.token_urlsafe(48)).on_conflict_do_nothing()
+            )
         with self.engine.connect() as conn:
             secret = conn.execute(sa.select(SECRETS.c.secret).where(SECRETS.c.id == 1)).scalar_one()
         self.signer_ = URLSafeSerializer(secret, salt=COOKIE_SALT)

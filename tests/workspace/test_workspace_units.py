@@ -156,3 +156,29 @@ def test_workspace_result_copies_skip_the_fsync_and_are_read_back_across_workers
     assert other.result("another session", "id-1") is None
     store.end(session.session_id)
     assert store.result(session.session_id, "id-1") is None and other.result(session.session_id, "id-1") is None
+
+
+def test_workers_starting_together_create_the_session_tables_once(trail_url) -> None:
+    # Workers start at the same moment; create_all's check-then-create let one fail with
+    # "table workspace_sessions already exists". All must start and share one secret.
+    import threading
+
+    engine = sa.create_engine(trail_url)
+    stores = [SessionStore(engine, dt.timedelta(minutes=30)) for _ in range(6)]
+    start, errors = threading.Barrier(len(stores)), []
+
+    def start_worker(store: SessionStore) -> None:
+        start.wait()
+        try:
+            store.create_schema()
+        except Exception as exc:  # the test reports every worker's failure, not the first only
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start_worker, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    engine.dispose()
+    assert errors == []
+    assert len({store.sign("x") for store in stores}) == 1
