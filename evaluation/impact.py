@@ -16,12 +16,14 @@ import pandas as pd
 
 from evaluation.config import ImpactConfig
 from evaluation.estimators import (
+    BOOTSTRAPPED,
     ESTIMATORS,
     bootstrap_estimates,
     e_value,
-    fit_prognostic,
-    fit_propensity,
-    point_estimates,
+    estimate,
+    matching_variance,
+    normal_interval,
+    rosenbaum_bound,
     standardised_mean_differences,
 )
 from extract.contract import DEFAULT_OUTCOME, Extract
@@ -133,51 +135,63 @@ def _run_impact(extract, config, programme, date_from, date_to) -> ImpactResult:
         raise ImpactInputError(TOO_FEW_ENGAGED.format(found=int(t.sum()), floor=floor))
     if (t == 0).sum() < floor:
         raise ImpactInputError(TOO_FEW_COMPARISON.format(found=int((t == 0).sum()), floor=floor))
-    X_all, names = covariates(extract, cohort)
-    e_all, _ = fit_propensity(X_all, t)
-    lower, upper = config.trimming.lower, config.trimming.upper
-    kept = (e_all >= lower) & (e_all <= upper)
-    dropped_engaged = int((t == 1).sum() - (kept & (t == 1)).sum())
-    if (kept & (t == 1)).sum() < floor:
-        raise ImpactInputError(
-            NO_OVERLAP.format(dropped=dropped_engaged, engaged=int(t.sum()), lower=lower, upper=upper, floor=floor)
+    X, names = covariates(extract, cohort)
+    # One number per person: the bootstrap resamples people, and the matching variance sums within them.
+    groups = pd.factorize(cohort["person_id"])[0]
+    bounds = (config.trimming.lower, config.trimming.upper)
+
+    def no_overlap(dropped: int) -> ImpactInputError:
+        return ImpactInputError(
+            NO_OVERLAP.format(dropped=dropped, engaged=int(t.sum()), lower=bounds[0], upper=bounds[1], floor=floor)
         )
-    trimming = _trimming_statement(cohort, t, e_all, kept, lower, upper)
-    X, tk, yk = X_all[kept], t[kept], y[kept]
-    e, propensity_model = fit_propensity(X, tk)
-    mu0, prognostic_model = fit_prognostic(X, tk, yk)
-    point = point_estimates(tk, yk, e, mu0, config.matching.caliper_sd)
+
+    try:
+        run = estimate(X, t, y, bounds, config.matching.caliper_sd)
+    except ValueError:
+        raise no_overlap(int(t.sum())) from None
+    kept = run.kept
+    if (kept & (t == 1)).sum() < floor:
+        raise no_overlap(int(t.sum() - (kept & (t == 1)).sum()))
+    trimming = _trimming_statement(cohort, t, run.propensity, kept, *bounds)
+    tk, yk = t[kept], y[kept]
     boot = bootstrap_estimates(
-        X, tk, yk, config.bootstrap.resamples, config.bootstrap.seed, config.matching.caliper_sd,
-        models=(propensity_model, prognostic_model),
+        X, t, y, groups, resamples=config.bootstrap.resamples, seed=config.bootstrap.seed,
+        trimming=bounds, caliper_sd=config.matching.caliper_sd, models=run.models,
     )
     from fairness.bootstrap import percentile_interval
 
     low, high = percentile_interval(boot, config.bootstrap.confidence)
+    intervals = {name: (float(low[i]), float(high[i])) for i, name in enumerate(BOOTSTRAPPED)}
+    variance = matching_variance(run.match, tk, yk, run.prognostic, groups[kept])
+    intervals["prognostic_matching"] = normal_interval(
+        run.values["prognostic_matching"], variance, config.bootstrap.confidence
+    )
     estimates = {
-        name: {"estimate": float(point.values[name]), "low": float(low[i]), "high": float(high[i])}
-        for i, name in enumerate(ESTIMATORS)
+        name: {"estimate": float(run.values[name]), "low": intervals[name][0], "high": intervals[name][1]}
+        for name in ESTIMATORS
     }
+    e = run.propensity[kept]
     odds = e[tk == 0] / (1.0 - e[tk == 0])
-    weights_after = np.zeros(len(tk))
-    weights_after[tk == 0] = odds
     balance = pd.DataFrame(
         {
             "covariate": names,
-            "smd_before": standardised_mean_differences(X, tk),
-            "smd_after_weighting": standardised_mean_differences(X, tk, odds),
+            "smd_before": standardised_mean_differences(X[kept], tk),
+            "smd_after_weighting": standardised_mean_differences(X[kept], tk, odds),
         }
     )
     engaged_rate = float(yk[tk == 1].mean())
     sensitivity = _sensitivity(estimates["aipw"], engaged_rate, config.sensitivity.fragile_e_value)
+    alpha = 1.0 - config.bootstrap.confidence
+    sensitivity["rosenbaum"] = _rosenbaum(rosenbaum_bound(run.match, yk, alpha), alpha)
     population = {
         "referrals": int(len(t)),
+        "people": int(groups.max() + 1),
         "engaged": int(t.sum()),
         "not_engaged": int((t == 0).sum()),
         "engaged_after_trimming": int(tk.sum()),
         "not_engaged_after_trimming": int((tk == 0).sum()),
         "engaged_outcome_rate": engaged_rate,
-        "matched_engaged": point.matched_treated,
+        "matched_engaged": int(run.match.matched.sum()),
         "covariates": len(names),
         "programme": programme or "all",
         "from": None if date_from is None else str(pd.Timestamp(date_from).date()),
@@ -190,10 +204,34 @@ def _run_impact(extract, config, programme, date_from, date_to) -> ImpactResult:
         estimates=estimates,
         balance=balance,
         sensitivity=sensitivity,
-        propensity=e_all,
+        propensity=run.propensity,
         treated=t,
         kept_keys=cohort.loc[kept, ["person_id", "as_of", "engaged"]].reset_index(drop=True),
     )
+
+
+def _rosenbaum(bound, alpha: float) -> dict:
+    """The matched pairs' Rosenbaum bound, as the report states it."""
+    if bound.p_value_no_bias > alpha:
+        says = (
+            f"Among the {bound.discordant} matched pairs in which only one had an episode, the split "
+            f"({bound.favouring} in the estimate's direction) is not significant even without hidden bias."
+        )
+    else:
+        says = (
+            f"The matched pairs' result stays significant unless an unmeasured factor makes one young "
+            f"person of a matched pair more than {bound.gamma:.2f} times as likely (odds) to engage as the other."
+        )
+    return {
+        "method": "Rosenbaum bounds (McNemar's test on the matched pairs; pairs share partners, matching "
+        "with replacement)",
+        "discordant_pairs": bound.discordant,
+        "favouring_pairs": bound.favouring,
+        "p_value_no_hidden_bias": bound.p_value_no_bias,
+        "alpha": alpha,
+        "gamma": bound.gamma,
+        "statement": says,
+    }
 
 
 def _trimming_statement(cohort, t, e, kept, lower, upper) -> dict:

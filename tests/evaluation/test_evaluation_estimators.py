@@ -31,7 +31,7 @@ def test_adjusted_estimators_recover_effect_naive_does_not():
     x, t, y, p0 = _simulated()
     e, _ = fit_propensity(x, t)
     mu0, _ = fit_prognostic(x, t, y)
-    est = point_estimates(t, y, e, mu0, caliper_sd=0.2).values
+    est, _ = point_estimates(t, y, e, mu0, caliper_sd=0.2)
     for name in ("ipw", "aipw", "prognostic_matching"):
         assert est[name] == pytest.approx(-0.1, abs=0.04), name
     assert est["naive"] < -0.2  # the engaged are lower risk: naive overstates the benefit
@@ -41,9 +41,10 @@ def test_prognostic_match_pairs_nearest_and_respects_caliper():
     score = np.array([0.0, 1.0, 10.0, 0.1, 1.2])
     t = np.array([1, 1, 1, 0, 0])
     y = np.array([1.0, 0.0, 1.0, 0.0, 1.0])
-    matched, effect = prognostic_match(score, t, y, caliper_sd=0.2)
-    assert matched.tolist() == [True, True, False]
-    assert effect == pytest.approx(((1 - 0) + (0 - 1)) / 2)
+    match = prognostic_match(score, t, y, caliper_sd=0.2)
+    assert match.matched.tolist() == [True, True, False]
+    assert match.partner.tolist() == [3, 4]
+    assert match.effect == pytest.approx(((1 - 0) + (0 - 1)) / 2)
 
 
 def test_smd_zero_when_weights_balance():
