@@ -41,6 +41,12 @@ NO_OVERLAP = (
 )
 
 
+VWI_SHARE_SCOPE = (
+    "share of the evaluated young people's recorded serious-violence episodes in their 12-month outcome "
+    "windows that are violence with injury (a police violence_with_injury row or an ED assault attendance)"
+)
+
+
 class ImpactInputError(ValueError):
     """The input cannot support an estimate (the CLI exits 2)."""
 
@@ -52,6 +58,7 @@ class ImpactResult:
     estimates: dict[str, dict[str, float]]
     balance: pd.DataFrame
     sensitivity: dict
+    pricing: dict  # the violence-with-injury share that turns episodes into priced offences
     propensity: np.ndarray = field(repr=False)
     treated: np.ndarray = field(repr=False)
     kept_keys: pd.DataFrame = field(repr=False)
@@ -204,10 +211,35 @@ def _run_impact(extract, config, programme, date_from, date_to) -> ImpactResult:
         estimates=estimates,
         balance=balance,
         sensitivity=sensitivity,
+        pricing=pricing_share(extract, cohort),
         propensity=run.propensity,
         treated=t,
         kept_keys=cohort.loc[kept, ["person_id", "as_of", "engaged"]].reset_index(drop=True),
     )
+
+
+def pricing_share(extract: Extract, cohort: pd.DataFrame) -> dict:
+    """The violence-with-injury share of the evaluated young people's episodes in their outcome windows.
+
+    The unit cost is per violence-with-injury offence, and not every episode of recorded serious
+    violence is one (robbery, weapon possession), so episodes are priced at this share, as the needs
+    assessment does (the same ``extract.episodes.violence_with_injury_share``).
+    """
+    from extract.episodes import episodes, police_rows, violence_with_injury_share
+
+    found = episodes(extract.tables)[["person_id", "date", "in_ed"]]
+    windows = found.merge(cohort[["person_id", "as_of"]], on="person_id")
+    horizon = pd.Timedelta(days=DEFAULT_OUTCOME.horizon_days)
+    inside = (windows["date"] >= windows["as_of"]) & (windows["date"] < windows["as_of"] + horizon)
+    counted = windows.loc[inside].drop_duplicates(["person_id", "date"])
+    police = police_rows(extract.tables)
+    vwi = police.loc[police["category"] == "violence_with_injury"]
+    share = violence_with_injury_share(counted, pd.MultiIndex.from_arrays([vwi["person_id"], vwi["date"]]))
+    return {
+        "violence_with_injury_share": share,
+        "episodes": int(len(counted)),
+        "definition": VWI_SHARE_SCOPE,
+    }
 
 
 def _rosenbaum(bound, alpha: float) -> dict:

@@ -16,6 +16,11 @@ REPORT_JSON = "impact.json"
 REPORT_HTML = "impact.html"
 BALANCE_CSV = "balance.csv"
 OVERLAP_PNG = "overlap.png"
+INTERVALS = (
+    "Intervals: naive, ipw and aipw from a bootstrap of young people (all of a person's referrals "
+    "together), repeating the models and the trimming in every resample; prognostic matching from the "
+    "Abadie-Imbens variance, as matching with replacement has no valid plain bootstrap."
+)
 ASSUMPTIONS = (
     "Everything that made some young people engage and also affects their risk is in the records used "
     "(point-in-time features on the referral date, referral source, recorded sex and age). Anything else "
@@ -38,7 +43,9 @@ def report_payload(result: ImpactResult, config: ImpactConfig, source: str) -> d
 
     prevented = {key: per_100(aipw[key]) for key in ("estimate", "low", "high")}
     prevented["low"], prevented["high"] = sorted((prevented["low"], prevented["high"]))
-    money = {key: value * cost.uprated_gbp for key, value in prevented.items()}
+    # The unit cost is per violence-with-injury offence: only that share of the episodes is priced.
+    share = result.pricing["violence_with_injury_share"]
+    money = {key: value * share * cost.uprated_gbp for key, value in prevented.items()}
     balance = result.balance
     return {
         "source": source,
@@ -49,9 +56,11 @@ def report_payload(result: ImpactResult, config: ImpactConfig, source: str) -> d
         "trimming": result.trimming,
         "estimates": result.estimates,
         "headline_estimator": "aipw",
+        "intervals": INTERVALS,
         "episodes_prevented_per_100_engaged": prevented,
         "value_per_100_engaged_gbp": money,
         "unit_cost": {**cost.model_dump(), "uprated_gbp": cost.uprated_gbp, "statement": cost.statement()},
+        "pricing": result.pricing,
         "balance": {
             "max_abs_smd_before": float(np.abs(balance["smd_before"]).max()),
             "max_abs_smd_after_weighting": float(np.abs(balance["smd_after_weighting"]).max()),

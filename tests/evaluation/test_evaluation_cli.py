@@ -47,7 +47,10 @@ def test_impact_writes_report_and_logs_run(extract_dir, fast_config, tmp_path):
     assert set(report["estimates"]) == {"naive", "prognostic_matching", "ipw", "aipw"}
     prevented = report["episodes_prevented_per_100_engaged"]
     assert prevented["low"] <= prevented["estimate"] <= prevented["high"]
-    assert report["value_per_100_engaged_gbp"]["estimate"] == pytest.approx(prevented["estimate"] * 14050)
+    share = report["pricing"]["violence_with_injury_share"]
+    assert 0 < share < 1  # robbery and weapon possession are serious violence without injury
+    assert report["value_per_100_engaged_gbp"]["estimate"] == pytest.approx(prevented["estimate"] * share * 14050)
+    assert report["sensitivity"]["rosenbaum"]["gamma"] >= 1.0
     assert "fragile" in report["sensitivity"]["statement"] or "robust" in report["sensitivity"]["statement"]
     html = (out / "impact.html").read_text()
     assert "episodes of recorded serious violence were prevented" in html and "data:image/png;base64," in html
