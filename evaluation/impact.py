@@ -1,10 +1,17 @@
 """`svrisk impact`'s computation: cohort, covariates, trimming, estimates, balance, sensitivity.
 
-The population is the referral rows (optionally one programme and a date range)
-whose 12-month outcome window is fully observed. Treatment: engaged (a non-empty
-``engaged_on``). Covariates: the feature pipeline's point-in-time features on the
-referral date, plus the referral's source, recorded sex and age; never the
-referral's outcome or engagement (data contract 1.1).
+Two questions (``treatment``):
+
+* ``engaged``: the referral rows (optionally one programme and a date range) whose
+  12-month outcome window is fully observed; treated = engaged (a non-empty
+  ``engaged_on``), compared with the referrals that did not engage.
+* ``referred``: the same referral rows, all treated, compared with young people who
+  were never referred, each on a date drawn from the referral dates (so their
+  point-in-time features are taken when a referral could have been).
+
+Covariates: the feature pipeline's point-in-time features on the row's date, plus
+recorded sex and (for ``engaged``) the referral's source; never the referral's
+outcome or engagement (data contract 1.1).
 """
 
 from __future__ import annotations
@@ -31,14 +38,21 @@ from extract.contract import DEFAULT_OUTCOME, Extract
 NO_REFERRALS = "the extract has no referrals table: there is nothing to evaluate"
 NO_ROWS = "no referral with a fully observed 12-month outcome matches the programme and dates given"
 TOO_FEW_ENGAGED = (
-    "{found} engaged people (after trimming) is below the floor of {floor} "
+    "{found} {who} people (after trimming) is below the floor of {floor} "
     "(minimum_engaged in the impact config): too few for an estimate"
 )
-TOO_FEW_COMPARISON = "{found} people who did not engage is below the floor of {floor}: no comparison group"
+TOO_FEW_COMPARISON = "{found} people {others} is below the floor of {floor}: no comparison group"
 NO_OVERLAP = (
-    "no overlap: {dropped} of {engaged} engaged people have no comparable person who did not engage "
+    "no overlap: {dropped} of {engaged} {who} people have no comparable person {others} "
     "(propensity outside [{lower}, {upper}]); fewer than {floor} remain"
 )
+NO_NEVER_REFERRED = "every young person in the extract was referred: no comparison group for --treatment referred"
+# How the report names the treated and the comparison group, per treatment.
+TREATMENTS = {
+    "engaged": ("engaged", "who did not engage"),
+    "referred": ("referred", "never referred"),
+}
+BAD_TREATMENT = "treatment must be one of {allowed}, got {value!r}"
 
 
 VWI_SHARE_SCOPE = (
@@ -65,12 +79,23 @@ class ImpactResult:
 
 
 def evaluation_cohort(
-    extract: Extract, programme: str | None = None, date_from=None, date_to=None
+    extract: Extract,
+    programme: str | None = None,
+    date_from=None,
+    date_to=None,
+    treatment: str = "engaged",
+    comparison=None,
 ) -> pd.DataFrame:
-    """Referral rows in scope with ``engaged`` (0/1) and ``outcome_label`` (0/1)."""
+    """Rows in scope with ``treated`` (0/1) and ``outcome_label`` (0/1).
+
+    ``engaged``: referral rows, treated when engaged. ``referred``: referral rows (treated) and
+    never-referred comparison rows drawn as ``comparison`` (``ReferredComparison``) says.
+    """
     from features.cohort import referral_cohort
     from features.labels import build_labels
 
+    if treatment not in TREATMENTS:
+        raise ValueError(BAD_TREATMENT.format(allowed=", ".join(TREATMENTS), value=treatment))
     if not extract.has_referrals:
         raise ImpactInputError(NO_REFERRALS)
     referrals = extract["referrals"].reset_index(drop=True)
@@ -82,17 +107,50 @@ def evaluation_cohort(
         keep &= (cohort["as_of"] >= pd.Timestamp(date_from)).to_numpy()
     if date_to is not None:
         keep &= (cohort["as_of"] <= pd.Timestamp(date_to)).to_numpy()
-    cohort["engaged"] = referrals["engaged_on"].notna().astype(np.int64).to_numpy()
+    if treatment == "engaged":
+        cohort["treated"] = referrals["engaged_on"].notna().astype(np.int64).to_numpy()
+    else:
+        cohort["treated"] = np.ones(len(cohort), dtype=np.int64)
     cohort = cohort[keep].reset_index(drop=True)
+    if treatment == "referred" and len(cohort):
+        cohort = pd.concat([cohort, never_referred_rows(extract, cohort, comparison)], ignore_index=True)
     cohort["outcome_label"] = build_labels(extract, cohort, DEFAULT_OUTCOME).to_numpy()
     cohort = cohort[cohort["outcome_label"].notna()].reset_index(drop=True)
-    if cohort.empty:
+    if cohort.empty or not cohort["treated"].any():
         raise ImpactInputError(NO_ROWS)
     return cohort
 
 
-def covariates(extract: Extract, cohort: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-    """Standardised design matrix: features (NaN -> 0 plus a missing flag), source and sex dummies."""
+def never_referred_rows(extract: Extract, referred: pd.DataFrame, comparison) -> pd.DataFrame:
+    """Comparison rows for ``--treatment referred``: young people never referred (at any date in the
+    extract), ``comparison.per_referral`` draws per referral row, each a random never-referred
+    person on a date drawn from the referral rows' dates; rows where the person is outside the
+    scoring ages 10-24 on that date are left out. Seeded by ``comparison.seed``."""
+    from features.cohort import within_scoring_ages
+
+    ever = set(extract["referrals"]["person_id"].to_numpy(dtype=object))
+    people = extract["people"]["person_id"].to_numpy(dtype=object)
+    never = people[[pid not in ever for pid in people]]
+    if len(never) == 0:
+        raise ImpactInputError(NO_NEVER_REFERRED)
+    rng = np.random.default_rng(comparison.seed)
+    draws = comparison.per_referral * len(referred)
+    rows = pd.DataFrame(
+        {
+            "person_id": pd.Series(rng.choice(never, draws), dtype=object),
+            "as_of": pd.Series(rng.choice(referred["as_of"].to_numpy(), draws), dtype="datetime64[ns]"),
+            "kind": pd.Series(np.full(draws, "snapshot", dtype=object), dtype=object),
+            "treated": np.zeros(draws, dtype=np.int64),
+        }
+    )
+    rows = rows.drop_duplicates(["person_id", "as_of"])
+    return within_scoring_ages(extract, rows)[0]
+
+
+def covariates(extract: Extract, cohort: pd.DataFrame, with_source: bool = True) -> tuple[np.ndarray, list[str]]:
+    """Standardised design matrix: features (NaN -> 0 plus a missing flag), source and sex dummies.
+
+    ``with_source=False`` leaves the referral source out (the never-referred have none)."""
     from features.pipeline import FeatureBuilder
 
     table = FeatureBuilder().transform(extract, cohort)
@@ -108,7 +166,7 @@ def covariates(extract: Extract, cohort: pd.DataFrame) -> tuple[np.ndarray, list
         if missing.any():
             columns[f"{name} unknown"] = missing.astype(float)
         columns[name] = np.where(missing, 0.0, values)
-    for level in cohort["referral_source"].cat.categories:
+    for level in cohort["referral_source"].cat.categories if with_source else ():
         columns[f"referral_source={level}"] = (cohort["referral_source"] == level).to_numpy(dtype=float)
     for level in ("male", "female"):
         columns[f"sex={level}"] = (table.audit["sex"] == level).to_numpy(dtype=float)
@@ -123,33 +181,39 @@ def run_impact(
     programme: str | None = None,
     date_from=None,
     date_to=None,
+    treatment: str = "engaged",
 ) -> ImpactResult:
-    """Estimate the effect of engagement on the engaged, or raise ``ImpactInputError``."""
+    """Estimate the effect of ``treatment`` (engaged or referred) on the treated, or raise
+    ``ImpactInputError``."""
     import sklearn.linear_model  # noqa: F401  (loaded first, so that its BLAS/OpenMP pools are limited)
     from threadpoolctl import threadpool_limits
 
     # Hundreds of small fits: BLAS threads cost more in start-up and contention than they save.
     with threadpool_limits(limits=1):
-        return _run_impact(extract, config, programme, date_from, date_to)
+        return _run_impact(extract, config, programme, date_from, date_to, treatment)
 
 
-def _run_impact(extract, config, programme, date_from, date_to) -> ImpactResult:
-    cohort = evaluation_cohort(extract, programme, date_from, date_to)
-    t = cohort["engaged"].to_numpy()
+def _run_impact(extract, config, programme, date_from, date_to, treatment) -> ImpactResult:
+    cohort = evaluation_cohort(extract, programme, date_from, date_to, treatment, config.referred_comparison)
+    who, others = TREATMENTS[treatment]
+    t = cohort["treated"].to_numpy()
     y = cohort["outcome_label"].to_numpy(dtype=float)
     floor = config.minimum_engaged
     if t.sum() < floor:
-        raise ImpactInputError(TOO_FEW_ENGAGED.format(found=int(t.sum()), floor=floor))
+        raise ImpactInputError(TOO_FEW_ENGAGED.format(found=int(t.sum()), who=who, floor=floor))
     if (t == 0).sum() < floor:
-        raise ImpactInputError(TOO_FEW_COMPARISON.format(found=int((t == 0).sum()), floor=floor))
-    X, names = covariates(extract, cohort)
+        raise ImpactInputError(TOO_FEW_COMPARISON.format(found=int((t == 0).sum()), others=others, floor=floor))
+    X, names = covariates(extract, cohort, with_source=treatment == "engaged")
     # One number per person: the bootstrap resamples people, and the matching variance sums within them.
     groups = pd.factorize(cohort["person_id"])[0]
     bounds = (config.trimming.lower, config.trimming.upper)
 
     def no_overlap(dropped: int) -> ImpactInputError:
         return ImpactInputError(
-            NO_OVERLAP.format(dropped=dropped, engaged=int(t.sum()), lower=bounds[0], upper=bounds[1], floor=floor)
+            NO_OVERLAP.format(
+                dropped=dropped, engaged=int(t.sum()), who=who, others=others, lower=bounds[0], upper=bounds[1],
+                floor=floor,
+            )
         )
 
     try:
@@ -159,7 +223,7 @@ def _run_impact(extract, config, programme, date_from, date_to) -> ImpactResult:
     kept = run.kept
     if (kept & (t == 1)).sum() < floor:
         raise no_overlap(int(t.sum() - (kept & (t == 1)).sum()))
-    trimming = _trimming_statement(cohort, t, run.propensity, kept, *bounds)
+    trimming = _trimming_statement(cohort, t, run.propensity, kept, *bounds, who=who, others=others)
     tk, yk = t[kept], y[kept]
     boot = bootstrap_estimates(
         X, t, y, groups, resamples=config.bootstrap.resamples, seed=config.bootstrap.seed,
@@ -191,14 +255,17 @@ def _run_impact(extract, config, programme, date_from, date_to) -> ImpactResult:
     alpha = 1.0 - config.bootstrap.confidence
     sensitivity["rosenbaum"] = _rosenbaum(rosenbaum_bound(run.match, yk, alpha), alpha)
     population = {
-        "referrals": int(len(t)),
+        "treatment": treatment,
+        "treated_are": who,
+        "comparison_are": others,
+        "rows": int(len(t)),
         "people": int(groups.max() + 1),
-        "engaged": int(t.sum()),
-        "not_engaged": int((t == 0).sum()),
-        "engaged_after_trimming": int(tk.sum()),
-        "not_engaged_after_trimming": int((tk == 0).sum()),
-        "engaged_outcome_rate": engaged_rate,
-        "matched_engaged": int(run.match.matched.sum()),
+        "treated": int(t.sum()),
+        "comparison": int((t == 0).sum()),
+        "treated_after_trimming": int(tk.sum()),
+        "comparison_after_trimming": int((tk == 0).sum()),
+        "treated_outcome_rate": engaged_rate,
+        "matched_treated": int(run.match.matched.sum()),
         "covariates": len(names),
         "programme": programme or "all",
         "from": None if date_from is None else str(pd.Timestamp(date_from).date()),
@@ -214,7 +281,7 @@ def _run_impact(extract, config, programme, date_from, date_to) -> ImpactResult:
         pricing=pricing_share(extract, cohort),
         propensity=run.propensity,
         treated=t,
-        kept_keys=cohort.loc[kept, ["person_id", "as_of", "engaged"]].reset_index(drop=True),
+        kept_keys=cohort.loc[kept, ["person_id", "as_of", "treated"]].reset_index(drop=True),
     )
 
 
@@ -266,26 +333,26 @@ def _rosenbaum(bound, alpha: float) -> dict:
     }
 
 
-def _trimming_statement(cohort, t, e, kept, lower, upper) -> dict:
+def _trimming_statement(cohort, t, e, kept, lower, upper, who: str, others: str) -> dict:
     dropped = ~kept
     engaged_dropped = dropped & (t == 1)
     sources = cohort.loc[engaged_dropped, "referral_source"].astype(str).value_counts()
     statement = (
-        f"{int(dropped.sum())} of {len(t)} referrals have an engagement propensity outside "
-        f"[{lower}, {upper}] and are left out: {int(engaged_dropped.sum())} engaged people with no "
-        f"comparable person who did not engage, and {int((dropped & (t == 0)).sum())} who did not engage "
-        "with no comparable engaged person. The estimate is about the engaged people who remain."
+        f"{int(dropped.sum())} of {len(t)} rows have a propensity outside "
+        f"[{lower}, {upper}] and are left out: {int(engaged_dropped.sum())} {who} people with no "
+        f"comparable person {others}, and {int((dropped & (t == 0)).sum())} {others} "
+        f"with no comparable {who} person. The estimate is about the {who} people who remain."
     )
     if engaged_dropped.any():
-        statement += " Engaged people left out, by referral source: " + ", ".join(
+        statement += f" {who.capitalize()} people left out, by referral source: " + ", ".join(
             f"{name} {count}" for name, count in sources.items() if count
         ) + "."
     return {
         "lower": lower,
         "upper": upper,
         "dropped": int(dropped.sum()),
-        "dropped_engaged": int(engaged_dropped.sum()),
-        "dropped_not_engaged": int((dropped & (t == 0)).sum()),
+        "dropped_treated": int(engaged_dropped.sum()),
+        "dropped_comparison": int((dropped & (t == 0)).sum()),
         "statement": statement,
     }
 

@@ -268,3 +268,14 @@ def arm_probability_function(
         return referral_probabilities(p, q, f, seen_before, after_share, next_share, arm_next(shift))
 
     return arm_probabilities
+
+
+def true_effect_on_treated(kept_keys: pd.DataFrame, truth: pd.DataFrame) -> float:
+    """The impact evaluation's estimand, from the truth: the mean over the engaged rows of
+    ``kept_keys`` (person_id, as_of, treated: the rows an evaluation kept after trimming) of
+    P(recorded involvement | engaged) - P(... | not engaged) in the 12 months after referral,
+    ``truth`` being ``truth_frame()`` (``_truth/interventions.csv``)."""
+    truth = truth.rename(columns={"referred_on": "as_of"})
+    kept = kept_keys.merge(truth, on=["person_id", "as_of"], how="left", validate="one_to_one")
+    engaged = kept[kept["treated"] == 1]
+    return float((engaged["recorded_probability_engaged"] - engaged["recorded_probability_not_engaged"]).mean())
