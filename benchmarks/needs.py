@@ -61,7 +61,8 @@ def main() -> None:
         from extract.loader import load_extract
         from insights.capacity import who_and_cost
         from insights.config import NeedsConfig
-        from insights.episodes import episodes, in_window
+        from extract.episodes import episodes
+        from insights.episodes import in_window
         from insights.report import build_needs, write_needs
 
         out = args.keep if args.keep is not None else tmp / "needs"

@@ -19,6 +19,7 @@ SEE_DOCS = "See docs/impact-evaluation.md, section 'When it refuses'."
 
 class Treatment(str, Enum):
     engaged = "engaged"
+    referred = "referred"
 
 
 def _error(message: str) -> None:
@@ -33,7 +34,11 @@ def _error(message: str) -> None:
 def impact(
     extract_dir: Annotated[Path, typer.Argument(help="Extract folder (data contract 1.1, with referrals).")],
     programme: Annotated[str | None, typer.Option("--programme", help="Only referrals to this programme.")] = None,
-    treatment: Annotated[Treatment, typer.Option("--treatment", help="What counts as treated.")] = Treatment.engaged,
+    treatment: Annotated[Treatment, typer.Option(
+            "--treatment",
+            help="engaged: the engaged against referrals that did not engage; referred: referrals against "
+            "young people never referred, on dates drawn from the referral dates.",
+        )] = Treatment.engaged,
     date_from: Annotated[str | None, typer.Option("--from", help="First referral date (ISO).")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Last referral date (ISO).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for impact.json, impact.html, balance.csv.")] = Path(
@@ -42,7 +47,7 @@ def impact(
     config: Annotated[Path | None, typer.Option("--config", help="Impact config YAML (strict).")] = None,
     validate_only: Annotated[bool, typer.Option("--validate-only", help="Check the config and stop.")] = False,
 ) -> None:
-    """Estimate the effect of engagement on recorded serious violence in the 12 months after referral.
+    """Estimate the effect of engagement (or of referral) on recorded serious violence in the next 12 months.
 
     Example: svrisk impact data/demo --programme cirv --out reports/impact
     """
@@ -76,14 +81,14 @@ def impact(
         _error(BAD_EXTRACT.format(path=extract_dir, error=err))
         raise typer.Exit(2) from None
     try:
-        result = run_impact(extract, settings, programme, date_from, date_to)
+        result = run_impact(extract, settings, programme, date_from, date_to, treatment.value)
     except ImpactInputError as err:
         _error(str(err))
         raise typer.Exit(2) from None
     written = log_and_write(result, settings, out, str(extract_dir))
     aipw = result.estimates["aipw"]
     typer.echo(
-        f"AIPW effect on the engaged: {aipw['estimate']:+.4f} (95% {aipw['low']:+.4f} to {aipw['high']:+.4f}); "
+        f"AIPW effect on the {result.population['treated_are']}: {aipw['estimate']:+.4f} (95% {aipw['low']:+.4f} to {aipw['high']:+.4f}); "
         f"{'fragile' if result.sensitivity['fragile'] else 'robust'} to unmeasured confounding. "
         "wrote " + ", ".join(str(p) for p in written)
     )
@@ -99,13 +104,13 @@ def log_and_write(result, settings, out: Path, source: str) -> list[Path]:
     written = write_report(result, settings, out, source)
     # The experiment by id, not mlflow.set_experiment: its process-wide state would outlive the run.
     with tracking_store() as uri, mlflow.start_run(
-        experiment_id=ensure_experiment(EXPERIMENT, uri), run_name=f"impact-{result.population['programme']}"
+        experiment_id=ensure_experiment(EXPERIMENT, uri), run_name=f"impact-{result.population['treatment']}-{result.population['programme']}"
     ):
         mlflow.log_params(
             {
                 "extract_path": source,
                 "programme": result.population["programme"],
-                "treatment": "engaged",
+                "treatment": result.population["treatment"],
                 "config_version": settings.version,
                 "bootstrap_resamples": settings.bootstrap.resamples,
                 "minimum_engaged": settings.minimum_engaged,
@@ -115,7 +120,7 @@ def log_and_write(result, settings, out: Path, source: str) -> list[Path]:
         )
         metrics = {f"{name}_{key}": value for name, est in result.estimates.items() for key, value in est.items()}
         metrics.update(
-            engaged=result.population["engaged_after_trimming"],
+            treated=result.population["treated_after_trimming"],
             e_value_interval=result.sensitivity["e_value_interval"],
             fragile=float(result.sensitivity["fragile"]),
         )

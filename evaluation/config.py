@@ -45,6 +45,13 @@ class Sensitivity(_Strict):
     )
 
 
+class ReferredComparison(_Strict):
+    """``--treatment referred``: never-referred young people drawn as the comparison group."""
+
+    per_referral: int = Field(4, ge=1, description="Comparison rows drawn per referral row.")
+    seed: int = 0
+
+
 class ImpactConfig(_Strict):
     """Every number the evaluation uses; each run records it."""
 
@@ -56,6 +63,7 @@ class ImpactConfig(_Strict):
     bootstrap: Bootstrap = Bootstrap()
     matching: Matching = Matching()
     sensitivity: Sensitivity = Sensitivity()
+    referred_comparison: ReferredComparison = ReferredComparison()
     unit_cost: UnitCost = UnitCost()
 
 

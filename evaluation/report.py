@@ -16,6 +16,17 @@ REPORT_JSON = "impact.json"
 REPORT_HTML = "impact.html"
 BALANCE_CSV = "balance.csv"
 OVERLAP_PNG = "overlap.png"
+INTERVALS = (
+    "Intervals: naive, ipw and aipw from a bootstrap of young people (all of a person's referrals "
+    "together), repeating the models and the trimming in every resample; prognostic matching from the "
+    "Abadie-Imbens variance, as matching with replacement has no valid plain bootstrap."
+)
+QUESTIONS = {
+    "engaged": "What did engaging with the programme change in recorded serious violence in the 12 months "
+    "after referral, for the young people who engaged?",
+    "referred": "What did being referred change in recorded serious violence in the following 12 months, "
+    "for the young people referred, against young people at similar risk who were never referred?",
+}
 ASSUMPTIONS = (
     "Everything that made some young people engage and also affects their risk is in the records used "
     "(point-in-time features on the referral date, referral source, recorded sex and age). Anything else "
@@ -23,7 +34,7 @@ ASSUMPTIONS = (
     "Engagement is recorded when it first happens (engaged_on); how much support followed is not measured.",
     "Outcome: recorded serious violence (victim or suspect, or an ED assault attendance) in the 12 months "
     "after the referral. Records miss some episodes and contain some errors; recording may differ by group.",
-    "The estimate is for the engaged people kept after trimming, not for everyone referred.",
+    "The estimate is for the treated people (engaged, or referred) kept after trimming, not for everyone.",
     "One young person's engagement does not change another's outcome.",
 )
 
@@ -32,26 +43,31 @@ def report_payload(result: ImpactResult, config: ImpactConfig, source: str) -> d
     """The JSON report: estimates, intervals, population, trimming, balance, sensitivity, money."""
     aipw = result.estimates["aipw"]
     cost = config.unit_cost
+    who = result.population["treated_are"]
 
     def per_100(value: float) -> float:
-        return -100.0 * value  # episodes prevented per 100 engaged (positive = fewer episodes)
+        return -100.0 * value  # episodes prevented per 100 treated (positive = fewer episodes)
 
     prevented = {key: per_100(aipw[key]) for key in ("estimate", "low", "high")}
     prevented["low"], prevented["high"] = sorted((prevented["low"], prevented["high"]))
-    money = {key: value * cost.uprated_gbp for key, value in prevented.items()}
+    # The unit cost is per violence-with-injury offence: only that share of the episodes is priced.
+    share = result.pricing["violence_with_injury_share"]
+    money = {key: value * share * cost.uprated_gbp for key, value in prevented.items()}
     balance = result.balance
     return {
         "source": source,
-        "question": "What did engaging with the programme change in recorded serious violence in the 12 months "
-        "after referral, for the young people who engaged?",
-        "effect_measure": "average effect on the engaged (ATT), risk difference in recorded serious violence",
+        "question": QUESTIONS[result.population["treatment"]],
+        "treatment": result.population["treatment"],
+        "effect_measure": f"average effect on the {who} (ATT), risk difference in recorded serious violence",
         "population": result.population,
         "trimming": result.trimming,
         "estimates": result.estimates,
         "headline_estimator": "aipw",
-        "episodes_prevented_per_100_engaged": prevented,
-        "value_per_100_engaged_gbp": money,
+        "intervals": INTERVALS,
+        "episodes_prevented_per_100_treated": prevented,
+        "value_per_100_treated_gbp": money,
         "unit_cost": {**cost.model_dump(), "uprated_gbp": cost.uprated_gbp, "statement": cost.statement()},
+        "pricing": result.pricing,
         "balance": {
             "max_abs_smd_before": float(np.abs(balance["smd_before"]).max()),
             "max_abs_smd_after_weighting": float(np.abs(balance["smd_after_weighting"]).max()),
@@ -72,11 +88,11 @@ def overlap_png(result: ImpactResult) -> bytes:
 
     fig, ax = plt.subplots(figsize=(6, 3.2))
     bins = np.linspace(0, 1, 41)
-    ax.hist(result.propensity[result.treated == 0], bins=bins, alpha=0.6, density=True, label="did not engage")
-    ax.hist(result.propensity[result.treated == 1], bins=bins, alpha=0.6, density=True, label="engaged")
+    ax.hist(result.propensity[result.treated == 0], bins=bins, alpha=0.6, density=True, label=result.population["comparison_are"])
+    ax.hist(result.propensity[result.treated == 1], bins=bins, alpha=0.6, density=True, label=result.population["treated_are"])
     for bound in (result.trimming["lower"], result.trimming["upper"]):
         ax.axvline(bound, color="black", linestyle="--", linewidth=1)
-    ax.set_xlabel("probability of engaging, given the records")
+    ax.set_xlabel(f"probability of being {result.population['treated_are']}, given the records")
     ax.set_ylabel("density")
     ax.legend()
     fig.tight_layout()

@@ -15,15 +15,11 @@ import numpy as np
 import pandas as pd
 
 from extract.disclosure import protect_table
+from extract.episodes import VWI_SHARE_ASSUMPTION, violence_with_injury_share
 
 NO_MODEL = (
     "who and cost: not computed: {reason}. Train and gate a model (`svrisk train`, "
     "`svrisk publish`) or name one with --version/--alias"
-)
-VWI_SHARE_ASSUMPTION = (
-    "share of recorded serious-violence episodes that are violence with injury: episodes with a "
-    "police violence_with_injury row or an ED assault attendance (an injury treated in the ED), "
-    "over all episodes in the lookback window"
 )
 
 
@@ -35,15 +31,6 @@ class CapacityResult:
     cost: pd.DataFrame
     assumptions: dict = field(default_factory=dict)
     model: dict = field(default_factory=dict)
-
-
-def violence_with_injury_share(episodes: pd.DataFrame, police_vwi_keys: pd.MultiIndex) -> float:
-    """Share of episodes that are violence with injury (see ``VWI_SHARE_ASSUMPTION``)."""
-    if len(episodes) == 0:
-        return float("nan")
-    keys = pd.MultiIndex.from_arrays([episodes["person_id"], episodes["date"]])
-    vwi = keys.isin(police_vwi_keys) | episodes["in_ed"].to_numpy()
-    return float(vwi.mean())
 
 
 def capacity_tables(
@@ -127,7 +114,7 @@ def who_and_cost(
     from explanations.scoring import load_risk_model, resolve_model, score_extract
     from extract.contract import age_in_years
     from features.cohort import snapshot_cohort
-    from insights.episodes import police_rows
+    from extract.episodes import police_rows
     from registry.tracking import tracking_store
     from serving.risk_bands import RiskBands
 

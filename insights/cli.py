@@ -52,7 +52,8 @@ def needs(
         return
     from extract.loader import load_extract
     from insights.capacity import who_and_cost
-    from insights.episodes import episodes, in_window
+    from extract.episodes import episodes
+    from insights.episodes import in_window
     from insights.report import build_needs, check_as_of, write_needs
 
     try:

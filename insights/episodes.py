@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from extract.contract import DEFAULT_OUTCOME, OutcomeDefinition, age_band, age_in_years
+from extract.contract import age_band, age_in_years
+# The episodes themselves are built in extract/episodes.py (the evaluation prices them too).
+from extract.episodes import column_or_none as _column
 
 MISSING_AREA = (
     "area codes: the extract has no area_code values ({where}); the place views (rates by "
@@ -54,71 +56,6 @@ def availability(tables: Mapping[str, pd.DataFrame]) -> Availability:
     if not weapon:
         missing.append(MISSING_WEAPON.format(where="police_contacts, health_events"))
     return Availability(has_area=area and home, has_weapon=weapon, missing=tuple(missing))
-
-
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
-    if name in frame.columns:
-        return frame[name].astype(object).where(frame[name].notna(), None)
-    return pd.Series([None] * len(frame), index=frame.index, dtype=object)
-
-
-def police_rows(tables: Mapping[str, pd.DataFrame], outcome: OutcomeDefinition = DEFAULT_OUTCOME) -> pd.DataFrame:
-    """Police rows that are serious violence: person_id, date, category, weapon, area_code."""
-    police = tables["police_contacts"]
-    keep = police["role"].isin(outcome.police_roles) & police["category"].isin(outcome.police_categories)
-    rows = police.loc[keep]
-    return pd.DataFrame(
-        {
-            "person_id": rows["person_id"].to_numpy(dtype=object),
-            "date": rows["occurred_on"].to_numpy(),
-            "category": rows["category"].astype(str).to_numpy(dtype=object),
-            "weapon": _column(rows, "weapon").to_numpy(dtype=object),
-            "area_code": _column(rows, "area_code").to_numpy(dtype=object),
-        }
-    )
-
-
-def ed_rows(tables: Mapping[str, pd.DataFrame], outcome: OutcomeDefinition = DEFAULT_OUTCOME) -> pd.DataFrame:
-    """ED assault attendances: person_id, date, weapon, area_code."""
-    health = tables["health_events"]
-    rows = health.loc[health["event"].isin(outcome.health_events)]
-    return pd.DataFrame(
-        {
-            "person_id": rows["person_id"].to_numpy(dtype=object),
-            "date": rows["occurred_on"].to_numpy(),
-            "weapon": _column(rows, "weapon").to_numpy(dtype=object),
-            "area_code": _column(rows, "area_code").to_numpy(dtype=object),
-        }
-    )
-
-
-def episodes(tables: Mapping[str, pd.DataFrame], outcome: OutcomeDefinition = DEFAULT_OUTCOME) -> pd.DataFrame:
-    """One row per (person_id, date): in_police, in_ed, area_code, weapon, ed_weapon, plus the person's
-    local_authority, imd_decile, home area_code (``home_area``) and birth_month."""
-    police = police_rows(tables, outcome)
-    ed = ed_rows(tables, outcome)
-    p = police.groupby(["person_id", "date"], sort=False).agg(
-        police_area=("area_code", "first"), police_weapon=("weapon", "first")
-    )
-    e = ed.groupby(["person_id", "date"], sort=False).agg(ed_area=("area_code", "first"), ed_weapon=("weapon", "first"))
-    both = p.join(e, how="outer")
-    out = pd.DataFrame(
-        {
-            "person_id": both.index.get_level_values(0).to_numpy(dtype=object),
-            "date": both.index.get_level_values(1).to_numpy(),
-            "in_police": both.index.isin(p.index),
-            "in_ed": both.index.isin(e.index),
-            "area_code": both["police_area"].combine_first(both["ed_area"]).to_numpy(dtype=object),
-            "weapon": both["police_weapon"].combine_first(both["ed_weapon"]).to_numpy(dtype=object),
-            # The ED's own record (its categories include blunt), for the ED's view.
-            "ed_weapon": both["ed_weapon"].to_numpy(dtype=object),
-        }
-    )
-    people = tables["people"].set_index("person_id")
-    for column in ("local_authority", "imd_decile", "birth_month"):
-        out[column] = people[column].reindex(out["person_id"]).to_numpy()
-    out["home_area"] = _column(people, "area_code").reindex(out["person_id"]).to_numpy(dtype=object)
-    return out
 
 
 def young_people(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, ages: tuple[int, int] = (10, 24)) -> pd.DataFrame:

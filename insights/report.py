@@ -15,17 +15,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from insights.config import NeedsConfig
 from extract.disclosure import SUPPRESSED_MARK
+from extract.episodes import ed_rows, police_rows
+from extract.episodes import episodes as build_episodes
+from insights.config import NeedsConfig
 from insights.ed_view import EdResult, ed_view
 from insights.episodes import (
     availability,
-    episodes as build_episodes,
     first_record,
     in_window,
     monthly_index,
-    police_rows,
-    ed_rows,
     young_people,
 )
 from insights.when import SeriesResult, analyse_series, monthly_counts

@@ -7,9 +7,12 @@ The design keeps every truth probability exact (see referral_truth.py):
   All of it is drawn from a separate seeded stream (so the main stream, and with
   it every other table, draws the same numbers) and from the state at s_k only.
 * Engagement is voluntary. Its odds depend on what the records show exactly (the
-  referral's source, the whole-year age at referral, the recorded sex and any
-  recorded serious violence before the window start) and, under
-  ``selection="unobserved"``, also on the unmeasured factor U_k that raises risk.
+  referral's source, the recorded sex, any recorded serious violence before the
+  window start and, when ``engage_per_year_over_14`` is set, the whole-year age at
+  referral) and, under ``selection="unobserved"``, also on the unmeasured factor U_k
+  that raises risk. Every default term lowers the engagement of the young people at
+  higher recorded risk, so a naive comparison flatters the programme (evidence.md,
+  "Interventions": biased in a known direction).
 * The true effect: engagement multiplies the odds of involvement in window k + 1
   (the annual window after the referral's window) by ``effect_odds_ratio``. Window
   k's incident day is drawn at s_k, so the part of the 12-month horizon still in
@@ -67,7 +70,10 @@ class InterventionParameters:
     signposted_share: float = 0.07
     pending_days: int = 28  # referrals this close to the extract date are still pending
     engage_intercept: float = 0.6  # logit of engaging when offered
-    engage_per_year_over_14: float = -0.15  # older young people engage less
+    # Off by default: among referrals the recorded 12-month risk falls with age, so "older young
+    # people engage less" made the engaged younger and riskier, cancelling the selection below
+    # (the naive contrast leaned towards benefit on 7 of 10 seeds at -0.15, on 10 of 10 at 0).
+    engage_per_year_over_14: float = 0.0
     engage_male: float = -0.8  # recorded sex male (people.sex), as boys engage less
     # Recorded serious violence before the window start (police and ED tables): the young
     # people at highest recorded risk engage least, so a naive comparison flatters the programme.
@@ -262,3 +268,14 @@ def arm_probability_function(
         return referral_probabilities(p, q, f, seen_before, after_share, next_share, arm_next(shift))
 
     return arm_probabilities
+
+
+def true_effect_on_treated(kept_keys: pd.DataFrame, truth: pd.DataFrame) -> float:
+    """The impact evaluation's estimand, from the truth: the mean over the engaged rows of
+    ``kept_keys`` (person_id, as_of, treated: the rows an evaluation kept after trimming) of
+    P(recorded involvement | engaged) - P(... | not engaged) in the 12 months after referral,
+    ``truth`` being ``truth_frame()`` (``_truth/interventions.csv``)."""
+    truth = truth.rename(columns={"referred_on": "as_of"})
+    kept = kept_keys.merge(truth, on=["person_id", "as_of"], how="left", validate="one_to_one")
+    engaged = kept[kept["treated"] == 1]
+    return float((engaged["recorded_probability_engaged"] - engaged["recorded_probability_not_engaged"]).mean())

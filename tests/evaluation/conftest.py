@@ -29,10 +29,9 @@ def impact_extract(seed: int, selection: str = "observed", odds_ratio: float = 0
 def true_effect_on_engaged(result, synthetic) -> float:
     """The estimand: mean over the engaged kept after trimming of P(Y | engaged) - P(Y | not),
     recorded involvement in the 12 months after referral, from _truth's potential outcomes."""
-    truth = synthetic.interventions.rename(columns={"referred_on": "as_of"})
-    kept = result.kept_keys.merge(truth, on=["person_id", "as_of"], how="left", validate="one_to_one")
-    engaged = kept[kept["engaged_x"] == 1]
-    return float((engaged["recorded_probability_engaged"] - engaged["recorded_probability_not_engaged"]).mean())
+    from extract.synthetic.interventions import true_effect_on_treated
+
+    return true_effect_on_treated(result.kept_keys, synthetic.interventions)
 
 
 @pytest.fixture(scope="session")

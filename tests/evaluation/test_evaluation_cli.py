@@ -45,14 +45,27 @@ def test_impact_writes_report_and_logs_run(extract_dir, fast_config, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads((out / "impact.json").read_text())
     assert set(report["estimates"]) == {"naive", "prognostic_matching", "ipw", "aipw"}
-    prevented = report["episodes_prevented_per_100_engaged"]
+    prevented = report["episodes_prevented_per_100_treated"]
     assert prevented["low"] <= prevented["estimate"] <= prevented["high"]
-    assert report["value_per_100_engaged_gbp"]["estimate"] == pytest.approx(prevented["estimate"] * 14050)
+    share = report["pricing"]["violence_with_injury_share"]
+    assert 0 < share < 1  # robbery and weapon possession are serious violence without injury
+    assert report["value_per_100_treated_gbp"]["estimate"] == pytest.approx(prevented["estimate"] * share * 14050)
+    assert report["sensitivity"]["rosenbaum"]["gamma"] >= 1.0
     assert "fragile" in report["sensitivity"]["statement"] or "robust" in report["sensitivity"]["statement"]
     html = (out / "impact.html").read_text()
     assert "episodes of recorded serious violence were prevented" in html and "data:image/png;base64," in html
     runs = mlflow.search_runs(experiment_names=["svrisk-impact"])
     assert len(runs) == 1 and "metrics.aipw_estimate" in runs.columns
+    # Referral itself, against never-referred young people at similar risk.
+    referred = runner.invoke(
+        app, ["impact", str(extract_dir), "--treatment", "referred", "--out", str(out / "referred"),
+              "--config", str(fast_config)],
+    )
+    assert referred.exit_code == 0, referred.output
+    report = json.loads((out / "referred" / "impact.json").read_text())
+    assert report["treatment"] == "referred" and report["population"]["comparison_are"] == "never referred"
+    assert report["population"]["comparison"] > report["population"]["treated"]
+    assert "100 young people referred" in (out / "referred" / "impact.html").read_text()
     # A programme with no referrals at all is refused, never estimated.
     refused = runner.invoke(app, ["impact", str(extract_dir), "--programme", "none_such", "--out", str(out)])
     assert refused.exit_code == 2 and "no referral" in refused.output

@@ -16,7 +16,7 @@ def test_cohort_is_fully_observed_referrals_with_engagement(small_impact_extract
     merged = cohort.merge(
         synthetic.interventions.rename(columns={"referred_on": "as_of"}), on=["person_id", "as_of"]
     )
-    np.testing.assert_array_equal(merged["engaged_x"], merged["engaged_y"])
+    np.testing.assert_array_equal(merged["treated"], merged["engaged"])
     truth = synthetic.truth[synthetic.truth["kind"] == "referral"]
     labels = cohort.merge(truth, on=["person_id", "as_of"])
     np.testing.assert_array_equal(labels["outcome_label"], labels["recorded_outcome"])
@@ -36,3 +36,18 @@ def test_date_range_outside_the_extract_is_refused(small_impact_extract):
     extract, _ = small_impact_extract
     with pytest.raises(ImpactInputError, match="no referral"):
         evaluation_cohort(extract, date_from="2030-01-01")
+
+
+def test_referred_compares_with_never_referred_people_on_referral_dates(small_impact_extract):
+    from evaluation.config import ReferredComparison
+
+    extract, _ = small_impact_extract
+    cohort = evaluation_cohort(extract, treatment="referred", comparison=ReferredComparison(per_referral=2, seed=1))
+    referred, comparison = cohort[cohort["treated"] == 1], cohort[cohort["treated"] == 0]
+    assert len(referred) == len(evaluation_cohort(extract))
+    assert not set(comparison["person_id"]) & set(extract["referrals"]["person_id"])
+    assert set(comparison["as_of"]) <= set(referred["as_of"])
+    assert len(comparison) > len(referred)  # two draws a referral, less the few outside ages 10-24
+    assert comparison["outcome_label"].notna().all()
+    X, names = covariates(extract, cohort, with_source=False)
+    assert not any(name.startswith("referral_source=") for name in names)  # the never-referred have none

@@ -137,7 +137,7 @@ def test_who_and_cost_through_batch_scoring(monkeypatch, extract_dir):
     from extract.contract import age_in_years
     from extract.loader import load_extract
     from insights.capacity import who_and_cost
-    from insights.episodes import episodes
+    from extract.episodes import episodes
 
     resolved = type("Resolved", (), {"name": "svrisk", "version": "3", "alias": "champion", "notice": None})()
     monkeypatch.setattr(scoring, "resolve_model", lambda client, alias=None, version=None: resolved)

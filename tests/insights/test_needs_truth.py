@@ -17,7 +17,8 @@ import pytest
 from extract.synthetic.generator import generate
 from extract.synthetic.parameters import parameters_for
 from insights.config import NeedsConfig
-from insights.episodes import episodes, first_record, monthly_index
+from extract.episodes import episodes
+from insights.episodes import first_record, monthly_index
 from insights.report import build_needs
 from insights.when import analyse_series, monthly_counts
 
