@@ -14,6 +14,7 @@ from typing import Any
 
 SCHEDULER_NEEDS_DASK = "--scheduler is only for --engine dask"
 NO_WORKERS = "the Dask cluster at {address} has no workers"
+FREE_PORT = "127.0.0.1:0"
 
 
 class Engine(str, Enum):
@@ -57,9 +58,10 @@ def dask_client(
                 raise ValueError(NO_WORKERS.format(address=scheduler))
             yield client
         return
-    # No dashboard: a command-line run has no one to look at it, and it needs bokeh.
+    # The scheduler's HTTP server (metrics; the dashboard when bokeh is installed) on a free
+    # port: the default 8787 may be taken by another cluster on the same machine.
     with LocalCluster(
         n_workers=workers, threads_per_worker=threads_per_worker, memory_limit=memory_limit,
-        processes=processes, dashboard_address=None,
+        processes=processes, dashboard_address=FREE_PORT,
     ) as cluster, Client(cluster) as client:
         yield client

@@ -55,6 +55,8 @@ def score(
     Example: svrisk score demo/extract --as-of 2024-04-01 --out scores.parquet
 
     Example: svrisk score demo/extract --referrals --alias candidate --out referrals.csv
+
+    Example: svrisk score national/extract --as-of 2024-04-01 --out scores.parquet --engine dask --scheduler tcp://scheduler:8786
     """
     from rich.console import Console
 
@@ -78,6 +80,10 @@ def score(
         check_engine(engine, scheduler)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--scheduler") from None
+    if engine is Engine.dask and out.suffix.lower() != ".parquet":
+        from explanations.dask_scoring import PARTS_ARE_PARQUET
+
+        raise typer.BadParameter(PARTS_ARE_PARQUET, param_hint="--out")
     console = Console(stderr=True)
     run = _run if engine is Engine.local else partial(_run_on_cluster, scheduler=scheduler)
     try:

@@ -42,6 +42,8 @@ def features(
     The label is empty where the outcome window is not fully observed.
 
     Example: svrisk features demo/extract --as-of 2023-04-01 --as-of 2024-04-01 --referrals --out features.parquet
+
+    Example: svrisk features national/extract --as-of 2024-04-01 --out features.parquet --engine dask (a partitioned extract; docs/scale.md)
     """
     if not as_of and not referrals:
         raise typer.BadParameter(NO_COHORT)

@@ -68,18 +68,7 @@ def search_lightgbm(
     """
     import lightgbm as lgb
 
-    if monotone_constraints is not None and len(monotone_constraints) != X_train.shape[1]:
-        raise ValueError(ERR_CONSTRAINTS_LENGTH.format(given=len(monotone_constraints), columns=X_train.shape[1]))
-    constrained = {"monotone_constraints": list(monotone_constraints)} if any(monotone_constraints or ()) else {}
-    if constrained and "monotone_constraints" in search.extra_params:
-        raise ValueError(ERR_CONSTRAINTS_TWICE)
-
-    y_train = np.asarray(y_train, dtype=float)
-    weight = None
-    if search.negative_sample_rate < 1.0:
-        keep = (y_train == 1) | (np.random.default_rng(seed).random(len(y_train)) < search.negative_sample_rate)
-        X_train, y_train = X_train[keep], y_train[keep]
-        weight = np.where(y_train == 1, 1.0, 1.0 / search.negative_sample_rate)
+    X_train, y_train, weight, constrained = search_inputs(X_train, y_train, search, seed, monotone_constraints)
     best: SearchResult | None = None
     best_loss = np.inf
     trials: list[dict[str, float | int]] = []
@@ -106,6 +95,27 @@ def search_lightgbm(
     assert best is not None  # the grid is validated non-empty
     best.trials = trials
     return best
+
+
+def search_inputs(
+    X_train: pd.DataFrame, y_train: np.ndarray, search: SearchConfig, seed: int,
+    monotone_constraints: list[int] | None,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None, dict[str, list[int]]]:
+    """The training rows after the seeded negative sampling, their weights, and the monotone
+    constraints as LightGBM arguments (empty when none), checked; shared by the Dask search."""
+    if monotone_constraints is not None and len(monotone_constraints) != X_train.shape[1]:
+        raise ValueError(ERR_CONSTRAINTS_LENGTH.format(given=len(monotone_constraints), columns=X_train.shape[1]))
+    constrained = {"monotone_constraints": list(monotone_constraints)} if any(monotone_constraints or ()) else {}
+    if constrained and "monotone_constraints" in search.extra_params:
+        raise ValueError(ERR_CONSTRAINTS_TWICE)
+
+    y_train = np.asarray(y_train, dtype=float)
+    weight = None
+    if search.negative_sample_rate < 1.0:
+        keep = (y_train == 1) | (np.random.default_rng(seed).random(len(y_train)) < search.negative_sample_rate)
+        X_train, y_train = X_train[keep], y_train[keep]
+        weight = np.where(y_train == 1, 1.0, 1.0 / search.negative_sample_rate)
+    return X_train, y_train, weight, constrained
 
 
 def raw_probability(estimator: object, X: pd.DataFrame) -> np.ndarray:

@@ -44,3 +44,17 @@ def test_scores_on_the_cluster_need_a_parquet_folder(pipeline_model, partitioned
         scores_on_cluster(dask_cluster, pipeline_model.risk_model, partitioned_pipeline, tmp_path / "s.csv",
                           as_of=AS_OF, referrals=False, model_version="1")
     assert "Parquet" in PARTS_ARE_PARQUET
+
+
+def test_score_cli_refuses_csv_parts_and_a_scheduler_without_dask(partitioned_pipeline, tmp_path):
+    from typer.testing import CliRunner
+
+    from svrisk.cli import app
+
+    runner = CliRunner()
+    csv = runner.invoke(app, ["score", str(partitioned_pipeline), "--as-of", AS_OF[0], "--out",
+                              str(tmp_path / "s.csv"), "--engine", "dask"])
+    assert csv.exit_code == 2 and "--out" in csv.output and not (tmp_path / "s.csv").exists()
+    local = runner.invoke(app, ["score", str(partitioned_pipeline), "--as-of", AS_OF[0], "--out",
+                                str(tmp_path / "s.parquet"), "--scheduler", "tcp://127.0.0.1:1"])
+    assert local.exit_code == 2 and "--scheduler" in local.output
