@@ -205,6 +205,7 @@ def main() -> None:
     parser.add_argument("--single-machine", action="store_true", help="also run the single-machine path")
     parser.add_argument("--no-explain", action="store_true", help="score without the SHAP explanations")
     parser.add_argument("--workdir", type=Path, help="where the extract and outputs go (default: a temporary folder)")
+    parser.add_argument("--extract", type=Path, help="an existing partitioned extract to use instead of generating one")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
 
@@ -227,14 +228,16 @@ def main() -> None:
         report["model"] = {"train_people": args.train_people, "seconds": round(time.perf_counter() - started, 1),
                            "features": len(risk.feature_names)}
         save()
-        extract = workdir / "extract"
+        extract = args.extract or workdir / "extract"
         with MemorySampler(None) as memory:
             started = time.perf_counter()
-            write_partitioned_synthetic_extract(extract, args.people, args.seed, START, END, args.partitions,
-                                                chunk_people=args.chunk_people)
+            if args.extract is None:
+                write_partitioned_synthetic_extract(extract, args.people, args.seed, START, END, args.partitions,
+                                                    chunk_people=args.chunk_people)
             seconds = time.perf_counter() - started
         size = sum(f.stat().st_size for f in extract.rglob("*.parquet"))
-        report["generate"] = {"people": args.people, "partitions": args.partitions, "chunk_people": args.chunk_people,
+        report["generate"] = {"reused": str(args.extract) if args.extract else None,
+                              "people": args.people, "partitions": args.partitions, "chunk_people": args.chunk_people,
                               "seconds": round(seconds, 1), "peak_memory_gb": _gb(memory.peak_client_bytes),
                               "parquet_gb": _gb(size), "load_average_after": os.getloadavg()}
         save()

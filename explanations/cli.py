@@ -111,25 +111,16 @@ def _run(
     console: Any,
 ) -> tuple[Path, int, Any]:
     """Load, resolve, score and write; every data or registry problem surfaces as a ValueError."""
-    from mlflow import MlflowClient
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from explanations.scoring import load_risk_model, resolve_model, score_extract, scoring_cohort, write_scores
+    from explanations.scoring import score_extract, scoring_cohort, write_scores
     from extract.loader import load_extract
-    from registry.tracking import tracking_store
 
     with console.status("loading the extract"):
         extract = load_extract(extract_dir)
         cohort, left_out = scoring_cohort(extract, as_of, referrals)
-    for notice in extract.notices:
-        console.print(f"note: {notice}", markup=False, highlight=False)
-    console.print(LEFT_OUT.format(count=sum(left_out.values()), reasons="; ".join(
-        f"{n:,} {reason}" for reason, n in left_out.items()) or "none"), markup=False, highlight=False)
-    with tracking_store(), console.status("loading the model"):
-        resolved = resolve_model(MlflowClient(), alias=alias.value if alias else None, version=version)
-        if resolved.notice:
-            console.print(f"[yellow]warning:[/yellow] {resolved.notice}", markup=True, highlight=False)
-        risk_model = load_risk_model(resolved)
+    _print_cohort_notes(console, extract.notices, left_out)
+    resolved, risk_model = _load_model(alias, version, console)
     columns = (
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
     )
@@ -163,10 +154,21 @@ def _run_on_cluster(
 ) -> tuple[Path, int, Any]:
     """`--engine dask`: the model resolved and verified here, each partition scored on the cluster
     (explanations/dask_scoring.py); the same messages as :func:`_run`."""
-    from mlflow import MlflowClient
-
     from cluster.client import dask_client
     from explanations.dask_scoring import scores_on_cluster
+
+    resolved, risk_model = _load_model(alias, version, console)
+    with dask_client(scheduler) as client, console.status("scoring and explaining on the cluster"):
+        done = scores_on_cluster(client, risk_model, extract_dir, out, as_of=as_of, referrals=referrals,
+                                 model_version=resolved.version, chunk_size=chunk_size, top_k=top_k)
+    _print_cohort_notes(console, done["notices"], done["left_out"])
+    return out, done["rows"], resolved
+
+
+def _load_model(alias: Alias | None, version: int | None, console: Any) -> tuple[Any, Any]:
+    """The resolved version (a warning printed when it has not passed the gate) and its verified RiskModel."""
+    from mlflow import MlflowClient
+
     from explanations.scoring import load_risk_model, resolve_model
     from registry.tracking import tracking_store
 
@@ -174,12 +176,12 @@ def _run_on_cluster(
         resolved = resolve_model(MlflowClient(), alias=alias.value if alias else None, version=version)
         if resolved.notice:
             console.print(f"[yellow]warning:[/yellow] {resolved.notice}", markup=True, highlight=False)
-        risk_model = load_risk_model(resolved)
-    with dask_client(scheduler) as client, console.status("scoring and explaining on the cluster"):
-        done = scores_on_cluster(client, risk_model, extract_dir, out, as_of=as_of, referrals=referrals,
-                                 model_version=resolved.version, chunk_size=chunk_size, top_k=top_k)
-    for notice in done["notices"]:
+        return resolved, load_risk_model(resolved)
+
+
+def _print_cohort_notes(console: Any, notices: Any, left_out: dict[str, int]) -> None:
+    """The loader's notices and the cohort rows left out, by reason."""
+    for notice in notices:
         console.print(f"note: {notice}", markup=False, highlight=False)
-    console.print(LEFT_OUT.format(count=sum(done["left_out"].values()), reasons="; ".join(
-        f"{n:,} {reason}" for reason, n in done["left_out"].items()) or "none"), markup=False, highlight=False)
-    return out, done["rows"], resolved
+    console.print(LEFT_OUT.format(count=sum(left_out.values()), reasons="; ".join(
+        f"{n:,} {reason}" for reason, n in left_out.items()) or "none"), markup=False, highlight=False)

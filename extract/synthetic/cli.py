@@ -74,43 +74,31 @@ def generate(
     from rich.console import Console
 
     console = Console(stderr=True)
-    if partitions is not None:
-        _generate_partitioned(out, people, seed, start, end, fmt.value, recording_bias.value, selection.value,
-                              intervention_effect, shift, protected_blind, partitions, chunk_people, console)
-        return
-    try:
-        written = write_synthetic_extract(
-            out, people, seed, start, end, fmt.value, recording_bias.value,
-            interventions={"selection": selection.value, "effect_odds_ratio": intervention_effect},
-            shifts=shift, protected_blind=protected_blind,
-        )
-    except ValueError as err:
-        console.print(f"[red]error:[/red] {err}")
-        console.print(SEE_DOCS, markup=False, highlight=False)
-        raise typer.Exit(code=1) from None
-    console.print(f"wrote {len(written)} files to {out}")
-
-
-def _generate_partitioned(
-    out, people, seed, start, end, fmt, recording_bias, selection, intervention_effect, shift,
-    protected_blind, partitions, chunk_people, console,
-) -> None:
-    """`svrisk generate --partitions N`: extract/synthetic/partitioned.py, errors as the plain command's."""
-    from extract.synthetic.partitioned import write_partitioned_synthetic_extract
-
-    if fmt != FileFormat.parquet.value:
+    if partitions is not None and fmt is not FileFormat.parquet:
         raise typer.BadParameter(PARTITIONS_NEED_PARQUET, param_hint="--format")
+    interventions = {"selection": selection.value, "effect_odds_ratio": intervention_effect}
     try:
-        write_partitioned_synthetic_extract(
-            out, people, seed, start, end, partitions, chunk_people=chunk_people, recording_bias=recording_bias,
-            interventions={"selection": selection, "effect_odds_ratio": intervention_effect},
-            shifts=shift, protected_blind=protected_blind,
-        )
+        if partitions is None:
+            written = write_synthetic_extract(
+                out, people, seed, start, end, fmt.value, recording_bias.value,
+                interventions=interventions, shifts=shift, protected_blind=protected_blind,
+            )
+            done = f"wrote {len(written)} files to {out}"
+        else:
+            # A person-partitioned extract generated in chunks (docs/scale.md).
+            from extract.synthetic.partitioned import write_partitioned_synthetic_extract
+
+            write_partitioned_synthetic_extract(
+                out, people, seed, start, end, partitions, chunk_people=chunk_people,
+                recording_bias=recording_bias.value, interventions=interventions, shifts=shift,
+                protected_blind=protected_blind,
+            )
+            done = f"wrote {people:,} people in {partitions} partitions to {out}"
     except ValueError as err:
         console.print(f"[red]error:[/red] {err}")
         console.print(SEE_DOCS, markup=False, highlight=False)
         raise typer.Exit(code=1) from None
-    console.print(f"wrote {people:,} people in {partitions} partitions to {out}")
+    console.print(done)
 
 
 def write_synthetic_extract(
