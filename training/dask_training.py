@@ -55,10 +55,16 @@ def search_lightgbm_on_cluster(
     from lightgbm.dask import DaskLGBMClassifier
 
     X_train, y_train, weight, constrained = search_inputs(X_train, y_train, search, seed, monotone_constraints)
-    parts = max(1, len(client.scheduler_info()["workers"]))
-    X_dask = dd.from_pandas(X_train.reset_index(drop=True), npartitions=parts, sort=False)
-    y_dask = dd.from_pandas(pd.Series(y_train), npartitions=parts, sort=False)
-    w_dask = None if weight is None else dd.from_pandas(pd.Series(weight), npartitions=parts, sort=False)
+    # One part per worker, scattered once: sent as data, not embedded in every fit's task graph.
+    chunks = np.array_split(np.arange(len(X_train)), max(1, len(client.scheduler_info()["workers"])))
+
+    def spread(frame: pd.DataFrame | pd.Series) -> Any:
+        return dd.from_delayed(client.scatter([frame.iloc[rows] for rows in chunks]), meta=frame.iloc[:0],
+                               verify_meta=False)
+
+    X_dask = spread(X_train.reset_index(drop=True))
+    y_dask = spread(pd.Series(y_train))
+    w_dask = None if weight is None else spread(pd.Series(weight))
     y_val = np.asarray(y_val, dtype=float)
     best: SearchResult | None = None
     best_loss = np.inf
