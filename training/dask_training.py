@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from training.config import SearchConfig
-from training.models import SearchResult, base_params, search_inputs
+from training.models import SearchResult, base_params, best_of_grid, search_inputs
 
 N_JOBS_IGNORED = "Parameter n_jobs will be ignored"
 # Each round's log loss as LightGBM computes it: probabilities clipped away from 0 and 1.
@@ -66,13 +66,11 @@ def search_lightgbm_on_cluster(
     y_dask = spread(pd.Series(y_train))
     w_dask = None if weight is None else spread(pd.Series(weight))
     y_val = np.asarray(y_val, dtype=float)
-    best: SearchResult | None = None
-    best_loss = np.inf
-    trials: list[dict[str, float | int]] = []
     shared = base_params(search, seed, n_jobs)
     # lightgbm.dask gives each worker's fit that worker's own thread count.
     del shared["n_jobs"]
-    for params in search.grid:
+
+    def fit(params: dict) -> tuple[Any, int, float]:
         model = DaskLGBMClassifier(client=client, **{**shared, **search.extra_params, **params, **constrained})
         with warnings.catch_warnings():
             # lightgbm 4.7's Dask fit passes the estimator's own n_jobs (None) on and then warns
@@ -83,16 +81,9 @@ def search_lightgbm_on_cluster(
         iteration, loss = early_stopping_round(validation_losses(estimator, X_val, y_val),
                                                search.early_stopping_rounds)
         use_round(estimator, iteration)
-        trial = {**params, "best_iteration": iteration, "validation_logloss": loss}
-        trials.append(trial)
-        if on_trial is not None:
-            on_trial(trial)
-        if loss < best_loss:
-            best_loss = loss
-            best = SearchResult(estimator=estimator, params=dict(params), trials=trials)
-    assert best is not None  # the grid is validated non-empty
-    best.trials = trials
-    return best
+        return estimator, iteration, loss
+
+    return best_of_grid(search.grid, fit, on_trial)
 
 
 def validation_losses(estimator: Any, X_val: pd.DataFrame, y_val: np.ndarray) -> np.ndarray:

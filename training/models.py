@@ -69,10 +69,8 @@ def search_lightgbm(
     import lightgbm as lgb
 
     X_train, y_train, weight, constrained = search_inputs(X_train, y_train, search, seed, monotone_constraints)
-    best: SearchResult | None = None
-    best_loss = np.inf
-    trials: list[dict[str, float | int]] = []
-    for params in search.grid:
+
+    def fit(params: dict) -> tuple[object, int, float]:
         estimator = lgb.LGBMClassifier(**{**base_params(search, seed, n_jobs), **search.extra_params,
                                           **params, **constrained})
         estimator.fit(
@@ -85,7 +83,24 @@ def search_lightgbm(
             callbacks=[lgb.early_stopping(search.early_stopping_rounds, verbose=False)],
         )
         loss = float(estimator.best_score_["valid_0"]["binary_logloss"])
-        trial = {**params, "best_iteration": int(estimator.best_iteration_), "validation_logloss": loss}
+        return estimator, int(estimator.best_iteration_), loss
+
+    return best_of_grid(search.grid, fit, on_trial)
+
+
+def best_of_grid(
+    grid: list[dict],
+    fit: Callable[[dict], tuple[object, int, float]],
+    on_trial: Callable[[dict[str, float | int]], None] | None = None,
+) -> SearchResult:
+    """Fit every grid point (``fit(params) -> (estimator, best iteration, validation log loss)``)
+    and keep the lowest validation log loss; every trial recorded."""
+    best: SearchResult | None = None
+    best_loss = np.inf
+    trials: list[dict[str, float | int]] = []
+    for params in grid:
+        estimator, iteration, loss = fit(params)
+        trial = {**params, "best_iteration": iteration, "validation_logloss": loss}
         trials.append(trial)
         if on_trial is not None:
             on_trial(trial)
