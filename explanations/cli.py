@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from cluster.client import Engine, check_engine
 from registry.names import CANDIDATE_ALIAS, CHAMPION_ALIAS
 
 app = typer.Typer()
@@ -43,6 +45,8 @@ def score(
     version: Annotated[int | None, typer.Option("--version", help="Use this registered version.", min=1)] = None,
     top_k: Annotated[int, typer.Option("--top-k", help="Factor groups listed each way.", min=1)] = 5,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Cohort rows scored at a time.", min=1)] = 20_000,
+    engine: Annotated[Engine, typer.Option("--engine", help="local, or dask: each partition of a partitioned extract on a cluster (--out becomes a folder of Parquet parts).")] = Engine.local,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="With --engine dask: a running scheduler's address (default: a LocalCluster).")] = None,
 ) -> None:
     """Score and explain every cohort row of an extract with the registered model (the same
     pyfunc as the service), writing person_id, as_of, probability, the absolute risk in words
@@ -51,6 +55,8 @@ def score(
     Example: svrisk score demo/extract --as-of 2024-04-01 --out scores.parquet
 
     Example: svrisk score demo/extract --referrals --alias candidate --out referrals.csv
+
+    Example: svrisk score national/extract --as-of 2024-04-01 --out scores.parquet --engine dask --scheduler tcp://scheduler:8786
     """
     from rich.console import Console
 
@@ -70,9 +76,18 @@ def score(
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--out") from None
 
-    console = Console(stderr=True)
     try:
-        written, n, resolved = _run(extract, out, as_of, referrals, alias, version, top_k, chunk_size, console)
+        check_engine(engine, scheduler)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--scheduler") from None
+    if engine is Engine.dask and out.suffix.lower() != ".parquet":
+        from explanations.dask_scoring import PARTS_ARE_PARQUET
+
+        raise typer.BadParameter(PARTS_ARE_PARQUET, param_hint="--out")
+    console = Console(stderr=True)
+    run = _run if engine is Engine.local else partial(_run_on_cluster, scheduler=scheduler)
+    try:
+        written, n, resolved = run(extract, out, as_of, referrals, alias, version, top_k, chunk_size, console)
     except ValueError as error:
         console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
         console.print(SEE_DOCS, markup=False, highlight=False)
@@ -96,27 +111,16 @@ def _run(
     console: Any,
 ) -> tuple[Path, int, Any]:
     """Load, resolve, score and write; every data or registry problem surfaces as a ValueError."""
-    from mlflow import MlflowClient
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from explanations.scoring import load_risk_model, resolve_model, score_extract, write_scores
+    from explanations.scoring import score_extract, scoring_cohort, write_scores
     from extract.loader import load_extract
-    from features.cohort import referral_cohort, snapshot_cohort, within_scoring_ages
-    from registry.tracking import tracking_store
 
     with console.status("loading the extract"):
         extract = load_extract(extract_dir)
-        cohort = referral_cohort(extract) if referrals else snapshot_cohort(extract, as_of, all_ages=True)
-        cohort, left_out = within_scoring_ages(extract, cohort)
-    for notice in extract.notices:
-        console.print(f"note: {notice}", markup=False, highlight=False)
-    console.print(LEFT_OUT.format(count=sum(left_out.values()), reasons="; ".join(
-        f"{n:,} {reason}" for reason, n in left_out.items()) or "none"), markup=False, highlight=False)
-    with tracking_store(), console.status("loading the model"):
-        resolved = resolve_model(MlflowClient(), alias=alias.value if alias else None, version=version)
-        if resolved.notice:
-            console.print(f"[yellow]warning:[/yellow] {resolved.notice}", markup=True, highlight=False)
-        risk_model = load_risk_model(resolved)
+        cohort, left_out = scoring_cohort(extract, as_of, referrals)
+    _print_cohort_notes(console, extract.notices, left_out)
+    resolved, risk_model = _load_model(alias, version, console)
     columns = (
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
     )
@@ -133,3 +137,51 @@ def _run(
         )
     written = write_scores(scores, out)
     return written, len(scores), resolved
+
+
+def _run_on_cluster(
+    extract_dir: Path,
+    out: Path,
+    as_of: list[str] | None,
+    referrals: bool,
+    alias: Alias | None,
+    version: int | None,
+    top_k: int,
+    chunk_size: int,
+    console: Any,
+    *,
+    scheduler: str | None,
+) -> tuple[Path, int, Any]:
+    """`--engine dask`: the model resolved and verified here, each partition scored on the cluster
+    (explanations/dask_scoring.py); the same messages as :func:`_run`."""
+    from cluster.client import dask_client
+    from explanations.dask_scoring import scores_on_cluster
+
+    resolved, risk_model = _load_model(alias, version, console)
+    with dask_client(scheduler) as client, console.status("scoring and explaining on the cluster"):
+        done = scores_on_cluster(client, risk_model, extract_dir, out, as_of=as_of, referrals=referrals,
+                                 model_version=resolved.version, chunk_size=chunk_size, top_k=top_k)
+    _print_cohort_notes(console, done["notices"], done["left_out"])
+    return out, done["rows"], resolved
+
+
+def _load_model(alias: Alias | None, version: int | None, console: Any) -> tuple[Any, Any]:
+    """The resolved version (a warning printed when it has not passed the gate) and its verified RiskModel."""
+    from mlflow import MlflowClient
+
+    from explanations.scoring import load_risk_model, resolve_model
+    from registry.tracking import tracking_store
+
+    with tracking_store(), console.status("loading the model"):
+        resolved = resolve_model(MlflowClient(), alias=alias.value if alias else None, version=version)
+        if resolved.notice:
+            console.print(f"[yellow]warning:[/yellow] {resolved.notice}", markup=True, highlight=False)
+        return resolved, load_risk_model(resolved)
+
+
+def _print_cohort_notes(console: Any, notices: Any, left_out: dict[str, int]) -> None:
+    """The loader's notices and the cohort rows left out, by reason."""
+    for notice in notices:
+        console.print(f"note: {notice}", markup=False, highlight=False)
+    console.print(LEFT_OUT.format(count=sum(left_out.values()), reasons="; ".join(
+        f"{n:,} {reason}" for reason, n in left_out.items()) or "none"), markup=False, highlight=False)

@@ -127,6 +127,15 @@ def extract_for_people(extract: Extract, person_ids: pd.Series) -> Extract:
     return dataclasses.replace(extract, tables=tables)
 
 
+def scoring_cohort(extract: Extract, as_of: list[str] | None, referrals: bool) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The rows `svrisk score` scores (every referral, or everyone on each ``as_of`` date) that are
+    within the scoring ages, and how many were left out by reason (``features.cohort``)."""
+    from features.cohort import referral_cohort, snapshot_cohort, within_scoring_ages
+
+    cohort = referral_cohort(extract) if referrals else snapshot_cohort(extract, as_of or [], all_ages=True)
+    return within_scoring_ages(extract, cohort)
+
+
 def score_extract(
     risk_model: Any,
     extract: Extract,

@@ -44,6 +44,7 @@ from extract.canonical import (
     canonical_columns,
 )
 from extract import identifiers
+from extract.partitioned import is_partitioned, partition_folders
 from extract.contract import (
     CONTRACT_VERSION,
     FILE_FORMATS,
@@ -135,6 +136,7 @@ BAD_EXTRACTED_ON = "extracted_on is not a valid ISO date YYYY-MM-DD"
 FUTURE_EXTRACTED_ON = "extracted_on is in the future (today is {today})"
 CHECK_FAILED = "failed check {check}"
 RAGGED_COLUMNS = "table {table}: columns must all have the same length, got lengths {lengths}"
+PARTITION_LACKS_TABLE = "the table is missing from {count} partition folder(s) (first: {first})"
 
 MANIFEST = "manifest"
 EXTRACT = "extract"
@@ -231,7 +233,9 @@ def load_extract(path: str | Path) -> Extract:
     violations: list[Violation] = []
     found: dict[str, list[Path]] = {}
     manifest: Path | None = None
-    for entry in sorted(root.iterdir()):
+    # The whole of a partitioned extract (extract/partitioned.py): each table read from every partition.
+    across_partitions = _partitioned_files(root, violations) if is_partitioned(root) else None
+    for entry in sorted(root.iterdir()) if across_partitions is None else ():
         if entry.is_dir():
             continue
         stem, _, suffix = entry.name.partition(".")
@@ -244,6 +248,9 @@ def load_extract(path: str | Path) -> Extract:
                 Violation(entry.name, None, None, None,
                           UNKNOWN_FILE.format(allowed=", ".join(TABLES)))
             )
+    if across_partitions is not None:
+        found = {name: paths[:1] for name, paths in across_partitions.items()}
+        manifest = root / MANIFEST_FILE if (root / MANIFEST_FILE).is_file() else None
     raw: dict[str, RawTable] = {}
     rows: dict[str, np.ndarray] = {}
     unreadable: set[str] = set()
@@ -253,7 +260,8 @@ def load_extract(path: str | Path) -> Extract:
             unreadable.add(name)
             continue
         reader = _read_csv if paths[0].suffix == ".csv" else _read_parquet
-        frame, row_numbers, problems = reader(name, paths[0])
+        source = across_partitions[name] if across_partitions is not None else paths[0]
+        frame, row_numbers, problems = reader(name, source)
         violations += problems
         if frame is None:
             unreadable.add(name)
@@ -444,12 +452,40 @@ def _read_csv(name: str, path: Path) -> tuple[pd.DataFrame | None, np.ndarray | 
     return frame, row_numbers, problems
 
 
-def _read_parquet(name: str, path: Path) -> tuple[pd.DataFrame | None, np.ndarray | None, list]:
+def _partitioned_files(root: Path, violations: list[Violation]) -> dict[str, list[Path]]:
+    """Each table's files across the partitions of a partitioned extract, in partition order.
+
+    A table present in some partitions but not all is a violation (it would
+    silently lose people); a table in none is left for the missing-table check.
+    """
+    try:
+        folders = partition_folders(root)
+    except ValueError as err:
+        violations.append(Violation(EXTRACT, None, None, None, str(err)))
+        return {}
+    files: dict[str, list[Path]] = {}
+    for name in TABLES:
+        paths = [folder / f"{name}.parquet" for folder in folders]
+        missing = [path.parent.name for path in paths if not path.is_file()]
+        if len(missing) == len(paths):
+            continue
+        if missing:
+            violations.append(Violation(name, None, None, None, PARTITION_LACKS_TABLE.format(
+                count=len(missing), first=missing[0])))
+            continue
+        files[name] = paths
+    return files
+
+
+def _read_parquet(
+    name: str, path: Path | list[Path]
+) -> tuple[pd.DataFrame | None, np.ndarray | None, list]:
+    """One Parquet file, or the files of one table across partitions (read as one table)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        schema = pq.read_schema(path)
+        schema = pq.read_schema(path[0] if isinstance(path, list) else path)
         text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
         # Text as dictionaries (categoricals in pandas), as from the CSV reader; dates travel
         # as ISO text, so Parquet and CSV share one parsing path.

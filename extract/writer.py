@@ -90,6 +90,12 @@ def write_extract(
     return written
 
 
+def contract_arrow_table(name: str, frame: pd.DataFrame):  # -> pyarrow.Table
+    """Table ``name`` of ``frame`` as the Arrow table :func:`write_extract` writes (contract
+    columns, order and types); the partitioned writer (extract/partitioned.py) appends these."""
+    return _to_arrow(name, frame)
+
+
 def _to_arrow(name: str, frame: pd.DataFrame):  # -> pyarrow.Table
     import pyarrow as pa
 

@@ -436,6 +436,10 @@ class AuditedAttribute:
                 "reference": self.labels[self.reference], "reference_chosen": self.reference_note}
 
 
+# Bootstrap replicates of count_specs' sums from elsewhere: (attributes, thresholds, resamples, seed) -> sums.
+ReplicateSums = Callable[[list["AuditedAttribute"], list[float], int, int], list[np.ndarray]]
+
+
 def count_specs(attrs: list[AuditedAttribute], y: np.ndarray, score: np.ndarray, thresholds: Sequence[float]) -> list[SumSpec]:
     """The sums behind every metric: per attribute, (group, label, level) cells and score sums.
 
@@ -499,6 +503,7 @@ def run_audit(
     references: Mapping[str, str] | None = None,
     attribute_map: Mapping[str, str] | None = None,
     score_kind: str = AUTO,
+    replicate_sums: ReplicateSums | None = None,
 ) -> AuditResult:
     """Audit ``frame`` against ``policy``.
 
@@ -523,6 +528,10 @@ def run_audit(
     score_kind : {"auto", "probability", "rank"}
         ``auto``: a probability when every score lies within [0, 1], else a
         ranking. A ranking gets no calibration checks.
+    replicate_sums : callable, optional
+        ``(attributes, thresholds, resamples, seed) -> sums``: the bootstrap
+        replicates of :func:`count_specs`' sums computed elsewhere (per partition
+        on a cluster, fairness/dask_audit.py) instead of by :func:`bootstrap_sums`.
 
     Raises
     ------
@@ -540,7 +549,7 @@ def run_audit(
     n_boot = policy.bootstrap.resamples if resamples is None else resamples
     attrs, points = audited_attributes(frame, y, score, group_cols, chosen, policy, references or {},
                                        attribute_map or {})
-    intervals = bootstrap_intervals(attrs, y, score, chosen, policy, n_boot, progress)
+    intervals = bootstrap_intervals(attrs, y, score, chosen, policy, n_boot, progress, replicate_sums)
     table = audit_rows(attrs, points, intervals, chosen, policy.groups.minimum_group_size)
     checks = evaluate_checks(table, policy, attributes=attrs, score_kind=kind, has_intervals=n_boot > 0)
     return AuditResult(
@@ -661,12 +670,16 @@ def bootstrap_intervals(
     policy: FairnessPolicy,
     resamples: int,
     progress: Callable[[int], None] | None,
+    replicate_sums: ReplicateSums | None = None,
 ) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Per attribute, the percentile interval of every interval metric (empty when ``resamples`` is 0)."""
     if resamples <= 0:
         return [{} for _ in attrs]
-    specs = count_specs(attrs, y, score, thresholds)
-    sums = bootstrap_sums(specs, len(y), resamples=resamples, seed=policy.bootstrap.seed, progress=progress)
+    if replicate_sums is not None:
+        sums = replicate_sums(attrs, thresholds, resamples, policy.bootstrap.seed)
+    else:
+        specs = count_specs(attrs, y, score, thresholds)
+        sums = bootstrap_sums(specs, len(y), resamples=resamples, seed=policy.bootstrap.seed, progress=progress)
     replicates = metrics_from_sums(attrs, sums, len(thresholds))
     return [
         {k: percentile_interval(values[k], policy.bootstrap.confidence) for k in INTERVAL_METRICS}

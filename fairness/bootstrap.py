@@ -76,15 +76,44 @@ def bootstrap_sums(
     """
     if n_rows <= 0:
         raise ValueError(NO_ROWS)
+
+    def multinomial(rng: np.random.Generator) -> np.ndarray:
+        drawn = rng.integers(0, n_rows, size=n_rows)
+        return np.bincount(drawn, minlength=n_rows).astype(np.float64)
+
+    return _replicate_sums(specs, n_rows, resamples, seed, multinomial, progress)
+
+
+def poisson_bootstrap_sums(
+    specs: Sequence[SumSpec], n_rows: int, *, resamples: int, seed: int | Sequence[int]
+) -> list[np.ndarray]:
+    """:func:`bootstrap_sums` with each row drawn Poisson(1) times instead of a multinomial draw.
+
+    The Poisson bootstrap needs no total over all rows, so each partition of a
+    large score file draws its own rows' weights from its own stream and the
+    partitions' sums simply add (fairness/dask_audit.py); for many rows it gives
+    the same intervals as the multinomial bootstrap. A partition may be empty.
+    """
+    return _replicate_sums(specs, n_rows, resamples, seed,
+                           lambda rng: rng.poisson(1.0, size=n_rows).astype(np.float64))
+
+
+def _replicate_sums(
+    specs: Sequence[SumSpec],
+    n_rows: int,
+    resamples: int,
+    seed: int | Sequence[int],
+    draw_weights: Callable[[np.random.Generator], np.ndarray],
+    progress: Callable[[int], None] | None = None,
+) -> list[np.ndarray]:
+    """Every spec's sums for ``resamples`` sets of row weights drawn by ``draw_weights``."""
     for i, spec in enumerate(specs):
         if len(spec.keys) != n_rows:
             raise ValueError(KEYS_LENGTH.format(index=i, got=len(spec.keys), expected=n_rows))
     rng = np.random.default_rng(seed)
     results = [np.empty((resamples, spec.n_keys)) for spec in specs]
     for b in range(resamples):
-        drawn = rng.integers(0, n_rows, size=n_rows)
-        weights = np.bincount(drawn, minlength=n_rows).astype(np.float64)
-        for target, sums in zip(results, weighted_sums(specs, weights), strict=True):
+        for target, sums in zip(results, weighted_sums(specs, draw_weights(rng)), strict=True):
             target[b] = sums
         if progress is not None and (b + 1) % 50 == 0:
             progress(b + 1)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from cluster.client import Engine, check_engine
 
 app = typer.Typer()
 
@@ -40,6 +43,8 @@ def audit(
     resamples: Annotated[int | None, typer.Option("--resamples", min=0, help="Bootstrap resamples (default: the policy's).")] = None,
     reference: Annotated[list[str] | None, typer.Option("--reference", help="COLUMN=GROUP: the reference group of an audited column (repeat); overrides the policy's.")] = None,
     score_kind: Annotated[str, typer.Option("--score-kind", help="auto (a probability when every score is within [0, 1], else a ranking), probability or rank. A ranking gets no calibration checks.")] = "auto",
+    engine: Annotated[Engine, typer.Option("--engine", help="local, or dask: the bootstrap per Parquet part of --scores (a folder from `svrisk score --engine dask`) on a cluster.")] = Engine.local,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="With --engine dask: a running scheduler's address (default: a LocalCluster).")] = None,
 ) -> None:
     """Audit any score file (another tool's, a past model's) and write DIR/audit.json and DIR/report.html.
 
@@ -55,13 +60,23 @@ def audit(
     from rich.console import Console
 
     try:
+        check_engine(engine, scheduler)
         columns, attribute_map = parse_group_cols(group_col)
         references = parse_references(reference or [])
-        written, document = audit_score_file(
-            scores, score_col=score_col, label_col=label_col, group_cols=columns,
-            thresholds=threshold, out=out, policy_path=policy, resamples=resamples,
-            references=references, attribute_map=attribute_map, score_kind=score_kind,
-        )
+        with ExitStack() as stack:
+            replicate_sums = None
+            if engine is Engine.dask:
+                from cluster.client import dask_client
+                from fairness.dask_audit import cluster_replicate_sums
+
+                client = stack.enter_context(dask_client(scheduler))
+                replicate_sums = cluster_replicate_sums(client, scores, score_col=score_col, label_col=label_col)
+            written, document = audit_score_file(
+                scores, score_col=score_col, label_col=label_col, group_cols=columns,
+                thresholds=threshold, out=out, policy_path=policy, resamples=resamples,
+                references=references, attribute_map=attribute_map, score_kind=score_kind,
+                replicate_sums=replicate_sums,
+            )
     except ValueError as error:
         _error(str(error))
         raise typer.Exit(2) from None
@@ -134,8 +149,11 @@ def audit_score_file(
     references: dict[str, str] | None = None,
     attribute_map: dict[str, str] | None = None,
     score_kind: str = "auto",
+    replicate_sums=None,
 ) -> tuple[list[Path], dict]:
-    """Read a score CSV, audit it and write ``audit.json`` and ``report.html`` into ``out``.
+    """Read a score CSV (or Parquet file, or folder of Parquet parts), audit it and write
+    ``audit.json`` and ``report.html`` into ``out``. ``replicate_sums`` is
+    :func:`fairness.audit.run_audit`'s (the bootstrap on a cluster).
 
     Returns the paths written and the JSON document.
 
@@ -153,10 +171,11 @@ def audit_score_file(
     from fairness.report import ModelCard, Verdict, build_report
 
     chosen = load_policy(policy_path)
-    if not scores.is_file():
+    if not scores.is_file() and not (scores.is_dir() and scores.suffix.lower() == ".parquet"):
         raise ValueError(SCORES_NOT_FOUND.format(path=scores))
     try:
-        frame = pd.read_csv(scores)
+        # Parquet: one file, or `svrisk score --engine dask`'s folder of parts (read as one frame).
+        frame = pd.read_parquet(scores) if scores.suffix.lower() == ".parquet" else pd.read_csv(scores)
     except pd.errors.EmptyDataError:
         raise ValueError(SCORES_EMPTY.format(path=scores)) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -170,7 +189,7 @@ def audit_score_file(
     result = run_audit(
         frame, score_col=score_col, label_col=label_col, group_cols=names,
         thresholds=thresholds, policy=chosen, resamples=resamples,
-        references=references, attribute_map=mapping, score_kind=score_kind,
+        references=references, attribute_map=mapping, score_kind=score_kind, replicate_sums=replicate_sums,
     )
     card = ModelCard(
         title="Fairness audit of a score file",

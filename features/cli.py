@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from cluster.client import Engine, check_engine
+
 app = typer.Typer()
 
 NO_COHORT = "give at least one --as-of date or --referrals"
@@ -30,7 +32,9 @@ def features(
         None, "--include-protected",
         help="Protected characteristic to add as a model input (sex, ethnicity, age_band, sen); repeatable.",
     ),
-    out: Path = typer.Option(..., "--out", help="Output Parquet file."),
+    out: Path = typer.Option(..., "--out", help="Output Parquet file (with --engine dask, a folder of part files)."),
+    engine: Engine = typer.Option(Engine.local, "--engine", help="local, or dask: each partition of a partitioned extract on a cluster."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="With --engine dask: a running scheduler's address (default: a LocalCluster)."),
 ) -> None:
     """Build features for cohort rows and write keys, features, audit columns and labels.
 
@@ -38,20 +42,28 @@ def features(
     The label is empty where the outcome window is not fully observed.
 
     Example: svrisk features demo/extract --as-of 2023-04-01 --as-of 2024-04-01 --referrals --out features.parquet
+
+    Example: svrisk features national/extract --as-of 2024-04-01 --out features.parquet --engine dask (a partitioned extract; docs/scale.md)
     """
     if not as_of and not referrals:
         raise typer.BadParameter(NO_COHORT)
     if out.suffix != ".parquet":
         raise typer.BadParameter(NOT_PARQUET, param_hint="--out")
-    import pandas as pd
+    try:
+        check_engine(engine, scheduler)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--scheduler") from None
+    if engine is Engine.dask:
+        _features_on_cluster(path, as_of, referrals, include_protected, out, scheduler)
+        return
     from pydantic import ValidationError
     from rich.console import Console
     from rich.progress import Progress
 
     from extract.loader import load_extract
-    from features.cohort import referral_cohort, snapshot_cohort
-    from features.labels import LABEL_COLUMN, build_labels
-    from features.pipeline import FAMILY_STEPS, FeatureBuilder, FeatureConfig
+    from features.feature_file import feature_frame
+    from features.labels import LABEL_COLUMN
+    from features.pipeline import FAMILY_STEPS, FeatureConfig
 
     errors = Console(stderr=True, soft_wrap=True)
     try:
@@ -59,28 +71,42 @@ def features(
         with Progress(console=Console(stderr=True), transient=True) as progress:
             task = progress.add_task("loading the extract", total=len(FAMILY_STEPS) + 3)
             extract = load_extract(path)
-            parts = [snapshot_cohort(extract, as_of)] if as_of else []
-            if referrals:
-                parts.append(referral_cohort(extract))
-            cohort = pd.concat(parts, ignore_index=True)
-            progress.update(task, advance=1, description=f"features for {len(cohort):,} rows")
 
-            def step(family: str) -> None:
-                progress.update(task, advance=1, description=f"{family} features done")
+            def step(description: str) -> None:
+                progress.update(task, advance=1, description=description)
 
-            table = FeatureBuilder(config).transform(extract, cohort, progress=step)
-            labels = build_labels(extract, cohort, config.outcome)
-            progress.update(task, advance=1, description="writing")
-            audit = table.audit.drop(columns=[c for c in table.audit.columns if c in table.X.columns])
-            extra = cohort.drop(columns=list(table.keys.columns))
-            frame = pd.concat([table.keys, extra, table.X, audit, labels.rename(LABEL_COLUMN)], axis=1)
+            frame, feature_names = feature_frame(extract, as_of, referrals, config, progress=step)
             out.parent.mkdir(parents=True, exist_ok=True)
             frame.to_parquet(out, index=False)
     except (ValueError, ValidationError) as err:
         errors.print(str(err), markup=False, highlight=False)
         errors.print(SEE_DOCS, markup=False, highlight=False)
         raise typer.Exit(code=1) from None
+    labels = frame[LABEL_COLUMN]
     labelled = int(labels.notna().sum())
     rate = f"{labels.mean():.4f}" if labelled else "n/a"
-    Console().print(WROTE.format(rows=len(frame), features=len(table.feature_names), out=out,
+    Console().print(WROTE.format(rows=len(frame), features=len(feature_names), out=out,
                                  labelled=labelled, rate=rate), highlight=False)
+
+
+def _features_on_cluster(path: Path, as_of, referrals: bool, include_protected, out: Path, scheduler: str | None) -> None:
+    """`--engine dask`: features/dask_features.py on a cluster, errors and summary as the local path's."""
+    from pydantic import ValidationError
+    from rich.console import Console
+
+    from cluster.client import dask_client
+    from features.dask_features import features_on_cluster
+    from features.pipeline import FeatureConfig
+
+    errors = Console(stderr=True, soft_wrap=True)
+    try:
+        config = FeatureConfig(include_protected=tuple(include_protected or ()))
+        with dask_client(scheduler) as client:
+            done = features_on_cluster(client, path, as_of or [], referrals, config, out)
+    except (ValueError, ValidationError) as err:
+        errors.print(str(err), markup=False, highlight=False)
+        errors.print(SEE_DOCS, markup=False, highlight=False)
+        raise typer.Exit(code=1) from None
+    rate = f"{done['positives'] / done['labelled']:.4f}" if done["labelled"] else "n/a"
+    Console().print(WROTE.format(rows=done["rows"], features=len(done["feature_names"]), out=out,
+                                 labelled=done["labelled"], rate=rate), highlight=False)

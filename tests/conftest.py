@@ -68,6 +68,20 @@ def small_champion_builder() -> Callable[..., Champion]:
     return build_small_champion
 
 
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A 2-worker Dask LocalCluster's client for the stages' Dask paths, once per xdist group.
+
+    Thread workers (``processes=False``): process workers cost seconds each to start on
+    a shared 2-core machine; tasks, arguments and results are the same either way, and
+    benchmarks/scale.py runs process workers.
+    """
+    from cluster.client import dask_client
+
+    with dask_client(workers=2, threads_per_worker=1, memory_limit="2GB", processes=False) as client:
+        yield client
+
+
 def _small_contract_frames() -> dict:
     """A tiny valid extract as text frames (as read from CSV), every table and column present."""
     import pandas as pd

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from cluster.client import Engine, check_engine
 
 app = typer.Typer()
 
@@ -27,6 +31,8 @@ def train(
     protected: Annotated[list[str] | None, typer.Option("--protected", help="Table: protected column, audited, never an input (repeat).")] = None,
     time_column: Annotated[str | None, typer.Option("--time", help="Table: time column for a temporal split.")] = None,
     validate_only: Annotated[bool, typer.Option("--validate-only", help="Check the configuration and exit (0 valid, 1 invalid); trains nothing.")] = False,
+    engine: Annotated[Engine, typer.Option("--engine", help="local, or dask: the LightGBM search with lightgbm.dask on a cluster.")] = Engine.local,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="With --engine dask: a running scheduler's address (default: a LocalCluster).")] = None,
 ) -> None:
     """Train, calibrate and evaluate the model against baselines, log it to MLflow and register it
     as a new version of `svrisk` with the alias `candidate`.
@@ -52,15 +58,27 @@ def train(
     if table is None and (id_column or label_column or protected or time_column):
         raise typer.BadParameter(ERR_TABLE_ONLY_OPTIONS)
 
+    try:
+        check_engine(engine, scheduler)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--scheduler") from None
+
     from training.pipeline import run_training
 
     console = Console(stderr=True)
     try:
-        outcome = run_training(
-            extract=extract, table=table, config_path=config, seed=seed, id_column=id_column,
-            label_column=label_column, protected=list(protected or []), time_column=time_column,
-            console=console,
-        )
+        with ExitStack() as stack:
+            search_with = None
+            if engine is Engine.dask:
+                from cluster.client import dask_client
+                from training.dask_training import search_lightgbm_on_cluster
+
+                search_with = partial(search_lightgbm_on_cluster, stack.enter_context(dask_client(scheduler)))
+            outcome = run_training(
+                extract=extract, table=table, config_path=config, seed=seed, id_column=id_column,
+                label_column=label_column, protected=list(protected or []), time_column=time_column,
+                console=console, search_with=search_with,
+            )
     except ValueError as error:
         console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
         console.print(SEE_DOCS, markup=False, highlight=False)

@@ -157,8 +157,13 @@ def _reference(probabilities: np.ndarray, size: int) -> np.ndarray:
     return ordered[np.linspace(0, len(ordered) - 1, size).round().astype(int)]
 
 
-def fit_dataset(data: Dataset, config: TrainingConfig, progress: Progress | None = None) -> TrainingResult:
-    """Search, calibrate, explain and evaluate the model and the baselines on ``data``."""
+def fit_dataset(data: Dataset, config: TrainingConfig, progress: Progress | None = None,
+                search_with: Callable[..., SearchResult] = search_lightgbm) -> TrainingResult:
+    """Search, calibrate, explain and evaluate the model and the baselines on ``data``.
+
+    ``search_with`` runs the LightGBM search (:func:`training.models.search_lightgbm`'s
+    arguments and result); on a Dask cluster, training/dask_training.py's.
+    """
     tell = progress or (lambda _message: None)
     train, val, test = data.rows("train"), data.rows("validation"), data.rows("test")
     risk = unfitted_risk_model(data)
@@ -168,7 +173,7 @@ def fit_dataset(data: Dataset, config: TrainingConfig, progress: Progress | None
     # A bring-your-own table has no dictionary, so no directions: its model stays unconstrained.
     constraints = (data.dictionary.directions(list(X.columns))
                    if config.monotone_constraints and data.dictionary is not None else None)
-    search = search_lightgbm(
+    search = search_with(
         X[train], y[train], X[val], y[val], search=config.search, seed=config.seed,
         n_jobs=config.n_jobs, monotone_constraints=constraints, on_trial=lambda t: tell(f"search: {t}"),
     )

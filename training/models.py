@@ -68,22 +68,9 @@ def search_lightgbm(
     """
     import lightgbm as lgb
 
-    if monotone_constraints is not None and len(monotone_constraints) != X_train.shape[1]:
-        raise ValueError(ERR_CONSTRAINTS_LENGTH.format(given=len(monotone_constraints), columns=X_train.shape[1]))
-    constrained = {"monotone_constraints": list(monotone_constraints)} if any(monotone_constraints or ()) else {}
-    if constrained and "monotone_constraints" in search.extra_params:
-        raise ValueError(ERR_CONSTRAINTS_TWICE)
+    X_train, y_train, weight, constrained = search_inputs(X_train, y_train, search, seed, monotone_constraints)
 
-    y_train = np.asarray(y_train, dtype=float)
-    weight = None
-    if search.negative_sample_rate < 1.0:
-        keep = (y_train == 1) | (np.random.default_rng(seed).random(len(y_train)) < search.negative_sample_rate)
-        X_train, y_train = X_train[keep], y_train[keep]
-        weight = np.where(y_train == 1, 1.0, 1.0 / search.negative_sample_rate)
-    best: SearchResult | None = None
-    best_loss = np.inf
-    trials: list[dict[str, float | int]] = []
-    for params in search.grid:
+    def fit(params: dict) -> tuple[object, int, float]:
         estimator = lgb.LGBMClassifier(**{**base_params(search, seed, n_jobs), **search.extra_params,
                                           **params, **constrained})
         estimator.fit(
@@ -96,7 +83,24 @@ def search_lightgbm(
             callbacks=[lgb.early_stopping(search.early_stopping_rounds, verbose=False)],
         )
         loss = float(estimator.best_score_["valid_0"]["binary_logloss"])
-        trial = {**params, "best_iteration": int(estimator.best_iteration_), "validation_logloss": loss}
+        return estimator, int(estimator.best_iteration_), loss
+
+    return best_of_grid(search.grid, fit, on_trial)
+
+
+def best_of_grid(
+    grid: list[dict],
+    fit: Callable[[dict], tuple[object, int, float]],
+    on_trial: Callable[[dict[str, float | int]], None] | None = None,
+) -> SearchResult:
+    """Fit every grid point (``fit(params) -> (estimator, best iteration, validation log loss)``)
+    and keep the lowest validation log loss; every trial recorded."""
+    best: SearchResult | None = None
+    best_loss = np.inf
+    trials: list[dict[str, float | int]] = []
+    for params in grid:
+        estimator, iteration, loss = fit(params)
+        trial = {**params, "best_iteration": iteration, "validation_logloss": loss}
         trials.append(trial)
         if on_trial is not None:
             on_trial(trial)
@@ -106,6 +110,27 @@ def search_lightgbm(
     assert best is not None  # the grid is validated non-empty
     best.trials = trials
     return best
+
+
+def search_inputs(
+    X_train: pd.DataFrame, y_train: np.ndarray, search: SearchConfig, seed: int,
+    monotone_constraints: list[int] | None,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None, dict[str, list[int]]]:
+    """The training rows after the seeded negative sampling, their weights, and the monotone
+    constraints as LightGBM arguments (empty when none), checked; shared by the Dask search."""
+    if monotone_constraints is not None and len(monotone_constraints) != X_train.shape[1]:
+        raise ValueError(ERR_CONSTRAINTS_LENGTH.format(given=len(monotone_constraints), columns=X_train.shape[1]))
+    constrained = {"monotone_constraints": list(monotone_constraints)} if any(monotone_constraints or ()) else {}
+    if constrained and "monotone_constraints" in search.extra_params:
+        raise ValueError(ERR_CONSTRAINTS_TWICE)
+
+    y_train = np.asarray(y_train, dtype=float)
+    weight = None
+    if search.negative_sample_rate < 1.0:
+        keep = (y_train == 1) | (np.random.default_rng(seed).random(len(y_train)) < search.negative_sample_rate)
+        X_train, y_train = X_train[keep], y_train[keep]
+        weight = np.where(y_train == 1, 1.0, 1.0 / search.negative_sample_rate)
+    return X_train, y_train, weight, constrained
 
 
 def raw_probability(estimator: object, X: pd.DataFrame) -> np.ndarray:

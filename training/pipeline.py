@@ -71,10 +71,12 @@ def run_training(
     time_column: str | None = None,
     config: TrainingConfig | None = None,
     console: Any = None,
+    search_with: Any = None,
 ) -> TrainingOutcome:
     """Build the dataset, fit, log and register, with a rich progress display.
 
     ``config`` (an object) wins over ``config_path``; ``seed`` overrides either.
+    ``search_with`` replaces the LightGBM search (:func:`training.fitting.fit_dataset`).
     """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -107,7 +109,8 @@ def run_training(
         progress.advance(task)
         data_seconds = time.perf_counter() - started
         tell("searching LightGBM on the validation period")
-        result = fit_dataset(data, config, progress=tell)
+        result = (fit_dataset(data, config, progress=tell) if search_with is None
+                  else fit_dataset(data, config, progress=tell, search_with=search_with))
         result.timings = {"time_data_s": data_seconds,
                           "time_fit_s": time.perf_counter() - started - data_seconds}
         progress.advance(task)

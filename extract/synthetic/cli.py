@@ -18,6 +18,7 @@ INTERVENTIONS_FILE = "interventions.csv"
 SHIFTS_FILE = "shifts.json"
 OUT_NOT_EMPTY = "{out} already holds files; write to a new or empty folder"
 SEE_DOCS = "See docs/data-scientist-guide.md, section 'Generating a synthetic extract'."
+PARTITIONS_NEED_PARQUET = "--partitions writes Parquet: add --format parquet"
 
 RecordingBias = Enum("RecordingBias", {name: name for name in RECORDING_BIAS_SCENARIOS}, type=str)
 
@@ -57,6 +58,14 @@ def generate(
         help="Sex and ethnicity shape the records but not the outcome or its recording "
              "(the fair model-quality target's mode).",
     ),
+    partitions: int | None = typer.Option(
+        None, "--partitions", min=1,
+        help="Write a partitioned extract (Parquet only) of N folders by hash of person_id, "
+             "generated in chunks, for --engine dask (docs/scale.md).",
+    ),
+    chunk_people: int = typer.Option(
+        250_000, "--chunk-people", min=1, help="With --partitions: people generated at a time."
+    ),
 ) -> None:
     """Write a synthetic multi-agency extract plus _truth/ (outcomes.csv, parameters.json, needs.json, areas.csv).
 
@@ -65,17 +74,31 @@ def generate(
     from rich.console import Console
 
     console = Console(stderr=True)
+    if partitions is not None and fmt is not FileFormat.parquet:
+        raise typer.BadParameter(PARTITIONS_NEED_PARQUET, param_hint="--format")
+    interventions = {"selection": selection.value, "effect_odds_ratio": intervention_effect}
     try:
-        written = write_synthetic_extract(
-            out, people, seed, start, end, fmt.value, recording_bias.value,
-            interventions={"selection": selection.value, "effect_odds_ratio": intervention_effect},
-            shifts=shift, protected_blind=protected_blind,
-        )
+        if partitions is None:
+            written = write_synthetic_extract(
+                out, people, seed, start, end, fmt.value, recording_bias.value,
+                interventions=interventions, shifts=shift, protected_blind=protected_blind,
+            )
+            done = f"wrote {len(written)} files to {out}"
+        else:
+            # A person-partitioned extract generated in chunks (docs/scale.md).
+            from extract.synthetic.partitioned import write_partitioned_synthetic_extract
+
+            write_partitioned_synthetic_extract(
+                out, people, seed, start, end, partitions, chunk_people=chunk_people,
+                recording_bias=recording_bias.value, interventions=interventions, shifts=shift,
+                protected_blind=protected_blind,
+            )
+            done = f"wrote {people:,} people in {partitions} partitions to {out}"
     except ValueError as err:
         console.print(f"[red]error:[/red] {err}")
         console.print(SEE_DOCS, markup=False, highlight=False)
         raise typer.Exit(code=1) from None
-    console.print(f"wrote {len(written)} files to {out}")
+    console.print(done)
 
 
 def write_synthetic_extract(
@@ -144,8 +167,9 @@ def write_synthetic_extract(
     return written
 
 
-def _write_truth(truth, path: Path) -> None:
-    """outcomes.csv with ISO dates and shortest round-trip floats (exact probabilities).
+def _write_truth(truth, path: Path, append: bool = False) -> None:
+    """outcomes.csv with ISO dates and shortest round-trip floats (exact probabilities);
+    ``append`` adds rows below an existing file's (a chunked population's next chunk).
 
     pyarrow's writer rather than ``DataFrame.to_csv``: about ten times faster on the
     millions of rows a large extract has, and deterministic.
@@ -164,15 +188,18 @@ def _write_truth(truth, path: Path) -> None:
             "recorded_outcome": pa.array(truth["recorded_outcome"].to_numpy(), type=pa.int64()),
         }
     )
-    with path.open("wb") as sink:
+    with path.open("ab" if append else "wb") as sink:
         # Arrow quotes header names; snake_case names never need it.
-        sink.write((",".join(table.column_names) + "\n").encode("utf-8"))
+        if not append:
+            sink.write((",".join(table.column_names) + "\n").encode("utf-8"))
         pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none"))
 
 
-def _write_intervention_truth(frame, path: Path) -> None:
+def _write_intervention_truth(frame, path: Path, append: bool = False) -> None:
     """interventions.csv: each fully observed referral's arm and both arms' probabilities,
-    ISO dates and round-trip floats (``DataFrame.to_csv``: thousands of rows, not millions)."""
+    ISO dates and round-trip floats (``DataFrame.to_csv``: thousands of rows, not millions);
+    ``append`` adds rows below an existing file's."""
     out = frame.copy()
     out["referred_on"] = out["referred_on"].dt.strftime("%Y-%m-%d")
-    out.to_csv(path, index=False, float_format="%.17g", lineterminator="\n")
+    out.to_csv(path, index=False, float_format="%.17g", lineterminator="\n",
+               mode="a" if append else "w", header=not append)

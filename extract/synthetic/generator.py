@@ -381,6 +381,7 @@ def generate(
     oracle_columns: bool = False,
     interventions: InterventionParameters | None = None,
     protected_blind: bool = False,
+    person_numbers: tuple[int, int] | None = None,
 ) -> SyntheticExtract:
     """Generate a synthetic extract with known truth.
 
@@ -427,6 +428,11 @@ def generate(
     interventions : InterventionParameters, optional
         Programmes, referral outcomes, engagement and its true effect (default
         ``InterventionParameters()``: odds ratio 0.8, selection on observed factors).
+    person_numbers : (int, int), optional
+        ``(first, population)``: number this run's people ``first, first + 1, ...``, with ids
+        as wide as a population of ``population`` needs. A chunk of a larger population
+        (``extract.synthetic.partitioned``) so that chunks never share an id; default
+        ``(1, people)``.
     """
     if isinstance(people, bool) or not isinstance(people, (int, np.integer)) or people < 1:
         raise ValueError(BAD_PEOPLE.format(value=people))
@@ -445,7 +451,7 @@ def generate(
     intervention_params = interventions if interventions is not None else InterventionParameters()
     sim = _Simulation(
         int(people), int(seed), params, years, _day(extracted_on), oracle=oracle_columns,
-        interventions=intervention_params,
+        interventions=intervention_params, person_numbers=person_numbers,
     )
     sim.run(last_year=end.year if (end.month, end.day) >= (4, 1) else end.year - 1)
     record = params.to_dict()
@@ -532,6 +538,7 @@ class _Simulation:
         extracted_day: int,
         oracle: bool = False,
         interventions: InterventionParameters | None = None,
+        person_numbers: tuple[int, int] | None = None,
     ) -> None:
         self.n = n
         self.oracle = oracle
@@ -547,8 +554,9 @@ class _Simulation:
         self.interventions = InterventionModel(
             interventions if interventions is not None else InterventionParameters(), seed, n, extracted_day
         )
-        width = max(7, len(str(n)))
-        self.person_ids = np.asarray(np.char.mod(f"p%0{width}d", np.arange(1, n + 1)), dtype=object)
+        first, population = person_numbers if person_numbers is not None else (1, n)
+        width = max(7, len(str(population)))
+        self.person_ids = np.asarray(np.char.mod(f"p%0{width}d", np.arange(first, first + n)), dtype=object)
         self._people(years)
         self._adversity()
 
