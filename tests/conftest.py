@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from postgres_server import postgres_server, trail_url  # noqa: F401 - the audit trail on SQLite and PostgreSQL
+from postgres_server import postgres_server, postgres_url, trail_url  # noqa: F401 - the audit trail on SQLite and PostgreSQL
 from served_model import Champion, build_small_champion, cases, champion, served, store  # noqa: F401 - session fixtures for tests/serving and tests/workspace
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

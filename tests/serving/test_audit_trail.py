@@ -245,11 +245,11 @@ def test_audit_trail_old_sqlite_trail_upgrades_and_chains(tmp_path: Path) -> Non
     trail.dispose()
 
 
-def test_audit_trail_copies_sqlite_to_postgresql(tmp_path: Path, postgres_server) -> None:
+def test_audit_trail_copies_sqlite_to_postgresql(tmp_path: Path, postgres_url) -> None:
     path = tmp_path / "old.db"
     _pre_alembic_trail(path)
     source = f"sqlite:///{path}"
-    target = postgres_server.new_database()
+    target = postgres_url
     refused = runner.invoke(app, ["audit-trail", "copy", source, target])
     assert refused.exit_code == 2 and "svrisk audit-trail upgrade" in refused.output
     trail = AuditTrail(source)
