@@ -41,7 +41,9 @@ def _registry(env):
 
 
 def test_recording_bias_and_school_absence_after_publication_alert(trained, newer_extract, tmp_path):
-    extract = newer_extract("recording_bias:2023-04-01", "school_attendance:2023-04-01")
+    # 6,000 people: at 4,000 the black group (about 4%) is too small for the gate's audit to
+    # show the added records as a confident breach once the generator's draws moved (issue 17).
+    extract = newer_extract("recording_bias:2023-04-01", "school_attendance:2023-04-01", people=6000)
     _, aliases_before, tags_before = _registry(trained.store_env)
     out = tmp_path / "report"
     done = trained.run(["monitor", str(extract), *PERIODS, "--out", str(out), "--policy", _policy(tmp_path)])
