@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from extract.console_errors import print_error
+
 app = typer.Typer()
 
 SEE_DOCS = "See docs/monitoring.md, section 'When the monitor stops'."
@@ -18,11 +20,7 @@ POLICY_VALID = "monitoring policy {path} is valid (version {version})"
 
 
 def _error(message: str) -> None:
-    from rich.console import Console
-
-    console = Console(stderr=True, soft_wrap=True)
-    console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
-    console.print(SEE_DOCS, markup=False, highlight=False)
+    print_error(message, SEE_DOCS)
 
 
 @app.command()
