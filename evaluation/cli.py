@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from extract.console_errors import print_error
-
 app = typer.Typer()
 
 EXPERIMENT = "svrisk-impact"
@@ -25,7 +23,11 @@ class Treatment(str, Enum):
 
 
 def _error(message: str) -> None:
-    print_error(message, SEE_DOCS)
+    from rich.console import Console
+
+    console = Console(stderr=True, soft_wrap=True)
+    console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    console.print(SEE_DOCS, markup=False, highlight=False)
 
 
 @app.command()

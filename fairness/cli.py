@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from cluster.client import Engine, check_engine
-from extract.console_errors import print_error
 
 app = typer.Typer()
 
@@ -25,7 +24,11 @@ SEE_DOCS = "See docs/ethics-panel-guide.md, sections 'When a command fails' and 
 
 
 def _error(message: str) -> None:
-    print_error(message, SEE_DOCS)
+    from rich.console import Console
+
+    console = Console(stderr=True, soft_wrap=True)
+    console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    console.print(SEE_DOCS, markup=False, highlight=False)
 
 
 @app.command()
