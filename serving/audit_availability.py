@@ -39,10 +39,14 @@ ERR_FILE_REPLACED = "the audit database file was moved, deleted or replaced sinc
 LOG_UNAVAILABLE = "audit trail unavailable: %s %s"
 
 
-def record_scores(audit: AuditTrail, rows: Sequence[ScoreRow]) -> None:
-    """Append ``rows`` (all or none); :class:`AuditUnavailable` (503) when the store cannot."""
+def record_scores(audit: AuditTrail, rows: Sequence[ScoreRow], *, wait: bool = True) -> bool:
+    """Append ``rows`` (all or none); :class:`AuditUnavailable` (503) when the store cannot.
+
+    With ``wait=False``, False (nothing written) when the append would have to wait for a
+    lock (:meth:`AuditTrail.append_scores`).
+    """
     try:
-        audit.append_scores(rows)
+        return audit.append_scores(rows, wait=wait)
     except STORE_ERRORS as exc:
         raise trail_unavailable(exc, ERR_AUDIT_UNAVAILABLE) from None
 

@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -205,11 +206,11 @@ class ScoreRow:
 
 def case_audit_attributes(cases: Sequence[object]) -> list[dict[str, object]]:
     """Each validated ``SingleCase``'s audit attributes, from the feature builder's own
-    ``audit_columns`` (so the age band is the one the fairness audit uses)."""
+    ``audit_values`` (so the age band is the one the fairness audit uses)."""
     import numpy as np
     import pandas as pd
 
-    from features.families.context import ages, audit_columns
+    from features.families.context import ages, audit_values
 
     people = {
         "birth_month": np.array([c.person.birth_month for c in cases], dtype="datetime64[D]").astype("datetime64[ns]"),
@@ -219,13 +220,14 @@ def case_audit_attributes(cases: Sequence[object]) -> list[dict[str, object]]:
                                dtype=float),
     }
     as_of = pd.Series(np.array([c.as_of for c in cases], dtype="datetime64[D]").astype("datetime64[ns]"))
-    frame = audit_columns(people, ages(as_of, people))
-    rows = []
-    for record in frame.astype(object).to_dict(orient="records"):
-        decile = record["imd_decile"]
-        rows.append({**{k: (None if pd.isna(v) else str(v)) for k, v in record.items() if k != "imd_decile"},
-                     "imd_decile": None if pd.isna(decile) else int(decile)})
-    return rows
+    # Column by column, not through a frame: for the one case of /score a DataFrame and
+    # its to_dict cost about 1 ms, most of the service's own time per call.
+    columns = {name: np.asarray(values, dtype=object) for name, values in audit_values(people, ages(as_of, people)).items()}
+    return [
+        {name: None if pd.isna(values[i]) else (int(values[i]) if name == "imd_decile" else str(values[i]))
+         for name, values in columns.items()}
+        for i in range(len(cases))
+    ]
 
 
 def new_audit_id() -> str:
@@ -281,6 +283,17 @@ def _unavailable(exc: sa.exc.DBAPIError) -> bool:
     return isinstance(exc, sa.exc.OperationalError) or sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
 
 
+@cache
+def _head_query(table: sa.Table) -> sa.Select:
+    # Built once per table: building the statement cost more than running it on SQLite.
+    return sa.select(table.c[SEQ_COLUMN], table.c[HASH_COLUMN]).order_by(table.c[SEQ_COLUMN].desc()).limit(1)
+
+
+def _lock_taken(exc: sa.exc.DBAPIError) -> bool:
+    """Whether ``exc`` says another connection holds the SQLite database's lock (SQLITE_BUSY)."""
+    return getattr(exc.orig, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+
+
 @contextmanager
 def store_errors() -> Iterator[None]:
     """Turn the driver's "cannot reach or write the database" into :class:`AuditStoreUnavailable`."""
@@ -317,7 +330,15 @@ class AuditTrail:
         self.url = url
         self.head_log_seconds = head_log_seconds
         self.engine = make_engine(url, busy_timeout_ms)
+        # SQLite: the same file through connections that never wait for the write lock, for
+        # an append tried on the service's event loop first (append_scores(wait=False)).
+        self.no_wait_engine = make_engine(url, 0) if self.engine.dialect.name == "sqlite" else None
         self._head_logged_at: dict[str, float] = {}
+
+    @property
+    def engines(self) -> tuple[Engine, ...]:
+        """Every engine of the trail (the service watches each one's SQLite file)."""
+        return (self.engine,) if self.no_wait_engine is None else (self.engine, self.no_wait_engine)
 
     # -- schema -------------------------------------------------------------------------
 
@@ -350,9 +371,9 @@ class AuditTrail:
         return config
 
     @contextmanager
-    def _locked(self, *chains: str) -> Iterator[sa.Connection]:
+    def _locked(self, *chains: str, engine: Engine | None = None) -> Iterator[sa.Connection]:
         """A transaction holding the chains' locks until it commits (or rolls back)."""
-        with self.engine.connect() as conn:
+        with (engine or self.engine).connect() as conn:
             conn = conn.execution_options(**{_IMMEDIATE: True})
             with conn.begin():
                 if conn.dialect.name == "postgresql":
@@ -364,9 +385,7 @@ class AuditTrail:
 
     def _append(self, conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, object]]) -> ChainHead:
         """Insert ``rows`` at the end of ``table``'s chain (the caller holds its lock)."""
-        head = conn.execute(
-            sa.select(table.c[SEQ_COLUMN], table.c[HASH_COLUMN]).order_by(table.c[SEQ_COLUMN].desc()).limit(1)
-        ).first()
+        head = conn.execute(_head_query(table)).first()
         last_seq, last_hash = (0, GENESIS_HASH) if head is None else (int(head[0]), str(head[1]))
         linked = chained(rows, last_seq, last_hash)
         conn.execute(table.insert(), linked)
@@ -381,13 +400,33 @@ class AuditTrail:
             self._head_logged_at[head.table] = now
             chain_log.warning(head.log_line())
 
-    def append_scores(self, rows: Sequence[ScoreRow]) -> None:
-        """Insert all rows in one transaction (all or none), at the end of the chain."""
+    def append_scores(self, rows: Sequence[ScoreRow], *, wait: bool = True) -> bool:
+        """Insert all rows in one transaction (all or none), at the end of the chain.
+
+        With ``wait=False`` nothing waits for a lock: when another connection holds the
+        SQLite write lock, or the store is not SQLite, nothing is written and the answer
+        is False (append again with ``wait=True``, off an event loop).
+
+        Returns
+        -------
+        bool
+            True when the rows were appended.
+        """
         if not rows:
-            return
-        with store_errors(), self._locked(SCORES.name) as conn:
-            head = self._append(conn, SCORES, [row.__dict__ for row in rows])
+            return True
+        engine = self.engine if wait else self.no_wait_engine
+        if engine is None:
+            return False
+        with store_errors():
+            try:
+                with self._locked(SCORES.name, engine=engine) as conn:
+                    head = self._append(conn, SCORES, [row.__dict__ for row in rows])
+            except sa.exc.OperationalError as exc:
+                if not wait and _lock_taken(exc):
+                    return False
+                raise
         self._after_append(head)
+        return True
 
     def append_review(self, values: dict[str, object]) -> None:
         """Append a review; :class:`ReviewConflict` unless it supersedes exactly the latest
@@ -563,7 +602,8 @@ class AuditTrail:
         return copied
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        for engine in self.engines:
+            engine.dispose()
 
 
 def _utc(value: object) -> object:

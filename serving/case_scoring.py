@@ -146,13 +146,17 @@ async def score_and_audit_on_loop(
     model: Any, audit: AuditTrail, cases: list[SingleCase], principal: Principal
 ) -> list[ScoredCase]:
     """:func:`score_and_audit` for a caller on the event loop: the scoring stays on the loop
-    (a few ms of CPU with nothing to await), only the audit commit goes to a thread, so a
-    locked or slow database holds up this request, not the worker's other requests and probes.
+    (a few ms of CPU with nothing to await), and so does the audit commit when the trail's
+    write lock is free at once (a hop to a thread cost about 0.8 ms a call in
+    benchmarks/serve.py). When another writer holds it, or the store is not SQLite, the
+    commit waits in a thread: a locked or slow database holds up this request, not the
+    worker's other requests and probes.
     """
     from starlette.concurrency import run_in_threadpool
 
     scoring = _score_cases(model, cases, principal)
-    await run_in_threadpool(record_scores, audit, scoring.rows)
+    if not record_scores(audit, scoring.rows, wait=False):
+        await run_in_threadpool(record_scores, audit, scoring.rows)
     return scoring.answers()
 
 

@@ -130,9 +130,10 @@ class ServiceGuard:
         await self.app(scope, receive, send)
 
     async def _charge(self, principal: Principal, *, requests: int = 0, cases: int = 0) -> None:
-        # In a thread: under contention the shared counter's lock can be held for a moment
-        # by another worker, and that wait must not stall this worker's loop (its probes).
-        await run_in_threadpool(self.limiter.charge, principal, requests=requests, cases=cases)
+        # On the loop when the shared counter is free (no hop to a thread); when another
+        # worker holds it, in a thread, so that wait does not stall this worker's probes.
+        if not self.limiter.charge(principal, requests=requests, cases=cases, wait=False):
+            await run_in_threadpool(self.limiter.charge, principal, requests=requests, cases=cases)
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
         declared = headers.get("content-length")

@@ -176,7 +176,8 @@ class SvriskService:
             self.settings.sqlite_busy_timeout_ms,
             head_log_seconds=self.settings.chain_head_seconds,
         )
-        watch_sqlite_file(self.audit.engine)
+        for engine in self.audit.engines:
+            watch_sqlite_file(engine)
         # Migrate (or check) the trail's schema, and log where its chains stand (issue 19).
         self.audit.create_schema()
         self.audit.log_heads()

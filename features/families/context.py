@@ -60,8 +60,13 @@ def age_bands(age: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, dtype=AGE_BAND_DTYPE, validate=False)
 
 
+def audit_values(
+    people: dict[str, np.ndarray | pd.Categorical], age: np.ndarray
+) -> dict[str, np.ndarray | pd.Categorical]:
+    """sex, ethnicity, age_band, sen, imd_decile, local_authority per cohort row, as arrays."""
+    return {name: age_bands(age) if name == "age_band" else people[name] for name in AUDITED_ATTRIBUTES}
+
+
 def audit_columns(people: dict[str, np.ndarray | pd.Categorical], age: np.ndarray) -> pd.DataFrame:
-    """sex, ethnicity, age_band, sen, imd_decile, local_authority per cohort row."""
-    return table_frame({
-        name: age_bands(age) if name == "age_band" else people[name] for name in AUDITED_ATTRIBUTES
-    })
+    """:func:`audit_values` as a frame."""
+    return table_frame(audit_values(people, age))

@@ -98,6 +98,43 @@ def test_audit_trail_concurrent_writers_keep_one_chain(trail_url: str) -> None:
         trail.dispose()
 
 
+def test_audit_trail_append_without_waiting_writes_nothing_while_the_lock_is_held(trail_url: str) -> None:
+    trail = _trail(trail_url, rows=1)
+    if not trail_url.startswith("sqlite"):
+        # Only SQLite is tried on the event loop: a network round trip there would stall it.
+        assert trail.append_scores([_row()], wait=False) is False
+        assert trail.count_scores() == 1
+        return
+    assert trail.append_scores([_row()], wait=False) is True
+    path = sa.make_url(trail_url).database
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        assert trail.append_scores([_row(), _row()], wait=False) is False
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert trail.count_scores() == 2
+    # Tried without waiting, then with: one chain whichever engine appended.
+    mixed = [AuditTrail(trail_url) for _ in range(3)]
+
+    def write(worker: AuditTrail) -> None:
+        for _ in range(15):
+            rows = [_row()]
+            if not worker.append_scores(rows, wait=False):
+                worker.append_scores(rows)
+
+    threads = [threading.Thread(target=write, args=(worker,)) for worker in mixed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert trail.count_scores() == 2 + 3 * 15
+    assert trail.verify() == []
+    for worker in (trail, *mixed):
+        worker.dispose()
+
+
 def test_audit_trail_unavailable_store_is_one_clear_error(tmp_path: Path, trail_url: str) -> None:
     trail = _trail(trail_url, rows=1)
     if trail_url.startswith("sqlite"):

@@ -45,7 +45,8 @@ def case(cases) -> CaseInput:
 
 def _trail(path: Path, busy_timeout_ms: int = 5000) -> AuditTrail:
     trail = AuditTrail(f"sqlite:///{path}", busy_timeout_ms)
-    watch_sqlite_file(trail.engine)
+    for engine in trail.engines:  # as the service does
+        watch_sqlite_file(engine)
     trail.create_schema()
     return trail
 
@@ -55,23 +56,29 @@ def _rows(path: Path) -> int:
         return conn.execute("SELECT count(*) FROM score_audit").fetchone()[0]
 
 
-def test_faults_audit_folder_removed_then_restored(model, case, tmp_path: Path) -> None:
+def _on_loop(model, trail, cases, principal):
+    return asyncio.run(score_and_audit_on_loop(model, trail, cases, principal))
+
+
+# /score commits on its event loop when it can (score_and_audit_on_loop), /score_batch in a thread.
+@pytest.mark.parametrize("score", [score_and_audit, _on_loop], ids=["thread", "loop"])
+def test_faults_audit_folder_removed_then_restored(model, case, tmp_path: Path, score) -> None:
     folder = tmp_path / "audit"
     folder.mkdir()
     trail = _trail(folder / "audit.db")
-    first = score_and_audit(model, trail, [case], PAT)
+    first = score(model, trail, [case], PAT)
     assert _rows(folder / "audit.db") == 1
     # The folder goes away while the pool still holds an open connection to the file:
     # without the file check the commit would succeed into a file nobody will read.
     away = folder.rename(tmp_path / "away")
     with pytest.raises(AuditUnavailable, match="no score is given") as refused:
-        score_and_audit(model, trail, [case], PAT)
+        score(model, trail, [case], PAT)
     assert refused.value.error_code == 503 and refused.value.message == ERR_AUDIT_UNAVAILABLE
     assert refused.value.headers["Retry-After"] == "5"
     assert _rows(away / "audit.db") == 1
     # Back in place: the service resumes without a restart.
     away.rename(folder)
-    second = score_and_audit(model, trail, [case], PAT)
+    second = score(model, trail, [case], PAT)
     assert _rows(folder / "audit.db") == 2
     assert {first[0].audit_id, second[0].audit_id} == {r["audit_id"] for r in trail.scorings()}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,22 @@ async def _inner(scope, receive, send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def _guarded_get(guard: ServiceGuard, path: str, key: str | None) -> tuple[int, dict[str, str]]:
+    """A GET through ``guard`` alone: the response's status and headers."""
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    headers = [] if key is None else [(API_KEY_HEADER.lower().encode(), key.encode())]
+    await guard({"type": "http", "method": "GET", "path": path, "headers": headers}, receive, send)
+    start = sent[0]
+    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}
+
+
 @pytest.fixture
 def keys(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
     keys = {"practitioner": new_key(), "data_scientist": new_key()}
@@ -140,20 +157,8 @@ def test_limits_guard_refuses_requests_past_the_worker_limit_at_once(keys, monke
 
     guard = ServiceGuard(slow)
 
-    async def call(path: str, key: str | None) -> tuple[int, dict[str, str]]:
-        sent: list[dict] = []
-
-        async def receive() -> dict:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict) -> None:
-            sent.append(message)
-
-        headers = [] if key is None else [(API_KEY_HEADER.lower().encode(), key.encode())]
-        scope = {"type": "http", "method": "GET", "path": path, "headers": headers}
-        await guard(scope, receive, send)
-        start = sent[0]
-        return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}
+    def call(path: str, key: str | None) -> Awaitable[tuple[int, dict[str, str]]]:
+        return _guarded_get(guard, path, key)
 
     async def scenario() -> None:
         key = keys["practitioner"]
@@ -169,5 +174,48 @@ def test_limits_guard_refuses_requests_past_the_worker_limit_at_once(keys, monke
         assert [(await task)[0] for task in slow_calls] == [200, 200]
         assert guard.in_flight == 0
         assert (await call("/fast", key))[0] == 200
+
+    asyncio.run(scenario())
+
+
+def test_limits_charge_without_waiting_counts_nothing_while_another_worker_holds_the_counter(tmp_path: Path) -> None:
+    import sqlite3
+
+    clock = Clock(60 * 1000.0)
+    limiter = RateLimiter(tmp_path / "rates.db", 2, 100, clock=clock)
+    assert limiter.charge(PAT, requests=1, wait=False) is True
+    holder = sqlite3.connect(tmp_path / "rates.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        # The guard's try on its event loop: no wait, nothing counted, try again in a thread.
+        assert limiter.charge(PAT, requests=1, wait=False) is False
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert limiter.charge(PAT, requests=1) is True
+    with pytest.raises(RateLimited):
+        limiter.charge(PAT, requests=1, wait=False)
+
+
+def test_limits_guard_waits_for_a_held_counter_off_its_loop(keys, tmp_path: Path) -> None:
+    import sqlite3
+
+    guard = ServiceGuard(_inner)
+
+    async def call(path: str, key: str | None) -> int:
+        return (await _guarded_get(guard, path, key))[0]
+
+    async def scenario() -> None:
+        assert await call("/fast", keys["practitioner"]) == 200  # the counter file exists now
+        holder = sqlite3.connect(tmp_path / "rates.db", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        waiting = asyncio.create_task(call("/fast", keys["practitioner"]))
+        await asyncio.sleep(0.2)
+        # The keyed request waits for the counter in a thread; the loop still answers probes.
+        assert not waiting.done()
+        assert await asyncio.wait_for(call("/readyz", None), timeout=1) == 200
+        holder.execute("COMMIT")
+        holder.close()
+        assert await asyncio.wait_for(waiting, timeout=5) == 200
 
     asyncio.run(scenario())
