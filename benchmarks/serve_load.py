@@ -82,9 +82,17 @@ class Load:
             return None
         self.latency_ms[name].append(1000 * (time.perf_counter() - start))
         if response.status_code != SUCCESS[name]:
-            self.errors[name][str(response.status_code)] += 1
+            self.errors[name][f"{response.status_code} {refusal(response)}"] += 1
             return None
         return response.json()
+
+
+def refusal(response) -> str:
+    """The service's error text (a fixed message, never record values), to tell causes apart."""
+    try:
+        return str(response.json().get("error", ""))[:100]
+    except (ValueError, AttributeError):
+        return response.text[:100]
 
 
 async def client_loop(load: Load, url: str, keys: dict[str, str], cases: list[dict],
@@ -216,6 +224,7 @@ def main() -> None:
         "SVRISK_RATE_LIMIT_REQUESTS": "10000000",
         "SVRISK_RATE_LIMIT_CASES": "10000000",
         "SVRISK_MAX_CONCURRENT": str(max(32, args.clients)),
+        **({"MALLOC_ARENA_MAX": os.environ["AB_ARENAS"]} if os.environ.get("AB_ARENAS") else {}),
     }
     result: dict = {
         "benchmark": "serve_load", "workers": args.workers, "clients": args.clients,

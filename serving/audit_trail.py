@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -57,6 +58,9 @@ ERR_SUPERSEDES_NOT_LATEST = (
 )
 ERR_NOTHING_TO_SUPERSEDE = "supersedes: this scoring has no review to supersede"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+ERR_WRITE_LOCK_BUSY = "the audit trail's database stayed locked by other writers for the whole busy timeout"
+# How often a waiting writer tries SQLite's write lock again (see AuditTrail._locked).
+WRITE_LOCK_POLL_S = 0.002
 # The Alembic version table of the trail (the MLflow store has its own alembic_version).
 SCHEMA_VERSION_TABLE = "audit_schema_version"
 MIGRATIONS = Path(__file__).with_name("audit_migrations")
@@ -177,6 +181,10 @@ def dropped_guards(dialect: str, tables: Sequence[str]) -> list[str]:
 class AuditStoreUnavailable(RuntimeError):
     """The trail's database cannot be reached or written (locked past the busy timeout,
     read-only, down): nothing was recorded, so no score may be given."""
+
+
+class WriteLockBusy(AuditStoreUnavailable):
+    """Other writers held the trail's write lock for the whole busy timeout (nothing written)."""
 
 
 class ReviewConflict(ValueError):
@@ -328,11 +336,13 @@ class AuditTrail:
         head_log_seconds: float | None = None,
     ) -> None:
         self.url = url
+        self.busy_timeout_ms = busy_timeout_ms
         self.head_log_seconds = head_log_seconds
         self.engine = make_engine(url, busy_timeout_ms)
         # SQLite: the same file through connections that never wait for the write lock, for
         # an append tried on the service's event loop first (append_scores(wait=False)).
         self.no_wait_engine = make_engine(url, 0) if self.engine.dialect.name == "sqlite" else None
+        self._writers = threading.Lock()
         self._head_logged_at: dict[str, float] = {}
 
     @property
@@ -371,15 +381,50 @@ class AuditTrail:
         return config
 
     @contextmanager
-    def _locked(self, *chains: str, engine: Engine | None = None) -> Iterator[sa.Connection]:
-        """A transaction holding the chains' locks until it commits (or rolls back)."""
-        with (engine or self.engine).connect() as conn:
-            conn = conn.execution_options(**{_IMMEDIATE: True})
-            with conn.begin():
-                if conn.dialect.name == "postgresql":
+    def _locked(self, *chains: str, wait: bool = True) -> Iterator[sa.Connection]:
+        """A transaction holding the chains' locks until it commits (or rolls back).
+
+        Raises :class:`WriteLockBusy` when the locks are not free within the busy timeout
+        (at once with ``wait=False``; nothing is written then).
+        """
+        if self.no_wait_engine is None:
+            # PostgreSQL queues the advisory locks' waiters itself, first come first served.
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(**{_IMMEDIATE: True})
+                with conn.begin():
                     for chain in sorted(chains):  # one order everywhere: no deadlock
                         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEYS[chain]})
-                yield conn
+                    yield conn
+            return
+        deadline = time.monotonic() + (self.busy_timeout_ms / 1000 if wait else 0)
+        # One writer per process waits for the file's lock, so the workers, not their
+        # threads, take turns; the rest wait here, on a lock that wakes them at once.
+        if not self._writers.acquire(timeout=max(0.0, deadline - time.monotonic()) if wait else -1, blocking=wait):
+            raise WriteLockBusy(ERR_WRITE_LOCK_BUSY)
+        try:
+            yield from self._sqlite_write_transaction(deadline)
+        finally:
+            self._writers.release()
+
+    def _sqlite_write_transaction(self, deadline: float) -> Iterator[sa.Connection]:
+        # BEGIN IMMEDIATE without SQLite's busy handler, polled here every few ms until the
+        # deadline: that handler backs off to 100 ms sleeps, and under load a writer that has
+        # waited long loses the lock to newcomers again and again, past its timeout.
+        while True:
+            with self.no_wait_engine.connect() as conn:
+                conn = conn.execution_options(**{_IMMEDIATE: True})
+                try:
+                    transaction = conn.begin()
+                except sa.exc.OperationalError as exc:
+                    if not _lock_taken(exc):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise WriteLockBusy(ERR_WRITE_LOCK_BUSY) from None
+                else:
+                    with transaction:
+                        yield conn
+                    return
+            time.sleep(WRITE_LOCK_POLL_S)
 
     # -- appends ------------------------------------------------------------------------
 
@@ -414,17 +459,15 @@ class AuditTrail:
         """
         if not rows:
             return True
-        engine = self.engine if wait else self.no_wait_engine
-        if engine is None:
+        if not wait and self.no_wait_engine is None:
             return False
-        with store_errors():
-            try:
-                with self._locked(SCORES.name, engine=engine) as conn:
-                    head = self._append(conn, SCORES, [row.__dict__ for row in rows])
-            except sa.exc.OperationalError as exc:
-                if not wait and _lock_taken(exc):
-                    return False
+        try:
+            with store_errors(), self._locked(SCORES.name, wait=wait) as conn:
+                head = self._append(conn, SCORES, [row.__dict__ for row in rows])
+        except WriteLockBusy:
+            if wait:
                 raise
+            return False
         self._after_append(head)
         return True
 

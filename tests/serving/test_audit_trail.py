@@ -23,6 +23,7 @@ from serving.audit_trail import (
     AuditStoreUnavailable,
     AuditTrail,
     ScoreRow,
+    WriteLockBusy,
     new_audit_id,
     store_errors,
     utc_now,
@@ -133,6 +134,38 @@ def test_audit_trail_append_without_waiting_writes_nothing_while_the_lock_is_hel
     assert trail.verify() == []
     for worker in (trail, *mixed):
         worker.dispose()
+
+
+def test_audit_trail_waiting_writer_gets_the_lock_soon_after_its_release_or_gives_up_at_its_timeout(
+    tmp_path: Path,
+) -> None:
+    import time
+
+    path = tmp_path / "audit.db"
+    trail = AuditTrail(f"sqlite:///{path}", busy_timeout_ms=400)
+    trail.create_schema()
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    start = time.monotonic()
+    with pytest.raises(WriteLockBusy):
+        trail.append_scores([_row()])
+    assert 0.35 < time.monotonic() - start < 5
+    # Released 0.34 s into a wait: SQLite's own busy handler sleeps 100 ms at a time by
+    # then (in again ~90 ms after the release); the trail polls every few ms.
+    trail.busy_timeout_ms = 5000
+    released: list[float] = []
+
+    def release() -> None:
+        released.append(time.monotonic())
+        holder.execute("ROLLBACK")
+
+    timer = threading.Timer(0.34, release)
+    timer.start()
+    trail.append_scores([_row()])
+    assert time.monotonic() - released[0] < 0.05
+    timer.join()
+    holder.close()
+    assert trail.count_scores() == 1
 
 
 def test_audit_trail_unavailable_store_is_one_clear_error(tmp_path: Path, trail_url: str) -> None:
