@@ -94,7 +94,9 @@ class Workspace:
         self.model = model
         self.audit = audit
         self.keys = KeyRing.from_sources(settings.api_keys_file, settings.api_keys_json)
-        self.sessions = SessionStore(audit.engine, dt.timedelta(minutes=settings.session_idle_minutes))
+        self.sessions = SessionStore(
+            audit.engine, dt.timedelta(minutes=settings.session_idle_minutes), settings.sqlite_busy_timeout_ms
+        )
         self.sessions.create_schema()
         if limits is None and settings.model_source == "registry":
             limits = served_card_limits(model.card)

@@ -23,7 +23,7 @@ from sqlalchemy.schema import CreateTable
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from serving.api_keys import Principal
-from serving.audit_trail import make_engine, utc_now
+from serving.audit_trail import SQLITE_BUSY_TIMEOUT_MS, make_engine, utc_now
 
 SESSION_COOKIE = "svrisk_session"
 SIGN_IN_COOKIE = "svrisk_sign_in"
@@ -85,12 +85,17 @@ class SessionStore:
         The audit trail's engine.
     idle : datetime.timedelta
         A session unused for longer than this has ended.
+    busy_timeout_ms : int
+        How long a SQLite write waits for a lock: the service's SVRISK_SQLITE_BUSY_TIMEOUT_MS,
+        as ``engine`` was made with, so both engines wait the same bounded time.
     """
 
-    def __init__(self, engine: sa.Engine, idle: dt.timedelta) -> None:
+    def __init__(
+        self, engine: sa.Engine, idle: dt.timedelta, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+    ) -> None:
         self.engine = engine
         self.idle = idle
-        self.copies = copies_engine(engine)
+        self.copies = copies_engine(engine, busy_timeout_ms)
         self._recent: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._recent_lock = threading.Lock()
 
@@ -214,7 +219,7 @@ class SessionStore:
             ).scalar_one_or_none()
 
 
-def copies_engine(engine: sa.Engine) -> sa.Engine:
+def copies_engine(engine: sa.Engine, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> sa.Engine:
     """The same database through an engine whose SQLite commits do not wait for the disk.
 
     For the session's copies of results and caseloads only: they are not the record (the
@@ -222,12 +227,13 @@ def copies_engine(engine: sa.Engine) -> sa.Engine:
     would only make the page say "not found". In WAL mode synchronous=NORMAL skips the
     commit's fsync and keeps the database consistent. Sessions themselves (sign-in and
     sign-out) stay on ``engine``, so a sign-out is never undone. Other databases, and an
-    in-memory SQLite (which a second engine cannot open), use ``engine``.
+    in-memory SQLite (which a second engine cannot open), use ``engine``. ``busy_timeout_ms``
+    is the wait for a lock that ``engine`` was made with (SVRISK_SQLITE_BUSY_TIMEOUT_MS).
     """
     url = engine.url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return engine
-    copies = make_engine(url.render_as_string(hide_password=False))
+    copies = make_engine(url.render_as_string(hide_password=False), busy_timeout_ms)
 
     @sa.event.listens_for(copies, "connect")
     def _commit_without_fsync(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects

@@ -182,3 +182,14 @@ def test_workers_starting_together_create_the_session_tables_once(trail_url) -> 
     engine.dispose()
     assert errors == []
     assert len({store.sign("x") for store in stores}) == 1
+
+
+def test_workspace_result_copies_wait_the_services_busy_timeout(tmp_path: Path) -> None:
+    # The copies' engine is a second engine on the file: it must wait as long as the first.
+    trail = AuditTrail(f"sqlite:///{tmp_path / 'audit.db'}", busy_timeout_ms=1234)
+    store = SessionStore(trail.engine, dt.timedelta(minutes=30), busy_timeout_ms=1234)
+    with store.copies.connect() as copies, store.engine.connect() as records:
+        assert copies.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
+        assert records.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
+    store.copies.dispose()
+    trail.dispose()
