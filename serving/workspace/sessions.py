@@ -3,10 +3,10 @@
 The record (who, role, CSRF token, last request, and the SHA-256 of the key
 signed in with) is in the same database as the audit trail, so any worker
 process can check it; signing out or idling past the limit deletes it, and with
-it the results and caseload kept for it. The
-cookie holds only the signed random session id (itsdangerous), HttpOnly and
-SameSite=Strict, Secure when the request came over HTTPS. Unlike the audit
-trail these tables are not append-only: a session is meant to disappear.
+it the results and caseload kept for it. The cookie holds only the signed random
+session id (itsdangerous), HttpOnly and SameSite=Strict, Secure when the request
+came over HTTPS. Unlike the audit trail these tables are not append-only: a
+session is meant to disappear.
 """
 
 from __future__ import annotations
