@@ -197,10 +197,24 @@ class KeyRing:
 
     def authenticate(self, key: str | None) -> Principal:
         """The caller holding ``key``; :class:`MissingApiKey` (401) when absent or unknown."""
+        return self.holder(hash_key(key) if key else None)
+
+    def holder(self, digest: str | None) -> Principal:
+        """The caller whose key hashes to ``digest`` (see :func:`hash_key`), as the ring has it now.
+
+        The workspace re-checks a session's key with this on every page, so a key revoked,
+        expired or removed since sign-in is refused at once, as it is for the API.
+
+        Raises
+        ------
+        MissingApiKey
+            (401) When ``digest`` is missing, or its key is unknown, revoked or expired.
+        KeysUnavailable
+            (503) When the key file changed and cannot be used.
+        """
         self._reload_if_changed()
-        if not key:
+        if not digest:
             raise MissingApiKey(ERR_NO_KEY)
-        digest = hash_key(key)
         # Constant-time comparison against every stored hash: no timing hint on prefixes.
         match = None
         for stored, entry in self._by_hash.items():

@@ -6,20 +6,29 @@ also makes Back after sign-out ask the server, which answers with the sign-in
 page). Every form carries the session's CSRF token and a POST without it is
 refused with 403 before anything is read or recorded. URLs name a case only by
 its audit id or caseload rank; page titles never hold personal data.
+
+Every signed-in request re-checks the key the session was made with against the
+key ring (revoked, expired or removed: the session ends, the sign-in page) and is
+charged against the same per-key and per-role rate limits as the API. A refusal
+that passes (rate limit 429; the audit trail, the key file or the rate counter
+unavailable 503) answers as a page with ``Retry-After`` where it has one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import secrets
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -27,10 +36,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from serving.api_keys import ROLE_PERMISSIONS, KeyRing, Permission, roles_allowed
+from serving.api_keys import ROLE_PERMISSIONS, KeyRing, Permission, Principal, hash_key, roles_allowed
+from serving.audit_availability import STORE_ERRORS, trail_unavailable
 from serving.audit_trail import AuditTrail
 from serving.case_scoring import NOTICE, CaseInput, CaseRefused, score_and_audit
-from serving.errors import MissingApiKey, NotYourScoring, ReviewAlreadyRecorded, UnknownAuditId
+from serving.errors import MissingApiKey, NotYourScoring, ReviewAlreadyRecorded, ServiceError, UnknownAuditId
+from serving.rate_limits import RateLimiter
 from serving.reviews import ReviewRequest, record_review
 from serving.risk_bands import N_BANDS
 from runtime.risk_language import format_points
@@ -55,6 +66,15 @@ MAX_FORM_FIELDS = 3000
 FORM_SCOPE_KEY = "svrisk.form"
 ERR_CSRF = "This form has expired or did not come from this site. Nothing was recorded. Go back, reload the page and try again."
 ERR_SIGN_IN = "That key was not recognised. Check it and try again."
+ERR_KEY_ENDED = (
+    "You have been signed out: the key you signed in with is no longer accepted "
+    "(revoked, expired or removed). Nothing was recorded. Sign in with a current key."
+)
+# Titles of the refusals that pass (their messages name no record value: serving.errors).
+REFUSAL_TITLES = {
+    HTTPStatus.TOO_MANY_REQUESTS: "Too many requests",
+    HTTPStatus.SERVICE_UNAVAILABLE: "Not available just now",
+}
 ERR_ROLE = "Your role ({role}) may not see this page. It is for: {allowed}."
 ERR_NOT_FOUND = "There is nothing here, or it is not yours to see."
 ERR_TOO_LARGE = "The file is larger than the limit of {limit:,} bytes."
@@ -94,7 +114,11 @@ class Workspace:
         self.model = model
         self.audit = audit
         self.keys = KeyRing.from_sources(settings.api_keys_file, settings.api_keys_json)
-        self.sessions = SessionStore(audit.engine, dt.timedelta(minutes=settings.session_idle_minutes))
+        # The API's limits and counter file (ServiceGuard skips /app): one budget per key and role.
+        self.limiter = RateLimiter.from_settings(settings)
+        self.sessions = SessionStore(
+            audit.engine, dt.timedelta(minutes=settings.session_idle_minutes), settings.sqlite_busy_timeout_ms
+        )
         self.sessions.create_schema()
         if limits is None and settings.model_source == "registry":
             limits = served_card_limits(model.card)
@@ -118,6 +142,11 @@ class Workspace:
             n_bands=N_BANDS,
             decision_labels=DECISION_LABELS,
         )
+
+    async def charge(self, principal: Principal) -> None:
+        """Count one request for ``principal``; RateLimited (429) or ServiceBusy (503) refuse it."""
+        # In a thread, as the API's guard does: the shared counter's lock may be held by another worker.
+        await run_in_threadpool(self.limiter.charge, principal, requests=1)
 
     def approval(self) -> dict[str, Any]:
         gate = self.model.card.get("gate", {})
@@ -146,6 +175,37 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
     def missing(request: Request, session: Session | None) -> HTMLResponse:
         return page(request, "message.html", 404, title="Not found", message=ERR_NOT_FOUND, session=session)
 
+    async def refused(request: Request, exc: Exception) -> Response:
+        """A refusal that passes (429, 503; a store error is the trail's 503) as a page with its headers."""
+        refusal = exc if isinstance(exc, ServiceError) else trail_unavailable(exc)
+        status = HTTPStatus(int(refusal.error_code))
+        response = page(request, "message.html", status, title=REFUSAL_TITLES.get(status, status.phrase),
+                        message=refusal.message, session=None)  # fmt: skip
+        response.headers.update(refusal.headers)
+        return response
+
+    async def admit(request: Request) -> Session | Response | None:
+        """The request's live session with its key re-checked, the request charged to its holder.
+
+        None without a live session. When the session's key is no longer accepted the
+        session ends and the answer is the sign-in page (401). Raises what :func:`refused`
+        answers: KeysUnavailable, RateLimited, ServiceBusy, a store error.
+        """
+        ws = resolve()
+        session = ws.sessions.find(request.cookies.get(SESSION_COOKIE))
+        if session is None:
+            return None
+        try:
+            # The key ring's holder now: a role changed in the key file applies at once too.
+            principal = ws.keys.holder(session.key_sha256)
+        except MissingApiKey:
+            ws.sessions.end(session.session_id)
+            response = _sign_in_form(request, ws, page, error=ERR_KEY_ENDED, status=401)
+            response.delete_cookie(SESSION_COOKIE, path=request.scope.get("root_path", "") or "/")
+            return response
+        await ws.charge(principal)
+        return dataclasses.replace(session, principal=principal)
+
     def signed_in(permission: Permission | None = None) -> Callable[[Callable], Handler]:
         """Require a live session (else the sign-in page) and, for POST, its CSRF token."""
 
@@ -153,7 +213,9 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
             @_closing_form
             async def endpoint(request: Request) -> Response:
                 ws = resolve()
-                session = ws.sessions.find(request.cookies.get(SESSION_COOKIE))
+                session = await admit(request)
+                if isinstance(session, Response):
+                    return session
                 form: FormData | None = None
                 if request.method == "POST":
                     form = await _read_form(request, ws)
@@ -186,11 +248,14 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
         expected = ws.sessions.unsign(request.cookies.get(SIGN_IN_COOKIE))
         if not tokens_match(expected, _text(form.get(CSRF_FIELD))):
             return page(request, "message.html", 403, title="Refused", message=ERR_CSRF, session=None)
+        key = _text(form.get("api_key")).strip()
         try:
-            principal = ws.keys.authenticate(_text(form.get("api_key")).strip() or None)
+            principal = ws.keys.authenticate(key or None)
         except MissingApiKey:
             return _sign_in_form(request, ws, page, error=ERR_SIGN_IN, status=401)
-        session = ws.sessions.start(principal)
+        # Charged like every page after it: a key past its limit cannot pile up sessions either.
+        await ws.charge(principal)
+        session = ws.sessions.start(principal, hash_key(key))
         response = RedirectResponse(f"{request.scope.get('root_path', '')}/", status_code=303)
         _set_cookie(response, request, SESSION_COOKIE, ws.sessions.sign(session.session_id))
         response.delete_cookie(SIGN_IN_COOKIE, path=request.scope.get("root_path", "") or "/")
@@ -326,8 +391,12 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
         return _result_page(request, ws, page, session, scored, rank=rank)
 
     async def not_found(request: Request, _exc: Exception) -> Response:
-        session = resolve().sessions.find(request.cookies.get(SESSION_COOKIE))
-        return missing(request, session)
+        # An exception handler's own errors reach no other handler: answered here.
+        try:
+            session = await admit(request)
+        except (ServiceError, *STORE_ERRORS) as exc:
+            return await refused(request, exc)
+        return session if isinstance(session, Response) else missing(request, session)
 
     # Registered here, not at import: importing the module changes no global state.
     _register_uuid_convertor()
@@ -347,7 +416,12 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
             Route("/caseload/{rank:int}", caseload_case),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],
-        exception_handlers={404: not_found, 405: not_found},
+        exception_handlers={
+            404: not_found,
+            405: not_found,
+            ServiceError: refused,
+            **{error: refused for error in STORE_ERRORS},
+        },
     )
     return _SecurityHeaders(app)
 

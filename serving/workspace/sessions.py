@@ -1,11 +1,12 @@
 """Workspace sessions: a signed cookie naming a session whose record lives in the database.
 
-The record (who, role, CSRF token, last request) is in the same database as the
-audit trail, so any worker process can check it; signing out or idling past
-the limit deletes it, and with it the results and caseload kept for it. The
-cookie holds only the signed random session id (itsdangerous), HttpOnly and
-SameSite=Strict, Secure when the request came over HTTPS. Unlike the audit
-trail these tables are not append-only: a session is meant to disappear.
+The record (who, role, CSRF token, last request, and the SHA-256 of the key
+signed in with) is in the same database as the audit trail, so any worker
+process can check it; signing out or idling past the limit deletes it, and with
+it the results and caseload kept for it. The cookie holds only the signed random
+session id (itsdangerous), HttpOnly and SameSite=Strict, Secure when the request
+came over HTTPS. Unlike the audit trail these tables are not append-only: a
+session is meant to disappear.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.schema import CreateTable
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from serving.api_keys import Principal
-from serving.audit_trail import make_engine, utc_now
+from serving.audit_trail import SQLITE_BUSY_TIMEOUT_MS, make_engine, utc_now
 
 SESSION_COOKIE = "svrisk_session"
 SIGN_IN_COOKIE = "svrisk_sign_in"
@@ -44,6 +45,16 @@ SESSIONS = sa.Table(
     sa.Column("csrf_token", sa.String(64), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+)
+# The hash of the key each session was signed in with (serving.api_keys.hash_key), re-checked
+# on every page. A table of its own, not a column: the tables are made with CREATE TABLE IF NOT
+# EXISTS (no migrations), so a sessions table made before needs no ALTER; a session without a
+# row here (signed in before the upgrade) is ended at its next request.
+SESSION_KEYS = sa.Table(
+    "workspace_session_keys",
+    METADATA,
+    sa.Column("session_id", sa.String(64), primary_key=True),
+    sa.Column("key_sha256", sa.String(64), nullable=False),
 )
 # Results the session scored, so the result page can be reloaded (PRG) until sign-out.
 RESULTS = sa.Table(
@@ -74,6 +85,8 @@ class Session:
     session_id: str
     principal: Principal
     csrf_token: str
+    # None for a session signed in before keys were recorded: its key cannot be re-checked.
+    key_sha256: str | None
 
 
 class SessionStore:
@@ -85,12 +98,17 @@ class SessionStore:
         The audit trail's engine.
     idle : datetime.timedelta
         A session unused for longer than this has ended.
+    busy_timeout_ms : int
+        How long a SQLite write waits for a lock: the service's SVRISK_SQLITE_BUSY_TIMEOUT_MS,
+        as ``engine`` was made with, so both engines wait the same bounded time.
     """
 
-    def __init__(self, engine: sa.Engine, idle: dt.timedelta) -> None:
+    def __init__(
+        self, engine: sa.Engine, idle: dt.timedelta, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+    ) -> None:
         self.engine = engine
         self.idle = idle
-        self.copies = copies_engine(engine)
+        self.copies = copies_engine(engine, busy_timeout_ms)
         self._recent: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._recent_lock = threading.Lock()
 
@@ -127,9 +145,10 @@ class SessionStore:
         return value if isinstance(value, str) else None
 
     # -- sessions ----------------------------------------------------------------------
-    def start(self, principal: Principal) -> Session:
+    def start(self, principal: Principal, key_sha256: str) -> Session:
+        """A new session for ``principal``, signed in with the key whose hash is ``key_sha256``."""
         now = utc_now()
-        session = Session(secrets.token_urlsafe(32), principal, secrets.token_urlsafe(32))
+        session = Session(secrets.token_urlsafe(32), principal, secrets.token_urlsafe(32), key_sha256)
         with self.engine.begin() as conn:
             conn.execute(
                 SESSIONS.insert(),
@@ -142,6 +161,7 @@ class SessionStore:
                     "last_seen": now,
                 },
             )
+            conn.execute(SESSION_KEYS.insert(), {"session_id": session.session_id, "key_sha256": key_sha256})
         return session
 
     def find(self, cookie: str | None) -> Session | None:
@@ -152,7 +172,9 @@ class SessionStore:
         now = utc_now()
         with self.engine.connect() as conn:
             row = conn.execute(
-                sa.select(SESSIONS).where(SESSIONS.c.session_id == session_id)
+                sa.select(SESSIONS, SESSION_KEYS.c.key_sha256)
+                .select_from(SESSIONS.outerjoin(SESSION_KEYS, SESSION_KEYS.c.session_id == SESSIONS.c.session_id))
+                .where(SESSIONS.c.session_id == session_id)
             ).mappings().first()
         if row is None:
             return None
@@ -167,7 +189,8 @@ class SessionStore:
                 conn.execute(
                     SESSIONS.update().where(SESSIONS.c.session_id == session_id).values(last_seen=now)
                 )
-        return Session(session_id, Principal(name=row["caller"], role=row["role"]), row["csrf_token"])
+        principal = Principal(name=row["caller"], role=row["role"])
+        return Session(session_id, principal, row["csrf_token"], row["key_sha256"])
 
     def end(self, session_id: str) -> None:
         with self.engine.begin() as conn:
@@ -214,7 +237,7 @@ class SessionStore:
             ).scalar_one_or_none()
 
 
-def copies_engine(engine: sa.Engine) -> sa.Engine:
+def copies_engine(engine: sa.Engine, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> sa.Engine:
     """The same database through an engine whose SQLite commits do not wait for the disk.
 
     For the session's copies of results and caseloads only: they are not the record (the
@@ -222,12 +245,13 @@ def copies_engine(engine: sa.Engine) -> sa.Engine:
     would only make the page say "not found". In WAL mode synchronous=NORMAL skips the
     commit's fsync and keeps the database consistent. Sessions themselves (sign-in and
     sign-out) stay on ``engine``, so a sign-out is never undone. Other databases, and an
-    in-memory SQLite (which a second engine cannot open), use ``engine``.
+    in-memory SQLite (which a second engine cannot open), use ``engine``. ``busy_timeout_ms``
+    is the wait for a lock that ``engine`` was made with (SVRISK_SQLITE_BUSY_TIMEOUT_MS).
     """
     url = engine.url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return engine
-    copies = make_engine(url.render_as_string(hide_password=False))
+    copies = make_engine(url.render_as_string(hide_password=False), busy_timeout_ms)
 
     @sa.event.listens_for(copies, "connect")
     def _commit_without_fsync(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects
@@ -247,5 +271,5 @@ def tokens_match(expected: str | None, given: str | None) -> bool:
 
 
 def _delete(conn: sa.Connection, session_id: str) -> None:
-    for table in (RESULTS, CASELOADS, SESSIONS):
+    for table in (RESULTS, CASELOADS, SESSION_KEYS, SESSIONS):
         conn.execute(table.delete().where(table.c.session_id == session_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_frame
+from known_logit_frames import make_frame
 
 from training.global_explanations import (
     BY_GROUP_COLUMNS,

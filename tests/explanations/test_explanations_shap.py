@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CATEGORY_LEVELS, make_frame
+from known_logit_frames import CATEGORY_LEVELS, make_frame
 
 from runtime.shap_explainer import (
     SUM_TOLERANCE,

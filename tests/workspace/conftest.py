@@ -59,7 +59,13 @@ def in_process(champion, tmp_path_factory: pytest.TempPathFactory) -> InProcess:
     root = tmp_path_factory.mktemp("workspace_in_process")
     keys = {role: new_key() for role in IN_PROCESS_ROLES}
     audit_db = f"sqlite:///{root / 'audit.db'}"
-    env = service_env(champion, audit_db, keys, "in")
+    env = {
+        **service_env(champion, audit_db, keys, "in"),
+        # The fuzzing posts over 1,000 forms a minute with one key: the workspace's limits are
+        # tested on their own workspace (test_workspace_access.py), with their own counts.
+        "SVRISK_RATE_LIMIT_REQUESTS": "1000000",
+        "SVRISK_RATE_LIMIT_DB": str(root / "rates.db"),
+    }
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
     try:

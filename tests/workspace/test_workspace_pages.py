@@ -8,36 +8,15 @@ import json
 import re
 
 import pytest
-from starlette.testclient import TestClient
 
 from serving.api_keys import Principal
 from serving.audit_trail import AuditTrail
 from serving.case_scoring import CaseInput, score_and_audit
 from serving.workspace.app import CSP
-from serving.workspace.case_form import from_case
 from serving.workspace.sessions import SESSION_COOKIE
+from workspace_client import form_fields, sign_in
 
 pytestmark = [pytest.mark.slow]
-
-
-def _token(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def sign_in(app, key: str) -> tuple[TestClient, str]:
-    client = TestClient(app, base_url="http://testserver")
-    page = client.get("/app/signin")
-    response = client.post("/app/signin", data={"csrf_token": _token(page.text), "api_key": key})
-    assert response.status_code == 200 and "Sign out" in response.text, response.text[:500]
-    return client, _token(response.text)
-
-
-def form_fields(case: dict) -> dict[str, str]:
-    """The new-case form's fields for a case, as the page would post them."""
-    form = from_case(case)
-    data = dict(form.values)
-    data.update({f"{t}-rows": str(n) for t, n in form.rows.items()})
-    return data
 
 
 def test_workspace_result_equals_post_score(in_process, cases) -> None:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 
 from features.single_case import SingleCase
-from serving.api_keys import ROLE_PERMISSIONS, Permission, Principal
+from serving.api_keys import ROLE_PERMISSIONS, Permission, Principal, hash_key
 from serving.audit_trail import SCORES, AuditTrail
 from serving.reviews import ERR_REASON_REQUIRED, ReviewRequest
 from serving.workspace.case_form import CaseForm, apply_action, from_case, read_form, to_case
@@ -66,7 +66,7 @@ def test_workspace_sessions_expire_and_end(tmp_path: Path) -> None:
     store.create_schema()
     other = SessionStore(trail.engine, dt.timedelta(minutes=30))
     other.create_schema()  # a second worker: same signing secret
-    session = store.start(Principal(name="a", role="practitioner"))
+    session = store.start(Principal(name="a", role="practitioner"), hash_key("a-key"))
     cookie = store.sign(session.session_id)
     assert other.find(cookie).principal.name == "a"
     assert store.find(cookie[:-2] + "xx") is None and store.find(None) is None
@@ -76,7 +76,7 @@ def test_workspace_sessions_expire_and_end(tmp_path: Path) -> None:
                      {"t": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=31)})  # fmt: skip
     assert store.find(cookie) is None  # idle past the limit: gone, with what it kept
     assert store.result(session.session_id, "id-1") is None
-    again = store.start(Principal(name="a", role="practitioner"))
+    again = store.start(Principal(name="a", role="practitioner"), hash_key("a-key"))
     store.end(again.session_id)
     assert store.find(store.sign(again.session_id)) is None
     assert tokens_match("abc", "abc") and not tokens_match("abc", "") and not tokens_match(None, None)
@@ -149,7 +149,7 @@ def test_workspace_result_copies_skip_the_fsync_and_are_read_back_across_workers
         # SQLite: 1 is NORMAL (no fsync at commit in WAL), 2 is FULL (the audit trail and sessions).
         assert copies.exec_driver_sql("PRAGMA synchronous").scalar() == 1
         assert records.exec_driver_sql("PRAGMA synchronous").scalar() == 2
-    session = store.start(Principal(name="a", role="practitioner"))
+    session = store.start(Principal(name="a", role="practitioner"), hash_key("a-key"))
     store.keep_result(session.session_id, "id-1", '{"n": 1}')
     assert store.result(session.session_id, "id-1") == '{"n": 1}'  # this worker's copy
     assert other.result(session.session_id, "id-1") == '{"n": 1}'  # the database
@@ -182,3 +182,14 @@ def test_workers_starting_together_create_the_session_tables_once(trail_url) -> 
     engine.dispose()
     assert errors == []
     assert len({store.sign("x") for store in stores}) == 1
+
+
+def test_workspace_result_copies_wait_the_services_busy_timeout(tmp_path: Path) -> None:
+    # The copies' engine is a second engine on the file: it must wait as long as the first.
+    trail = AuditTrail(f"sqlite:///{tmp_path / 'audit.db'}", busy_timeout_ms=1234)
+    store = SessionStore(trail.engine, dt.timedelta(minutes=30), busy_timeout_ms=1234)
+    with store.copies.connect() as copies, store.engine.connect() as records:
+        assert copies.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
+        assert records.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
+    store.copies.dispose()
+    trail.dispose()
