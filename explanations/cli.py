@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from cluster.client import Engine, check_engine
+from extract.command_refusal import print_refusal
 from registry.names import CANDIDATE_ALIAS, CHAMPION_ALIAS
 
 app = typer.Typer()
@@ -89,8 +90,7 @@ def score(
     try:
         written, n, resolved = run(extract, out, as_of, referrals, alias, version, top_k, chunk_size, console)
     except ValueError as error:
-        console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
-        console.print(SEE_DOCS, markup=False, highlight=False)
+        print_refusal(str(error), SEE_DOCS)
         raise typer.Exit(1) from None
     console.print(
         f"scored {n:,} rows with {resolved.name} version {resolved.version}"

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from explanations.cli import ERR_ALIAS_OR_VERSION, Alias
+from extract.command_refusal import print_refusal
 
 app = typer.Typer()
 
@@ -37,8 +38,7 @@ def needs(
     console = Console(stderr=True)
 
     def fail(message: str) -> None:
-        console.print(f"[red]error:[/red] {message}", highlight=False)
-        console.print(SEE_DOCS, markup=False, highlight=False)
+        print_refusal(message, SEE_DOCS)
         raise typer.Exit(code=2)
 
     try:
