@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from enum import Enum
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,20 +11,15 @@ import typer
 
 from cluster.client import Engine, check_engine
 from extract.command_refusal import print_refusal
-from registry.names import CANDIDATE_ALIAS, CHAMPION_ALIAS
+from registry.names import Alias
+from registry.versions import ERR_ALIAS_OR_VERSION
 
 app = typer.Typer()
 
 ERR_ASOF_OR_REFERRALS = "give --as-of DATE (a population snapshot) or --referrals, not both"
-ERR_ALIAS_OR_VERSION = "give --alias or --version, not both"
 ERR_BAD_DATE = "{value!r} is not a date YYYY-MM-DD"
 SEE_DOCS = "See docs/explanations.md, section 'Batch scoring: `svrisk score`'."
 LEFT_OUT = "left out {count:,} cohort row(s), not scored: {reasons}"
-
-
-class Alias(str, Enum):
-    champion = CHAMPION_ALIAS
-    candidate = CANDIDATE_ALIAS
 
 
 @app.command()

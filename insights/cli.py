@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
-from explanations.cli import ERR_ALIAS_OR_VERSION, Alias
 from extract.command_refusal import print_refusal
+from registry.names import Alias
+from registry.versions import ERR_ALIAS_OR_VERSION
 
 app = typer.Typer()
 
