@@ -13,7 +13,6 @@ from extract.command_refusal import print_refusal
 app = typer.Typer()
 
 EXPERIMENT = "svrisk-impact"
-BAD_CONFIG = "invalid impact config {path}: {error}"
 BAD_EXTRACT = "cannot read the extract {path}: {error}"
 NO_DATE = "not a date: {value!r}"
 SEE_DOCS = "See docs/impact-evaluation.md, section 'When it refuses'."
@@ -45,14 +44,12 @@ def impact(
 
     Example: svrisk impact data/demo --programme cirv --out reports/impact
     """
-    from pydantic import ValidationError
-
     from evaluation.config import load_config
 
     try:
         settings = load_config(config)
-    except (ValidationError, OSError, ValueError) as err:
-        print_refusal(BAD_CONFIG.format(path=config, error=err), SEE_DOCS)
+    except ValueError as err:
+        print_refusal(str(err), SEE_DOCS)
         raise typer.Exit(2) from None
     if validate_only:
         typer.echo(f"config ok (version {settings.version})")
