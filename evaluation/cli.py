@@ -8,10 +8,11 @@ from typing import Annotated
 
 import typer
 
+from extract.command_refusal import print_refusal
+
 app = typer.Typer()
 
 EXPERIMENT = "svrisk-impact"
-BAD_CONFIG = "invalid impact config {path}: {error}"
 BAD_EXTRACT = "cannot read the extract {path}: {error}"
 NO_DATE = "not a date: {value!r}"
 SEE_DOCS = "See docs/impact-evaluation.md, section 'When it refuses'."
@@ -20,14 +21,6 @@ SEE_DOCS = "See docs/impact-evaluation.md, section 'When it refuses'."
 class Treatment(str, Enum):
     engaged = "engaged"
     referred = "referred"
-
-
-def _error(message: str) -> None:
-    from rich.console import Console
-
-    console = Console(stderr=True, soft_wrap=True)
-    console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
-    console.print(SEE_DOCS, markup=False, highlight=False)
 
 
 @app.command()
@@ -51,14 +44,12 @@ def impact(
 
     Example: svrisk impact data/demo --programme cirv --out reports/impact
     """
-    from pydantic import ValidationError
-
     from evaluation.config import load_config
 
     try:
         settings = load_config(config)
-    except (ValidationError, OSError, ValueError) as err:
-        _error(BAD_CONFIG.format(path=config, error=err))
+    except ValueError as err:
+        print_refusal(str(err), SEE_DOCS)
         raise typer.Exit(2) from None
     if validate_only:
         typer.echo(f"config ok (version {settings.version})")
@@ -70,7 +61,7 @@ def impact(
             try:
                 pd.Timestamp(value)
             except ValueError:
-                _error(NO_DATE.format(value=value))
+                print_refusal(NO_DATE.format(value=value), SEE_DOCS)
                 raise typer.Exit(2) from None
     from evaluation.impact import ImpactInputError, run_impact
     from extract.loader import load_extract
@@ -78,12 +69,12 @@ def impact(
     try:
         extract = load_extract(extract_dir)
     except (ValueError, OSError) as err:
-        _error(BAD_EXTRACT.format(path=extract_dir, error=err))
+        print_refusal(BAD_EXTRACT.format(path=extract_dir, error=err), SEE_DOCS)
         raise typer.Exit(2) from None
     try:
         result = run_impact(extract, settings, programme, date_from, date_to, treatment.value)
     except ImpactInputError as err:
-        _error(str(err))
+        print_refusal(str(err), SEE_DOCS)
         raise typer.Exit(2) from None
     written = log_and_write(result, settings, out, str(extract_dir))
     aipw = result.estimates["aipw"]

@@ -8,7 +8,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from extract.unit_costs import UnitCost
+from extract.yaml_file import YamlFileErrors, validated_yaml_file
 
+ERR_CONFIG_NOT_FOUND = "impact config file not found: {path}"
+ERR_CONFIG_BAD_YAML = "impact config {path} is not valid YAML: {problem}"
+ERR_CONFIG_NOT_MAPPING = "impact config {path} must be a YAML mapping of settings"
+ERR_CONFIG_INVALID = "impact config {path} is invalid:\n{problem}"
+CONFIG_FILE_ERRORS = YamlFileErrors(not_found=ERR_CONFIG_NOT_FOUND, bad_yaml=ERR_CONFIG_BAD_YAML,
+                                    not_mapping=ERR_CONFIG_NOT_MAPPING, invalid=ERR_CONFIG_INVALID)
 BAD_TRIM = "trimming bounds must satisfy 0 <= lower < upper <= 1, got lower={lower}, upper={upper}"
 
 
@@ -68,14 +75,13 @@ class ImpactConfig(_Strict):
 
 
 def load_config(path: str | Path | None) -> ImpactConfig:
-    """The defaults, or a YAML file validated strictly (unknown key = error)."""
+    """The defaults, or a YAML file validated strictly (unknown key = error).
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, is not YAML, is not a mapping, or fails validation.
+    """
     if path is None:
         return ImpactConfig(version=1)
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        # Not a ValueError: re-raised as one so the CLI answers exit 2, not a traceback.
-        raise ValueError(f"not valid YAML: {err}") from None
-    return ImpactConfig.model_validate(data)
+    return validated_yaml_file(Path(path), ImpactConfig, CONFIG_FILE_ERRORS)

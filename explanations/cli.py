@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from enum import Enum
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,20 +10,16 @@ from typing import Annotated, Any
 import typer
 
 from cluster.client import Engine, check_engine
-from registry.names import CANDIDATE_ALIAS, CHAMPION_ALIAS
+from extract.command_refusal import print_refusal
+from registry.names import Alias
+from registry.versions import ERR_ALIAS_OR_VERSION
 
 app = typer.Typer()
 
 ERR_ASOF_OR_REFERRALS = "give --as-of DATE (a population snapshot) or --referrals, not both"
-ERR_ALIAS_OR_VERSION = "give --alias or --version, not both"
 ERR_BAD_DATE = "{value!r} is not a date YYYY-MM-DD"
 SEE_DOCS = "See docs/explanations.md, section 'Batch scoring: `svrisk score`'."
 LEFT_OUT = "left out {count:,} cohort row(s), not scored: {reasons}"
-
-
-class Alias(str, Enum):
-    champion = CHAMPION_ALIAS
-    candidate = CANDIDATE_ALIAS
 
 
 @app.command()
@@ -89,8 +84,7 @@ def score(
     try:
         written, n, resolved = run(extract, out, as_of, referrals, alias, version, top_k, chunk_size, console)
     except ValueError as error:
-        console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
-        console.print(SEE_DOCS, markup=False, highlight=False)
+        print_refusal(str(error), SEE_DOCS)
         raise typer.Exit(1) from None
     console.print(
         f"scored {n:,} rows with {resolved.name} version {resolved.version}"

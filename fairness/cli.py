@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from cluster.client import Engine, check_engine
+from extract.command_refusal import print_refusal
 
 app = typer.Typer()
 
@@ -21,14 +22,6 @@ OVERRIDE_OR_APPROVE = "give --override (of a FAIL) or --approve-review (of a REV
 BAD_GROUP_COL = "--group-col {value!r}: expected COLUMN, 'a x b' or COLUMN=POLICY_ATTRIBUTE"
 BAD_REFERENCE = "--reference {value!r}: expected COLUMN=GROUP"
 SEE_DOCS = "See docs/ethics-panel-guide.md, sections 'When a command fails' and 'The gate and its decision rule'."
-
-
-def _error(message: str) -> None:
-    from rich.console import Console
-
-    console = Console(stderr=True, soft_wrap=True)
-    console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
-    console.print(SEE_DOCS, markup=False, highlight=False)
 
 
 @app.command()
@@ -78,7 +71,7 @@ def audit(
                 replicate_sums=replicate_sums,
             )
     except ValueError as error:
-        _error(str(error))
+        print_refusal(str(error), SEE_DOCS)
         raise typer.Exit(2) from None
     console = Console(soft_wrap=True)
     for line in audit_summary(document):
@@ -273,7 +266,7 @@ def publish(
                 resamples=resamples, progress=status.update, signing_key=key,
             )
     except (ValueError, PromotionError) as error:
-        _error(str(error))
+        print_refusal(str(error), SEE_DOCS)
         raise typer.Exit(1) from None
     report_publication(console, outcome)
 
@@ -339,7 +332,7 @@ def _validate_policy_only(policy: Path | None) -> None:
     try:
         loaded = load_policy(policy)
     except ValueError as error:
-        _error(str(error))
+        print_refusal(str(error), SEE_DOCS)
         raise typer.Exit(1) from None
     Console().print(f"policy {policy or DEFAULT_POLICY_PATH} is valid (version {loaded.version})", highlight=False)
 
@@ -362,7 +355,7 @@ def signing_keygen(
     try:
         private, public = write_key_pair(out, name)
     except (ValueError, OSError) as error:
-        _error(str(error))
+        print_refusal(str(error), SEE_DOCS)
         raise typer.Exit(2) from None
     (signed_by,) = load_verify_keys([public])
     typer.echo(f"private key (for svrisk publish, SVRISK_SIGNING_KEY_FILE): {private}")

@@ -15,18 +15,21 @@ threshold flags, so the panel can relate it to team capacity.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, TypeVar, get_args
+from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from extract.yaml_file import YamlFileErrors, validated_yaml_file
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.yaml")
 SUPPORTED_VERSION_PREFIX = "1."
 
 POLICY_NOT_FOUND = "fairness policy file not found: {path}"
 POLICY_NOT_MAPPING = "fairness policy {path} must be a YAML mapping"
-POLICY_INVALID = "fairness policy {path} is invalid:\n{errors}"
-POLICY_BAD_YAML = "fairness policy {path} is not valid YAML: {error}"
-PolicyModel = TypeVar("PolicyModel", bound=BaseModel)
+POLICY_INVALID = "fairness policy {path} is invalid:\n{problem}"
+POLICY_BAD_YAML = "fairness policy {path} is not valid YAML: {problem}"
+POLICY_FILE_ERRORS = YamlFileErrors(not_found=POLICY_NOT_FOUND, bad_yaml=POLICY_BAD_YAML,
+                                    not_mapping=POLICY_NOT_MAPPING, invalid=POLICY_INVALID)
 UNSUPPORTED_POLICY_VERSION = "fairness policy version {version!r} is not supported (expected 1.x)"
 EMPTY_BAND = "tolerance for {metric} needs a lower or an upper bound"
 BAD_BAND = "tolerance for {metric}: lower {lower} is above upper {upper}"
@@ -274,36 +277,4 @@ def load_policy(path: str | Path | None = None) -> FairnessPolicy:
         lists every problem with its location.
     """
     source = Path(path) if path is not None else DEFAULT_POLICY_PATH
-    return validated_policy_file(
-        source, FairnessPolicy,
-        not_found=POLICY_NOT_FOUND, bad_yaml=POLICY_BAD_YAML, not_mapping=POLICY_NOT_MAPPING, invalid=POLICY_INVALID,
-    )  # fmt: skip
-
-
-def validated_policy_file(
-    source: Path, model: type[PolicyModel], *, not_found: str, bad_yaml: str, not_mapping: str, invalid: str
-) -> PolicyModel:
-    """A YAML policy file validated by ``model``; ``ValueError`` with the given messages otherwise.
-
-    The one reader of versioned policy files (the fairness policy here, the monitoring
-    policy above it); each passes the messages that name its own kind of policy.
-    """
-    import yaml
-
-    if not source.is_file():
-        raise ValueError(not_found.format(path=source))
-    try:
-        data = yaml.safe_load(source.read_text())
-    except yaml.YAMLError as exc:
-        raise ValueError(bad_yaml.format(path=source, error=exc)) from exc
-    if not isinstance(data, dict):
-        raise ValueError(not_mapping.format(path=source))
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        errors = "\n".join(
-            f"  - {'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ValueError(invalid.format(path=source, errors=errors)) from exc
-
+    return validated_yaml_file(source, FairnessPolicy, POLICY_FILE_ERRORS)

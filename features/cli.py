@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from cluster.client import Engine, check_engine
+from extract.command_refusal import print_refusal
 
 app = typer.Typer()
 
@@ -65,7 +66,6 @@ def features(
     from features.labels import LABEL_COLUMN
     from features.pipeline import FAMILY_STEPS, FeatureConfig
 
-    errors = Console(stderr=True, soft_wrap=True)
     try:
         config = FeatureConfig(include_protected=tuple(include_protected or ()))
         with Progress(console=Console(stderr=True), transient=True) as progress:
@@ -79,8 +79,7 @@ def features(
             out.parent.mkdir(parents=True, exist_ok=True)
             frame.to_parquet(out, index=False)
     except (ValueError, ValidationError) as err:
-        errors.print(str(err), markup=False, highlight=False)
-        errors.print(SEE_DOCS, markup=False, highlight=False)
+        print_refusal(str(err), SEE_DOCS)
         raise typer.Exit(code=1) from None
     labels = frame[LABEL_COLUMN]
     labelled = int(labels.notna().sum())
@@ -98,14 +97,12 @@ def _features_on_cluster(path: Path, as_of, referrals: bool, include_protected, 
     from features.dask_features import features_on_cluster
     from features.pipeline import FeatureConfig
 
-    errors = Console(stderr=True, soft_wrap=True)
     try:
         config = FeatureConfig(include_protected=tuple(include_protected or ()))
         with dask_client(scheduler) as client:
             done = features_on_cluster(client, path, as_of or [], referrals, config, out)
     except (ValueError, ValidationError) as err:
-        errors.print(str(err), markup=False, highlight=False)
-        errors.print(SEE_DOCS, markup=False, highlight=False)
+        print_refusal(str(err), SEE_DOCS)
         raise typer.Exit(code=1) from None
     rate = f"{done['positives'] / done['labelled']:.4f}" if done["labelled"] else "n/a"
     Console().print(WROTE.format(rows=done["rows"], features=len(done["feature_names"]), out=out,

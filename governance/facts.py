@@ -5,13 +5,18 @@ and ``evaluation/metrics.json``, the outcome definition, the feature
 dictionary logged with the run, and the audit document (``audit.json``) the
 gate logged beside the report named by ``gate.report``. The papers are built
 from these facts only, so that what is published matches what is served.
+
+With them go the publishing keys the gate's signed verdict is checked with,
+configured as the service's (``SVRISK_VERIFY_KEY_FILE``): the tags alone can
+be edited by anyone who can write to the registry.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +47,23 @@ class VersionFacts:
     dictionary: dict[str, Any] | None
     audit: dict[str, Any]
     audit_run_id: str
+    verify_keys: Mapping[str, Any] = field(default_factory=dict)
+    """The publishing keys (by key id) the gate's signature is checked with; empty when none is configured."""
+
+
+def configured_verify_keys(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The verification keys the service would use (``SVRISK_VERIFY_KEY_FILE``), or none when it is unset.
+
+    Raises
+    ------
+    ValueError
+        When a configured key file cannot be read or holds no Ed25519 public key.
+    """
+    from registry.signatures import load_verify_keys
+    from serving.settings import ServingSettings
+
+    configured = ServingSettings.from_env(environ).verify_key_file
+    return load_verify_keys(configured) if configured else {}
 
 
 def audit_location(tags: dict[str, str], name: str, version: str) -> tuple[str, str]:
@@ -56,8 +78,12 @@ def audit_location(tags: dict[str, str], name: str, version: str) -> tuple[str, 
     return run_id, f"{folder}/{AUDIT_DOCUMENT}" if folder else AUDIT_DOCUMENT
 
 
-def read_facts(client: Any, *, name: str = MODEL_NAME, version: str | None = None) -> VersionFacts:
+def read_facts(client: Any, *, name: str = MODEL_NAME, version: str | None = None,
+               verify_keys: Mapping[str, Any] | None = None) -> VersionFacts:
     """The facts of ``version`` (default: the champion) of the registered model ``name``.
+
+    ``verify_keys`` (:func:`configured_verify_keys`) check the gate's signature
+    when the papers are built; without them the verdict is reported unverified.
 
     Raises
     ------
@@ -82,4 +108,4 @@ def read_facts(client: Any, *, name: str = MODEL_NAME, version: str | None = Non
     outcome = json.loads(outcome_tag) if outcome_tag.startswith("{") else {"description": outcome_tag}
     return VersionFacts(name=name, version=version_id, run_id=mv.run_id, tags=tags, params=dict(run.data.params),
                         metrics=metrics, outcome=outcome, dictionary=dictionary, audit=audit,
-                        audit_run_id=audit_run_id)
+                        audit_run_id=audit_run_id, verify_keys=dict(verify_keys or {}))

@@ -7,6 +7,11 @@ data contract, the service settings) or *to complete* by a named person
 printable HTML page are rendered from the same structure
 (``paper.md.j2``, ``paper.html.j2`` beside this module), and the ATRS fields
 are also written as JSON under the standard's field names.
+
+A version's tags claim it was cleared (``gate.passed``); the papers repeat
+that claim only as far as the gate's signed verdict bears it out, checked by
+the service's own :func:`registry.signatures.verify_gate_record`
+(:func:`gate_signature`).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from governance.facts import VersionFacts
 from registry.names import (
@@ -26,8 +31,10 @@ from registry.names import (
     TAG_POLICY_VERSION,
     TAG_REASON,
     TAG_REVIEW_APPROVED,
+    TAG_SIGNATURE_KEY_ID,
     TAG_VERDICT,
 )
+from registry.signatures import VERIFY_KEY_ENV, SignatureRefused, verify_gate_record
 
 TEMPLATES = Path(__file__).parent
 ATRS_STANDARD = "Algorithmic Transparency Recording Standard v3.0"
@@ -52,6 +59,29 @@ NOT_CLEARED_NOTICE = ("NOT CLEARED BY THE FAIRNESS GATE: version {version}'s ver
                       "It must not be served; these papers describe it for review only.")
 OVERRIDE_NOTICE = ("Cleared only by an OVERRIDE of a {verdict} verdict, by {approver}: {reason}. "
                    "Read the risks section before publishing.")
+NOT_VERIFIED_NOTICE = ("GATE VERDICT NOT VERIFIED: the registry's tags say version {version} was cleared "
+                       "(verdict {verdict}), but its signed gate record does not bear that out: {reason}. "
+                       "Treat it as NOT CLEARED: the service refuses to serve it; these papers describe it "
+                       "for review only.")
+UNVERIFIED_NOTICE = ("UNVERIFIED GATE VERDICT: no verification key is configured (" + VERIFY_KEY_ENV + "), so "
+                     "the verdict in these papers is read from registry tags that anyone with write access could "
+                     "have set. Configure the publishing key's public file and generate the papers again before "
+                     "relying on them.")
+SIGNATURE_VERIFIED = "signature verified (key {key_id})"
+SIGNATURE_NOT_VERIFIED = "NOT VERIFIED: {reason}"
+SIGNATURE_UNVERIFIED = "unverified: no verification key configured (" + VERIFY_KEY_ENV + ")"
+SIGNATURE_NOT_CLAIMED = "not checked: the version is not cleared, so no clearance is claimed"
+
+SignatureState = Literal["verified", "not verified", "unverified", "not claimed"]
+
+
+@dataclass(frozen=True)
+class GateSignature:
+    """What the signed verdict says of the tags' claim: ``state`` and a line for the paper."""
+
+    state: SignatureState
+    text: str
+    reason: str = ""  # why it did not verify (the service's refusal)
 
 
 @dataclass
@@ -89,12 +119,30 @@ class Paper:
         return {s.key: {f.key: (f.value if f.filled else None) for f in s.fields} for s in self.sections}
 
 
+def gate_signature(facts: VersionFacts) -> GateSignature:
+    """Check the claim of clearance against the signed verdict, as the service does before serving.
+
+    Only a version whose ``gate.passed`` tag is ``"true"`` claims anything (a
+    version not cleared is presented as such whatever its record says).
+    """
+    if facts.tags.get(TAG_PASSED) != "true":
+        return GateSignature("not claimed", SIGNATURE_NOT_CLAIMED)
+    if not facts.verify_keys:
+        return GateSignature("unverified", SIGNATURE_UNVERIFIED)
+    try:
+        verify_gate_record(facts.tags, facts.name, facts.version, facts.verify_keys)
+    except SignatureRefused as refused:
+        return GateSignature("not verified", SIGNATURE_NOT_VERIFIED.format(reason=refused), reason=str(refused))
+    return GateSignature("verified", SIGNATURE_VERIFIED.format(key_id=facts.tags[TAG_SIGNATURE_KEY_ID]))
+
+
 def gate_status(facts: VersionFacts) -> dict[str, Any]:
-    """The gate's recorded decision, from the version's tags alone."""
-    tags = facts.tags
+    """The gate's recorded decision from the version's tags; not cleared when its signature refutes them."""
+    tags, signature = facts.tags, gate_signature(facts)
     return {
         "verdict": tags.get(TAG_VERDICT, ""),
-        "cleared": tags.get(TAG_PASSED) == "true",
+        "cleared": tags.get(TAG_PASSED) == "true" and signature.state != "not verified",
+        "signature": signature,
         "override": tags.get(TAG_OVERRIDE) == "true",
         "review_approved": tags.get(TAG_REVIEW_APPROVED) == "true",
         "approver": tags.get(TAG_APPROVER, ""),
@@ -105,14 +153,23 @@ def gate_status(facts: VersionFacts) -> dict[str, Any]:
 
 
 def first_page_notice(facts: VersionFacts) -> str:
-    """What the first page must say about the gate: not cleared, cleared by override, or nothing."""
+    """What the first page must say about the gate: not cleared (or its clearance not borne out by the
+    signature), cleared by override, the verdict unverified, or nothing."""
     gate = gate_status(facts)
+    signature = gate["signature"]
+    if signature.state == "not verified":
+        return NOT_VERIFIED_NOTICE.format(version=facts.version, verdict=gate["verdict"] or "missing",
+                                          reason=signature.reason)
     if not gate["cleared"]:
         how = " and the review was not approved" if gate["verdict"] == "REVIEW" else ""
         return NOT_CLEARED_NOTICE.format(version=facts.version, verdict=gate["verdict"] or "missing", how=how)
+    notices = []
     if gate["override"]:
-        return OVERRIDE_NOTICE.format(verdict=gate["verdict"], approver=gate["approver"], reason=gate["reason"])
-    return ""
+        notices.append(OVERRIDE_NOTICE.format(verdict=gate["verdict"], approver=gate["approver"],
+                                              reason=gate["reason"]))
+    if signature.state == "unverified":
+        notices.append(UNVERIFIED_NOTICE)
+    return " ".join(notices)
 
 
 def _interval(value: Any, low: Any, high: Any) -> str:
@@ -235,6 +292,7 @@ def atrs_record(facts: VersionFacts) -> Paper:
         ]),
         Section("risks_mitigations_and_impact_assessments", "Tier 2: risks, mitigations and impact assessments", [
             Field("gate_verdict", "Fairness gate verdict", gate["verdict"]),
+            Field("gate_signature", "Signed verdict", gate["signature"].text),
             Field("gate_cleared", "Cleared for service", gate["cleared"]),
             Field("gate_override", "Cleared by override", gate["override"]),
             Field("gate_review_approved", "REVIEW approved", gate["review_approved"]),
@@ -276,6 +334,7 @@ def equality_impact(facts: VersionFacts) -> Paper:
     audited = {r["attribute"] for r in audit["rows"]}
     sections = [Section("decision", "What the policy decided and why", [
         Field("verdict", "Gate verdict", gate["verdict"]),
+        Field("signature", "Signed verdict", gate["signature"].text),
         Field("headline", "Headline", audit["verdict"]["headline"]),
         Field("decision_rule", "Decision rule", audit["decision_rule_text"]),
         Field("policy_version", "Policy version", gate["policy_version"]),

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-from explanations.cli import ERR_ALIAS_OR_VERSION, Alias
+from extract.command_refusal import print_refusal
+from registry.names import Alias
+from registry.versions import ERR_ALIAS_OR_VERSION
 
 app = typer.Typer()
 
@@ -37,8 +39,7 @@ def needs(
     console = Console(stderr=True)
 
     def fail(message: str) -> None:
-        console.print(f"[red]error:[/red] {message}", highlight=False)
-        console.print(SEE_DOCS, markup=False, highlight=False)
+        print_refusal(message, SEE_DOCS)
         raise typer.Exit(code=2)
 
     try:

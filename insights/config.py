@@ -11,11 +11,15 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from extract.unit_costs import UnitCost
+from extract.yaml_file import YamlFileErrors, validated_yaml_file
 
 CONFIG_VERSION = 1
 DEFAULT_CONFIG = Path(__file__).with_name("needs.yaml")
 ERR_CONFIG_FILE = "cannot read the needs configuration {path}: {problem}"
+ERR_CONFIG_NOT_MAPPING = "the needs configuration {path} must be a YAML mapping of sections"
 ERR_CONFIG_INVALID = "the needs configuration {path} is not valid:\n{problem}"
+CONFIG_FILE_ERRORS = YamlFileErrors(not_found=ERR_CONFIG_FILE, unreadable=ERR_CONFIG_FILE, bad_yaml=ERR_CONFIG_FILE,
+                                    not_mapping=ERR_CONFIG_NOT_MAPPING, invalid=ERR_CONFIG_INVALID)
 
 
 class _Strict(BaseModel):
@@ -79,15 +83,4 @@ class NeedsConfig(_Strict):
     @classmethod
     def from_yaml(cls, path: str | Path | None = None) -> NeedsConfig:
         """Read and validate a YAML file (the packaged default when ``path`` is None)."""
-        import yaml
-        from pydantic import ValidationError
-
-        path = Path(path) if path is not None else DEFAULT_CONFIG
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as err:
-            raise ValueError(ERR_CONFIG_FILE.format(path=path, problem=err)) from None
-        try:
-            return cls.model_validate(data)
-        except ValidationError as err:
-            raise ValueError(ERR_CONFIG_INVALID.format(path=path, problem=err)) from None
+        return validated_yaml_file(Path(path) if path is not None else DEFAULT_CONFIG, cls, CONFIG_FILE_ERRORS)

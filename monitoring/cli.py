@@ -11,18 +11,12 @@ from typing import Annotated
 
 import typer
 
+from extract.command_refusal import print_refusal
+
 app = typer.Typer()
 
 SEE_DOCS = "See docs/monitoring.md, section 'When the monitor stops'."
 POLICY_VALID = "monitoring policy {path} is valid (version {version})"
-
-
-def _error(message: str) -> None:
-    from rich.console import Console
-
-    console = Console(stderr=True, soft_wrap=True)
-    console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
-    console.print(SEE_DOCS, markup=False, highlight=False)
 
 
 @app.command()
@@ -51,7 +45,7 @@ def monitor(
         try:
             loaded = load_policy(policy)
         except ValueError as error:
-            _error(str(error))
+            print_refusal(str(error), SEE_DOCS)
             raise typer.Exit(2) from None
         typer.echo(POLICY_VALID.format(path=policy or DEFAULT_POLICY_PATH, version=loaded.version))
         return
@@ -59,7 +53,7 @@ def monitor(
         result = run_monitor(extract, start=start, end=end, out_dir=out, policy_path=policy, audit_db=audit_db,
                              version=version, progress=lambda message: typer.echo(message, err=True))
     except ValueError as error:
-        _error(str(error))
+        print_refusal(str(error), SEE_DOCS)
         raise typer.Exit(2) from None
     for notice in result.notices:
         typer.echo(f"notice: {notice}", err=True)
@@ -69,5 +63,5 @@ def monitor(
     for finding in alerts:
         typer.echo(f"  alert [{finding['action']}] {finding['message']}")
     if result.no_matured:
-        _error(result.no_matured)
+        print_refusal(result.no_matured, SEE_DOCS)
     raise typer.Exit(result.exit_code)

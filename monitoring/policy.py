@@ -12,13 +12,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from extract.yaml_file import YamlFileErrors, validated_yaml_file
+
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.yaml")
 SUPPORTED_VERSION_PREFIX = "1."
 
 POLICY_NOT_FOUND = "monitoring policy file not found: {path}"
 POLICY_NOT_MAPPING = "monitoring policy {path} must be a YAML mapping"
-POLICY_INVALID = "monitoring policy {path} is invalid:\n{errors}"
-POLICY_BAD_YAML = "monitoring policy {path} is not valid YAML: {error}"
+POLICY_INVALID = "monitoring policy {path} is invalid:\n{problem}"
+POLICY_BAD_YAML = "monitoring policy {path} is not valid YAML: {problem}"
+POLICY_FILE_ERRORS = YamlFileErrors(not_found=POLICY_NOT_FOUND, bad_yaml=POLICY_BAD_YAML,
+                                    not_mapping=POLICY_NOT_MAPPING, invalid=POLICY_INVALID)
 UNSUPPORTED_VERSION = "monitoring policy version {version!r} is not supported (expected 1.x)"
 WARN_ABOVE_ALERT = "psi_warn ({warn}) must be below psi_alert ({alert})"
 
@@ -118,10 +122,5 @@ def load_policy(path: str | Path | None = None) -> MonitoringPolicy:
     ValueError
         If the file is missing, not YAML, or invalid; the message lists every problem.
     """
-    from fairness.policy import validated_policy_file
-
     source = Path(path) if path is not None else DEFAULT_POLICY_PATH
-    return validated_policy_file(
-        source, MonitoringPolicy,
-        not_found=POLICY_NOT_FOUND, bad_yaml=POLICY_BAD_YAML, not_mapping=POLICY_NOT_MAPPING, invalid=POLICY_INVALID,
-    )  # fmt: skip
+    return validated_yaml_file(source, MonitoringPolicy, POLICY_FILE_ERRORS)

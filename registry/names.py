@@ -9,6 +9,8 @@ for every stage at once (and orphans versions tagged under the old value).
 
 from __future__ import annotations
 
+from enum import Enum
+
 # -- registered model and aliases -------------------------------------------------------------
 MODEL_NAME = "svrisk"
 """The registered model every stage reads and writes (training's default ``registered_model_name``)."""
@@ -16,6 +18,14 @@ CANDIDATE_ALIAS = "candidate"
 CHAMPION_ALIAS = "champion"
 ALIASES = (CHAMPION_ALIAS, CANDIDATE_ALIAS)
 """Preferred first: scoring falls back from the champion to the candidate."""
+
+
+class Alias(str, Enum):
+    """The aliases a command may be told to use (``--alias``), in :data:`ALIASES` order."""
+
+    champion = CHAMPION_ALIAS
+    candidate = CANDIDATE_ALIAS
+
 
 # -- artifacts of a training run ---------------------------------------------------------------
 MODEL_CARD_ARTIFACT = "model_card.md"

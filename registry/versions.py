@@ -33,6 +33,8 @@ ERR_NO_ALIAS = (
     "(`svrisk train` sets 'candidate', `svrisk publish` sets 'champion')"
 )
 ERR_NO_ALIASES_GIVEN = "give a version or at least one alias to resolve"
+# For the commands that take either (`svrisk score`, `svrisk needs`).
+ERR_ALIAS_OR_VERSION = "give --alias or --version, not both"
 ERR_NO_CHECKSUM = "{name} version {version} has no {tag} tag, so its artifact cannot be verified"
 ERR_CHECKSUM = (
     "the artifact of {name} version {version} has checksum {actual}, which does not match its {tag} tag "

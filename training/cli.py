@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from cluster.client import Engine, check_engine
+from extract.command_refusal import print_refusal
 
 app = typer.Typer()
 
@@ -80,8 +81,7 @@ def train(
                 console=console, search_with=search_with,
             )
     except ValueError as error:
-        console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
-        console.print(SEE_DOCS, markup=False, highlight=False)
+        print_refusal(str(error), SEE_DOCS)
         raise typer.Exit(1) from None
     Console().print(outcome.summary_table())
     console.print(
@@ -96,13 +96,11 @@ def _validate_config_only(config: Path | None, seed: int | None) -> None:
 
     from training.config import DEFAULT_CONFIG_PATH, load_config
 
-    console = Console(stderr=True)
     overrides = {} if seed is None else {"seed": seed}
     try:
         loaded = load_config(config, **overrides)
     except ValueError as error:
-        console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
-        console.print(SEE_DOCS, markup=False, highlight=False)
+        print_refusal(str(error), SEE_DOCS)
         raise typer.Exit(1) from None
     Console().print(
         f"configuration {config or DEFAULT_CONFIG_PATH} is valid (version {loaded.version}, seed {loaded.seed})",

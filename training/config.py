@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from extract.contract import AUDITED_ATTRIBUTES, DEFAULT_OUTCOME, OutcomeDefinition
+from extract.yaml_file import YamlFileErrors, validated_yaml_file
 from registry.names import MODEL_NAME
 
 CONFIG_VERSION = 1
@@ -21,11 +22,13 @@ DEFAULT_CONFIG_PATH = Path(__file__).with_name("default.yaml")
 
 ERR_CONFIG_NOT_FOUND = "training configuration file not found: {path}"
 ERR_CONFIG_NOT_MAPPING = "training configuration {path} must be a YAML mapping of settings"
-ERR_CONFIG_INVALID = "training configuration {path} is invalid:\n{errors}"
-ERR_CONFIG_BAD_YAML = "training configuration {path} is not valid YAML: {error}"
+ERR_CONFIG_INVALID = "training configuration {path} is invalid:\n{problem}"
+ERR_CONFIG_BAD_YAML = "training configuration {path} is not valid YAML: {problem}"
 ERR_UNSUPPORTED_VERSION = "training configuration version {version} is not supported (expected {expected})"
 ERR_EMPTY_GRID = "search.grid needs at least one parameter set"
 ERR_BAD_MONTH_DAY = "snapshot_month_day must look like 'MM-DD' (e.g. '04-01'), got {value!r}"
+CONFIG_FILE_ERRORS = YamlFileErrors(not_found=ERR_CONFIG_NOT_FOUND, bad_yaml=ERR_CONFIG_BAD_YAML,
+                                    not_mapping=ERR_CONFIG_NOT_MAPPING, invalid=ERR_CONFIG_INVALID)
 
 
 class SearchConfig(BaseModel):
@@ -184,20 +187,6 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> TrainingCon
     ValueError
         If the file is missing, is not YAML, is not a mapping, or fails validation.
     """
-    import yaml
-    from pydantic import ValidationError
-
     source = Path(path) if path is not None else DEFAULT_CONFIG_PATH
-    if not source.is_file():
-        raise ValueError(ERR_CONFIG_NOT_FOUND.format(path=source))
-    try:
-        data = yaml.safe_load(source.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ValueError(ERR_CONFIG_BAD_YAML.format(path=source, error=error)) from error
-    if not isinstance(data, dict):
-        raise ValueError(ERR_CONFIG_NOT_MAPPING.format(path=source))
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return TrainingConfig.model_validate(data)
-    except ValidationError as error:
-        raise ValueError(ERR_CONFIG_INVALID.format(path=source, errors=error)) from error
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return validated_yaml_file(source, TrainingConfig, CONFIG_FILE_ERRORS, overrides=given)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from extract.command_refusal import print_refusal
 from extract.synthetic.parameters import RECORDING_BIAS_SCENARIOS
 
 app = typer.Typer()
@@ -95,8 +96,7 @@ def generate(
             )
             done = f"wrote {people:,} people in {partitions} partitions to {out}"
     except ValueError as err:
-        console.print(f"[red]error:[/red] {err}")
-        console.print(SEE_DOCS, markup=False, highlight=False)
+        print_refusal(str(err), SEE_DOCS)
         raise typer.Exit(code=1) from None
     console.print(done)
 

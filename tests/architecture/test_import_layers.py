@@ -47,16 +47,21 @@ def top_level_packages(root: Path = PROJECT_ROOT) -> list[str]:
     )
 
 
-def imported_packages(path: Path) -> list[tuple[int, str]]:
-    """(line, top-level package) of every absolute import in one module."""
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    """(line, module name) of every absolute import in one module."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name.split(".")[0]) for alias in node.names]
+            found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.append((node.lineno, node.module.split(".")[0]))
+            found.append((node.lineno, node.module))
     return found
+
+
+def imported_packages(path: Path) -> list[tuple[int, str]]:
+    """(line, top-level package) of every absolute import in one module."""
+    return [(line, name.split(".")[0]) for line, name in imported_modules(path)]
 
 
 def layer_violations(root: Path = PROJECT_ROOT) -> list[str]:
@@ -84,6 +89,36 @@ def test_every_top_level_package_has_a_layer() -> None:
 def test_no_package_imports_a_layer_above_or_beside_it() -> None:
     problems = layer_violations()
     assert not problems, "imports that break the layers:\n" + "\n".join(problems)
+
+
+def is_cli_module(name: str) -> bool:
+    """A stage's command module: ``cli`` or ``*_cli`` (serving.audit_trail_cli)."""
+    last = name.rsplit(".", 1)[-1]
+    return last == "cli" or last.endswith("_cli")
+
+
+def cli_imports_across_packages(root: Path = PROJECT_ROOT) -> list[str]:
+    """One line per import of another package's command module by a command module (the CLI excepted).
+
+    A stage's CLI used as a library ties two commands together: what they share
+    (an option's type, its error message) belongs in a library module.
+    """
+    problems = []
+    for package in top_level_packages(root):
+        if package == "svrisk":
+            continue  # the CLI: it assembles every stage's Typer app
+        for path in sorted((root / package).rglob("*.py")):
+            if not is_cli_module(path.stem):
+                continue
+            for line, imported in imported_modules(path):
+                if is_cli_module(imported) and imported.split(".")[0] != package:
+                    problems.append(f"{path.relative_to(root)}:{line} imports the command module {imported}")
+    return problems
+
+
+def test_no_command_module_imports_another_stages_command_module() -> None:
+    problems = cli_imports_across_packages()
+    assert not problems, "command modules used as libraries:\n" + "\n".join(problems)
 
 
 def test_the_check_names_an_offending_import(tmp_path: Path) -> None:

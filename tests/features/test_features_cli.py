@@ -33,4 +33,6 @@ def test_features_command_exit_codes(tiny, tmp_path):
     assert no_cohort.exit_code == 2
     late = runner.invoke(app, ["features", str(tmp_path / "extract"), "--as-of", "2030-01-01", "--out", out])
     assert late.exit_code == 1 and "after the extract" in late.output
+    # Refused as every stage's command refuses (extract/command_refusal.py).
+    assert late.output.lstrip().startswith("error: ")
     assert "Traceback" not in late.output

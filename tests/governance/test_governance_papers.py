@@ -17,8 +17,11 @@ from registry.names import (
     TAG_PASSED,
     TAG_POLICY_VERSION,
     TAG_REVIEW_APPROVED,
+    TAG_SIGNATURE,
+    TAG_SIGNATURE_KEY_ID,
     TAG_VERDICT,
 )
+from registry.signatures import VERIFY_KEY_ENV, write_key_pair
 from svrisk.cli import app
 
 pytestmark = pytest.mark.slow
@@ -185,17 +188,22 @@ def test_governance_diff_lists_changed_fields():
     ]
 
 
-def test_governance_cli_not_cleared_version_exits_1(champion_store, tmp_path, monkeypatch):
+@pytest.fixture
+def store_copy(champion_store, tmp_path, monkeypatch):
+    """A client of a copy of the store (artifact locations are absolute), so the shared champion keeps its tags."""
     import shutil
 
     from mlflow import MlflowClient
 
-    # A copy of the store (artifact locations are absolute), so the shared champion keeps its verdict.
     db = tmp_path / "copy.db"
     shutil.copyfile(champion_store.store_env["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///"), db)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{db}")
     monkeypatch.setenv("MLFLOW_REGISTRY_URI", f"sqlite:///{db}")
-    client = MlflowClient()
+    return MlflowClient()
+
+
+def test_governance_cli_not_cleared_version_exits_1(store_copy, tmp_path):
+    client = store_copy
     client.set_model_version_tag(MODEL_NAME, "1", TAG_VERDICT, "FAIL")
     client.set_model_version_tag(MODEL_NAME, "1", TAG_OVERRIDE, "false")
     client.set_model_version_tag(MODEL_NAME, "1", TAG_PASSED, "false")
@@ -203,3 +211,79 @@ def test_governance_cli_not_cleared_version_exits_1(champion_store, tmp_path, mo
     assert result.exit_code == 1, result.output
     first_page = (tmp_path / "papers" / "eia.md").read_text().split("\n## ")[0]
     assert "NOT CLEARED BY THE FAIRNESS GATE" in first_page and "verdict is FAIL" in first_page
+
+
+def _first_pages(folder) -> dict[str, str]:
+    """Each paper's Markdown above its first section."""
+    return {slug: (folder / f"{slug}.md").read_text().split("\n## ")[0] for slug in ("atrs", "eia", "dpia")}
+
+
+def test_governance_papers_check_the_signed_verdict(facts, champion_store):
+    import dataclasses
+
+    from governance.facts import configured_verify_keys
+    from governance.papers import atrs_record, first_page_notice, gate_signature
+
+    keys = configured_verify_keys()  # the champion's own publishing key (champion_store)
+    verified = dataclasses.replace(facts, verify_keys=keys)
+    assert gate_signature(verified).text == f"signature verified (key {facts.tags[TAG_SIGNATURE_KEY_ID]})"
+    assert "VERIFIED" not in first_page_notice(verified)
+    # No key: the tags' claim stands, said to be unverified.
+    assert gate_signature(facts).state == "unverified" and "UNVERIFIED GATE VERDICT" in first_page_notice(facts)
+    # The overridden champion's tags edited by hand to read as a clean PASS.
+    edited = dataclasses.replace(verified, tags={**facts.tags, TAG_VERDICT: "PASS", TAG_OVERRIDE: "false"})
+    record = atrs_record(edited).json_fields()["risks_mitigations_and_impact_assessments"]
+    assert record["gate_signature"].startswith("NOT VERIFIED:") and "tag gate.verdict is 'PASS'" in record["gate_signature"]
+    assert record["gate_cleared"] is False
+    assert first_page_notice(edited).startswith("GATE VERDICT NOT VERIFIED")
+    # A version not cleared claims nothing to verify.
+    failed = dataclasses.replace(verified, tags={**facts.tags, TAG_PASSED: "false"})
+    assert gate_signature(failed).state == "not claimed"
+
+
+def test_governance_cli_says_the_verdict_is_signed(champion_store, tmp_path):
+    result = runner.invoke(app, ["papers", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    risks = json.loads((tmp_path / "atrs.json").read_text())["risks_mitigations_and_impact_assessments"]
+    assert risks["gate_signature"].startswith("signature verified (key ")
+    assert "signature verified" in (tmp_path / "eia.md").read_text()
+    assert not any("VERIFIED" in page for page in _first_pages(tmp_path).values())
+
+
+def test_governance_cli_refuses_to_present_hand_edited_tags_as_cleared(store_copy, tmp_path, monkeypatch):
+    client = store_copy
+    # What anyone with write access to the registry could do: make the override read as a clean PASS.
+    client.set_model_version_tag(MODEL_NAME, "1", TAG_VERDICT, "PASS")
+    client.set_model_version_tag(MODEL_NAME, "1", TAG_OVERRIDE, "false")
+    result = runner.invoke(app, ["papers", "--version", "1", "--out", str(tmp_path / "edited")])
+    assert result.exit_code == 1, result.output
+    for page in _first_pages(tmp_path / "edited").values():
+        assert "GATE VERDICT NOT VERIFIED" in page and "tag gate.verdict is 'PASS'" in page
+        assert "Treat it as NOT CLEARED" in page
+    risks = json.loads((tmp_path / "edited" / "atrs.json").read_text())["risks_mitigations_and_impact_assessments"]
+    assert risks["gate_cleared"] is False and risks["gate_signature"].startswith("NOT VERIFIED:")
+    assert "GATE VERDICT NOT VERIFIED" in " ".join(result.output.split())
+    # The signature removed: unsigned.
+    client.delete_model_version_tag(MODEL_NAME, "1", TAG_SIGNATURE)
+    unsigned = runner.invoke(app, ["papers", "--version", "1", "--out", str(tmp_path / "unsigned")])
+    assert unsigned.exit_code == 1
+    assert "no signature" in _first_pages(tmp_path / "unsigned")["atrs"]
+    # A key that did not sign it: the genuine champion's verdict is not borne out either.
+    monkeypatch.setenv(VERIFY_KEY_ENV, str(write_key_pair(tmp_path / "other")[1]))
+    other = runner.invoke(app, ["papers", "--version", "1", "--out", str(tmp_path / "other-key")])
+    assert other.exit_code == 1
+    assert "GATE VERDICT NOT VERIFIED" in _first_pages(tmp_path / "other-key")["eia"]
+
+
+def test_governance_cli_without_a_key_says_unverified(champion_store, tmp_path, monkeypatch):
+    monkeypatch.delenv(VERIFY_KEY_ENV)
+    result = runner.invoke(app, ["papers", "--out", str(tmp_path)])
+    # Written and cleared as tagged (the service, which needs the key, would not serve it unverified).
+    assert result.exit_code == 0, result.output
+    for page in _first_pages(tmp_path).values():
+        assert "UNVERIFIED GATE VERDICT" in page and "OVERRIDE" in page
+    risks = json.loads((tmp_path / "atrs.json").read_text())["risks_mitigations_and_impact_assessments"]
+    assert risks["gate_signature"].startswith("unverified: no verification key configured")
+    unreadable = runner.invoke(app, ["papers", "--out", str(tmp_path / "x")],
+                               env={VERIFY_KEY_ENV: str(tmp_path / "missing.pub")})
+    assert unreadable.exit_code == 2 and "cannot read the key file" in unreadable.output
