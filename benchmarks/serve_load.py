@@ -224,7 +224,6 @@ def main() -> None:
         "SVRISK_RATE_LIMIT_REQUESTS": "10000000",
         "SVRISK_RATE_LIMIT_CASES": "10000000",
         "SVRISK_MAX_CONCURRENT": str(max(32, args.clients)),
-        **({"MALLOC_ARENA_MAX": os.environ["AB_ARENAS"]} if os.environ.get("AB_ARENAS") else {}),
     }
     result: dict = {
         "benchmark": "serve_load", "workers": args.workers, "clients": args.clients,

@@ -15,6 +15,11 @@ from typing import IO, Any
 
 SERVICE_IMPORT = "serving.service:SvriskService"
 READY_PATH = "/readyz"
+# glibc gives every thread that allocates its own arena (up to 8 a core), and a worker's
+# thread pool left freed memory spread over many of them: workers grew 10-15% in the
+# 5-minute load benchmark. Two arenas (also set in bentofile.yaml) kept them flat
+# (docs/benchmarks.md, "serve_load").
+MALLOC_ARENAS = "2"
 ERR_NOT_READY = "the service did not become ready within {seconds:.0f} s; its log:\n{log}"
 ERR_EXITED = "the service exited with code {code} before it was ready; its log:\n{log}"
 
@@ -42,9 +47,14 @@ def serve_command(port: int, host: str = "127.0.0.1") -> list[str]:
     ]  # fmt: skip
 
 
-def workers_env(workers: int) -> dict[str, str]:
-    """BentoML's configuration override for the number of worker processes."""
-    return {"BENTOML_CONFIG_OPTIONS": f"services.svrisk.workers={workers}"}
+def workers_env(workers: int, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The worker processes' environment: BentoML's override for their number, and glibc's
+    cap on malloc arenas (:data:`MALLOC_ARENAS`; a MALLOC_ARENA_MAX in ``environ`` wins)."""
+    environ = os.environ if environ is None else environ
+    return {
+        "BENTOML_CONFIG_OPTIONS": f"services.svrisk.workers={workers}",
+        "MALLOC_ARENA_MAX": environ.get("MALLOC_ARENA_MAX", MALLOC_ARENAS),
+    }
 
 
 class ServerProcess:

@@ -187,3 +187,15 @@ def test_serving_band_is_worded_as_a_ranking_never_high_or_low():
         sentence = band_sentence(band, band * 10 - 5)
         assert sentence.startswith(f"band {band} of 10 among young people in the reference population")
         assert "high" not in sentence.lower() and "low" not in sentence.lower().replace("lower", "")
+
+
+def test_serving_workers_cap_malloc_arenas_unless_the_operator_sets_it() -> None:
+    import yaml
+
+    from serving.client import MALLOC_ARENAS, workers_env
+
+    assert workers_env(4, {}) == {"BENTOML_CONFIG_OPTIONS": "services.svrisk.workers=4", "MALLOC_ARENA_MAX": MALLOC_ARENAS}
+    assert workers_env(2, {"MALLOC_ARENA_MAX": "8"})["MALLOC_ARENA_MAX"] == "8"
+    # A built bento's workers get the same cap.
+    bentofile = yaml.safe_load((Path(__file__).parents[2] / "bentofile.yaml").read_text())
+    assert {"name": "MALLOC_ARENA_MAX", "value": MALLOC_ARENAS} in bentofile["envs"]
