@@ -71,13 +71,14 @@ def _cpu_timed(fn, repeat: int = 1):
 
 def _write(people: int, seed: int, folder: Path, fmt: str) -> Path:
     from extract.synthetic.generator import generate
+    from extract.synthetic.truth_files import outcomes_path
     from extract.writer import write_extract
 
     synthetic = generate(people=people, seed=seed, start=START, end=END)
     write_extract(synthetic.frames, folder, fmt=fmt, extracted_on=synthetic.extracted_on)
-    truth = folder / "_truth"
-    truth.mkdir()
-    synthetic.truth.to_csv(truth / "outcomes.csv", index=False)
+    outcomes = outcomes_path(folder)
+    outcomes.parent.mkdir()
+    synthetic.truth.to_csv(outcomes, index=False)
     return folder
 
 
@@ -98,7 +99,9 @@ def _depths(booster) -> tuple[float, int]:
 
 
 def _true_outcome(folder: Path, keys: pd.DataFrame) -> np.ndarray:
-    truth = pd.read_csv(folder / "_truth" / "outcomes.csv", parse_dates=["as_of"])
+    from extract.synthetic.truth_files import outcomes_path
+
+    truth = pd.read_csv(outcomes_path(folder), parse_dates=["as_of"])
     truth = truth[truth["kind"] == "snapshot"][["person_id", "as_of", "true_outcome"]]
     merged = keys.merge(truth, on=["person_id", "as_of"], how="left")
     return merged["true_outcome"].fillna(0).to_numpy(dtype=int)

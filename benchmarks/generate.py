@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from extract.synthetic.cli import write_synthetic_extract
+from extract.synthetic.extract_writer import write_synthetic_extract
 
 
 def _cpu_seconds() -> float:

@@ -82,8 +82,9 @@ def oracle_truth(extract: Path):
     import pandas as pd
 
     from extract.synthetic.generator import generate
+    from extract.synthetic.truth_files import PARAMETERS_FILE, TRUTH_DIR, outcomes_path
 
-    params_path = extract / "_truth" / "parameters.json"
+    params_path = extract / TRUTH_DIR / PARAMETERS_FILE
     run = json.loads(params_path.read_text()).get("run")
     if not run:
         raise SystemExit(NO_RUN_SETTINGS.format(path=params_path))
@@ -93,14 +94,14 @@ def oracle_truth(extract: Path):
     truth = synthetic.truth
     del synthetic  # the frames are not needed; keep the peak low for the training that follows
     truth = truth[truth["kind"] == "snapshot"].drop(columns="kind")
-    on_disk = pd.read_csv(extract / "_truth" / "outcomes.csv", parse_dates=["as_of"])
+    on_disk = pd.read_csv(outcomes_path(extract), parse_dates=["as_of"])
     on_disk = on_disk[on_disk["kind"] == "snapshot"]
     both = on_disk.merge(truth, on=["person_id", "as_of"], how="outer", suffixes=("", "_again"),
                          validate="1:1", indicator=True)
     differ = int(((both["_merge"] != "both")
                   | ~np.equal(both["recorded_probability"], both["recorded_probability_again"])).sum())
     if differ:
-        raise SystemExit(TRUTH_MISMATCH.format(path=extract / "_truth" / "outcomes.csv", rows=differ))
+        raise SystemExit(TRUTH_MISMATCH.format(path=outcomes_path(extract), rows=differ))
     return truth
 
 
@@ -206,7 +207,8 @@ def main() -> None:
     import numpy as np
     from sklearn.metrics import roc_auc_score
 
-    from extract.synthetic.cli import write_synthetic_extract
+    from extract.synthetic.extract_writer import write_synthetic_extract
+    from extract.synthetic.truth_files import PARAMETERS_FILE, TRUTH_DIR
     from training.metrics import expected_calibration_error
     from training.pipeline import run_training
 
@@ -309,7 +311,7 @@ def main() -> None:
         ceiling = report["auc_expected_under_recorded_probability"]["oracle_records_only"]
         model_expected = report["auc_expected_under_recorded_probability"]["lightgbm_calibrated"]
         report["fair_target"] = {
-            "protected_blind": bool(json.loads((extract / "_truth" / "parameters.json").read_text())
+            "protected_blind": bool(json.loads((extract / TRUTH_DIR / PARAMETERS_FILE).read_text())
                                     ["run"].get("protected_blind", False)),
             "ceiling": "recorded_probability_records_only",
             "expected_auc": {"model": model_expected, "ceiling": ceiling,

@@ -33,7 +33,7 @@ def _cpu_seconds() -> float:
 def _generate(out: Path, people: int, seed: int, fmt: str) -> float:
     began = time.perf_counter()
     code = (
-        "from extract.synthetic.cli import write_synthetic_extract as w; "
+        "from extract.synthetic.extract_writer import write_synthetic_extract as w; "
         f"w({str(out)!r}, {people}, {seed}, '2018-04-01', '2025-03-31', fmt={fmt!r})"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

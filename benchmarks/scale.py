@@ -98,7 +98,7 @@ def _machine() -> dict:
 
 def small_model(people: int, seed: int, workdir: Path):
     """A RiskModel trained with the default configuration cut to one grid point."""
-    from extract.synthetic.cli import write_synthetic_extract
+    from extract.synthetic.extract_writer import write_synthetic_extract
     from training.config import load_config
     from training.datasets import dataset_from_extract
     from training.fitting import fit_dataset

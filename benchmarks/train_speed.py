@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--extract", type=Path)
     args = parser.parse_args()
 
-    from extract.synthetic.cli import write_synthetic_extract
+    from extract.synthetic.extract_writer import write_synthetic_extract
 
     with tempfile.TemporaryDirectory(prefix="svrisk-speed-") as tmp_name:
         tmp = Path(tmp_name)

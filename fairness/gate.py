@@ -61,6 +61,7 @@ from typing import Any
 
 import pandas as pd
 
+from extract.synthetic.truth_files import outcomes_path
 from fairness.audit import PROBABILITY, AuditResult, CheckResult, PerformanceCheck, performance_checks, run_audit
 from fairness.policy import FairnessPolicy
 from fairness.report import ModelCard, Verdict, build_report
@@ -114,7 +115,6 @@ LAST_AUDIT_INCOMPLETE = "incomplete"
 PREDICTIONS_ARTIFACT = "evaluation/test_predictions.parquet"
 METRICS_ARTIFACT = "evaluation/metrics.json"
 BY_GROUP_ARTIFACT = "explanations/by_group.csv"
-TRUTH_FILE = Path("_truth") / "outcomes.csv"
 REPORT_ARTIFACT_DIR = "fairness"
 DEFAULT_REPORT_ROOT = Path("reports")
 AUDIT_RUN_KIND = "fairness_audit"
@@ -310,7 +310,7 @@ def read_candidate(client: Any, mv: Any, run: Any, policy: FairnessPolicy) -> Ca
     if missing:
         raise ValueError(ATTRIBUTE_MISSING.format(missing=missing, columns=list(predictions.columns)))
     extract_path = run.data.params.get("extract_path")
-    truth_path = Path(extract_path) / TRUTH_FILE if extract_path else None
+    truth_path = outcomes_path(extract_path) if extract_path else None
     if truth_path is not None and truth_path.is_file():
         predictions = attach_truth(predictions, truth_path)
     return Candidate(predictions, metrics, by_group)

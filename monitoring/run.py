@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from extract.synthetic.truth_files import outcomes_path
 from monitoring.drift import ALERT, NOT_JUDGED, OK, WARN
 from registry.names import (
     RUN_TAG_KIND,
@@ -43,7 +44,6 @@ REPORT_DIR = "monitoring"
 IMPORTANCE_ARTIFACT = "explanations/mean_abs_by_feature.csv"
 METRICS_ARTIFACT = "evaluation/metrics.json"
 PREDICTIONS_ARTIFACT = "evaluation/test_predictions.parquet"
-TRUTH_FILE = Path("_truth") / "outcomes.csv"
 MODEL_KEY = "lightgbm"
 
 NO_REFERENCE = (
@@ -159,7 +159,7 @@ def team_capacity(record: TrainingRecord, policy: Any, name: str, version: str, 
 
 def _truth_for(extract_dir: Path, dates: list[pd.Timestamp]) -> pd.DataFrame | None:
     """The synthetic extract's true outcomes of snapshot rows on ``dates`` (None for a real extract)."""
-    path = extract_dir / TRUTH_FILE
+    path = outcomes_path(extract_dir)
     if not path.is_file():
         return None
     truth = pd.read_csv(path, usecols=["person_id", "as_of", "kind", "true_outcome"], dtype={"person_id": str})

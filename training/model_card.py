@@ -52,7 +52,7 @@ def performance_table(metrics: dict[str, dict[str, float]], capacity: int) -> st
 def _data_kind(params: dict[str, Any]) -> str:
     if "extract_path" not in params:
         return "a partner's own feature table"
-    from extract.synthetic.cli import TRUTH_DIR
+    from extract.synthetic.truth_files import TRUTH_DIR
 
     # Only the synthetic generator writes _truth/ beside the contract tables.
     if (Path(str(params["extract_path"])) / TRUTH_DIR).is_dir():

@@ -59,9 +59,10 @@ def write_partitioned_synthetic_extract(
     """
     from extract.contract import MANIFEST_FILE
     from extract.partitioned import PARTITIONS_FILE, PartitionedExtractWriter
-    from extract.synthetic.cli import (
-        INTERVENTIONS_FILE, OUT_NOT_EMPTY, OUTCOMES_FILE, PARAMETERS_FILE, SHIFTS_FILE, TRUTH_DIR,
-        _write_intervention_truth, _write_truth,
+    from extract.synthetic.extract_writer import OUT_NOT_EMPTY
+    from extract.synthetic.truth_files import (
+        INTERVENTIONS_FILE, OUTCOMES_FILE, PARAMETERS_FILE, SHIFTS_FILE, TRUTH_DIR,
+        write_intervention_truth, write_outcomes,
     )
     from extract.synthetic.generator import BAD_PEOPLE, generate
     from extract.synthetic.interventions import InterventionParameters
@@ -94,8 +95,8 @@ def write_partitioned_synthetic_extract(
             synthetic = apply_shifts(synthetic, parsed, seed_c)
             writer.write(synthetic.frames)
             truth_dir.mkdir(parents=True, exist_ok=True)
-            _write_truth(synthetic.truth, outcomes, append=chunk > 0)
-            _write_intervention_truth(synthetic.interventions, intervention_truth, append=chunk > 0)
+            write_outcomes(synthetic.truth, outcomes, append=chunk > 0)
+            write_intervention_truth(synthetic.interventions, intervention_truth, append=chunk > 0)
             chunks.append({"chunk": chunk, "first_person": first + 1, "people": size, "seed": seed_c})
             record = record or synthetic.parameters
             del synthetic  # one chunk in memory at a time

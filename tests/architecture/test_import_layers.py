@@ -121,6 +121,49 @@ def test_no_command_module_imports_another_stages_command_module() -> None:
     assert not problems, "command modules used as libraries:\n" + "\n".join(problems)
 
 
+# Besides the layered packages, the benchmarks are scripts that use the stages as libraries.
+LIBRARY_USERS = ("benchmarks",)
+
+
+def command_modules_used_as_libraries(root: Path = PROJECT_ROOT) -> list[str]:
+    """One line per import of a command module by a module that is not one (the CLI excepted).
+
+    What a command module defines that other code needs (a file name, a writer)
+    belongs in a library module the command imports too; a command module is
+    command-line code (Typer, rich) and is left out of the bento.
+    """
+    problems = []
+    folders = [package for package in top_level_packages(root) if package != "svrisk"]
+    folders += [name for name in LIBRARY_USERS if (root / name).is_dir()]
+    for folder in folders:
+        for path in sorted((root / folder).rglob("*.py")):
+            if is_cli_module(path.stem):
+                continue  # command modules are checked by cli_imports_across_packages
+            for line, imported in imported_modules(path):
+                if is_cli_module(imported):
+                    problems.append(f"{path.relative_to(root)}:{line} imports the command module {imported}")
+    return problems
+
+
+def test_no_library_module_imports_a_command_module() -> None:
+    problems = command_modules_used_as_libraries()
+    assert not problems, "command modules used as libraries:\n" + "\n".join(problems)
+
+
+def test_the_command_module_check_names_an_offending_import(tmp_path: Path) -> None:
+    # training's library module imports extract's command module; a command module and the CLI may.
+    for name in ("extract", "training", "svrisk"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text("")
+    (tmp_path / "extract" / "cli.py").write_text("TRUTH_DIR = '_truth'\n")
+    (tmp_path / "training" / "card.py").write_text("def f():\n    from extract.cli import TRUTH_DIR\n")
+    (tmp_path / "training" / "cli.py").write_text("from extract.cli import TRUTH_DIR\n")
+    (tmp_path / "svrisk" / "cli.py").write_text("from extract.cli import TRUTH_DIR\n")
+    assert command_modules_used_as_libraries(tmp_path) == [
+        "training/card.py:2 imports the command module extract.cli"
+    ]
+
+
 def test_the_check_names_an_offending_import(tmp_path: Path) -> None:
     # A tiny project where extract imports serving: the check must report that line.
     for name in ("extract", "serving"):

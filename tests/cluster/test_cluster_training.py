@@ -29,7 +29,7 @@ def process_cluster():
 def test_dask_training_matches_the_single_machine_auc(process_cluster, tmp_path):
     from functools import partial
 
-    from extract.synthetic.cli import write_synthetic_extract
+    from extract.synthetic.extract_writer import write_synthetic_extract
     from training.config import load_config
     from training.dask_training import search_lightgbm_on_cluster
     from training.datasets import dataset_from_extract

@@ -16,7 +16,7 @@ runner = CliRunner()
 def extract_dir(tmp_path_factory):
     from dataclasses import replace
 
-    from extract.synthetic.cli import write_synthetic_extract
+    from extract.synthetic.extract_writer import write_synthetic_extract
     from extract.synthetic.parameters import GeneratorParameters
     from tests.evaluation.conftest import TEST_REFERRAL_INTERCEPT
 

@@ -53,7 +53,7 @@ def test_notebooks_run_top_to_bottom(project_root: Path, tmp_path: Path, monkeyp
     import nbformat
     from nbclient import NotebookClient
 
-    from extract.synthetic.cli import write_synthetic_extract
+    from extract.synthetic.extract_writer import write_synthetic_extract
 
     extract = tmp_path / "extract"
     write_synthetic_extract(extract, people=2000, seed=11, start="2018-04-01", end="2025-03-31")

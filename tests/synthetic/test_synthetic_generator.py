@@ -15,9 +15,12 @@ from extract.canonical import to_canonical
 from extract.contract import DEFAULT_OUTCOME, TABLES, age_in_years
 from extract.loader import extract_from_frames
 from extract.synthetic.cli import app
+from extract.synthetic.extract_writer import write_synthetic_extract
 from extract.synthetic.generator import TRUTH_COLUMNS, generate
 from extract.synthetic.parameters import parameters_for
+from extract.synthetic.partitioned import write_partitioned_synthetic_extract
 from extract.synthetic.referral_truth import NextWindow, referral_probabilities
+from extract.synthetic.truth_files import outcomes_path
 
 START, END = "2018-04-01", "2025-03-31"
 
@@ -176,6 +179,17 @@ def test_cli_same_seed_same_bytes(tmp_path, fmt):
     expected = generate(400, 4, START, END).truth
     # The file carries the exact probabilities (shortest round-trip floats).
     pd.testing.assert_frame_equal(truth, expected, check_dtype=False)
+
+
+def test_readers_find_the_outcomes_both_writers_write(tmp_path):
+    # The fairness gate, monitoring and the benchmarks read outcomes_path: the file names are fixed.
+    one, partitioned = tmp_path / "one", tmp_path / "partitioned"
+    written = write_synthetic_extract(one, 200, 3, START, END)
+    root_files = write_partitioned_synthetic_extract(partitioned, 200, 3, START, END, 2, chunk_people=100)
+    for out, files in ((one, written), (partitioned, root_files)):
+        assert outcomes_path(out) == out / "_truth" / "outcomes.csv"
+        assert outcomes_path(out) in files
+        assert list(pd.read_csv(outcomes_path(out)).columns) == list(TRUTH_COLUMNS)
 
 
 def test_cli_errors_exit_one_without_traceback(tmp_path):

@@ -100,7 +100,7 @@ def fast_config():  # noqa: ANN201 - TrainingConfig
 @pytest.fixture(scope="session")
 def small_extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated extract of 3,000 people (the contract files plus _truth/)."""
-    from extract.synthetic.cli import write_synthetic_extract
+    from extract.synthetic.extract_writer import write_synthetic_extract
 
     out = tmp_path_factory.mktemp("extract") / "extract"
     write_synthetic_extract(out, people=3000, seed=11, start="2019-04-01", end="2025-03-31")
