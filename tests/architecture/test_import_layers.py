@@ -9,6 +9,7 @@ must be given a layer in ``LAYERS`` below, or this test fails naming it.
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +50,12 @@ def top_level_packages(root: Path = PROJECT_ROOT) -> list[str]:
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:
     """(line, module name) of every absolute import in one module."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return imports_in_source(path.read_text(encoding="utf-8"), str(path))
+
+
+def imports_in_source(source: str, filename: str) -> list[tuple[int, str]]:
+    """(line, module name) of every absolute import in Python source text."""
+    tree = ast.parse(source, filename=filename)
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -123,6 +129,24 @@ def test_no_command_module_imports_another_stages_command_module() -> None:
 
 # Besides the layered packages, the benchmarks are scripts that use the stages as libraries.
 LIBRARY_USERS = ("benchmarks",)
+# So are the notebooks' code cells.
+NOTEBOOKS_FOLDER = "notebooks"
+
+
+def notebook_imports(path: Path) -> list[tuple[str, str]]:
+    """(where, module name) of every absolute import in a notebook's code cells; where is 'cell N line L'.
+
+    Markdown cells are prose, so an import written there is not read.
+    """
+    found = []
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    for number, cell in enumerate(cells, start=1):
+        if cell["cell_type"] != "code":
+            continue
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        found += [(f"cell {number} line {line}", name)
+                  for line, name in imports_in_source(source, f"{path} cell {number}")]
+    return found
 
 
 def command_modules_used_as_libraries(root: Path = PROJECT_ROOT) -> list[str]:
@@ -142,6 +166,10 @@ def command_modules_used_as_libraries(root: Path = PROJECT_ROOT) -> list[str]:
             for line, imported in imported_modules(path):
                 if is_cli_module(imported):
                     problems.append(f"{path.relative_to(root)}:{line} imports the command module {imported}")
+    for path in sorted((root / NOTEBOOKS_FOLDER).glob("*.ipynb")):
+        for where, imported in notebook_imports(path):
+            if is_cli_module(imported):
+                problems.append(f"{path.relative_to(root)} {where} imports the command module {imported}")
     return problems
 
 
@@ -161,6 +189,20 @@ def test_the_command_module_check_names_an_offending_import(tmp_path: Path) -> N
     (tmp_path / "svrisk" / "cli.py").write_text("from extract.cli import TRUTH_DIR\n")
     assert command_modules_used_as_libraries(tmp_path) == [
         "training/card.py:2 imports the command module extract.cli"
+    ]
+
+
+def test_the_command_module_check_reads_notebook_code_cells(tmp_path: Path) -> None:
+    # A code cell's import is reported with its cell and line; the same text in a markdown cell is not.
+    (tmp_path / "notebooks").mkdir()
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": ["from extract.cli import TRUTH_DIR\n"]},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": ["import json\n", "\n", "from fairness.cli import audit_score_file\n"]},
+    ]
+    (tmp_path / "notebooks" / "03_review.ipynb").write_text(json.dumps({"cells": cells}))
+    assert command_modules_used_as_libraries(tmp_path) == [
+        "notebooks/03_review.ipynb cell 2 line 3 imports the command module fairness.cli"
     ]
 
 
