@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from extract.output_folder import refuse_non_empty_folder
 from extract.partitioned import partition_folders
 
-OUT_NOT_EMPTY = "{path} already holds files; write the parts to a new or empty folder"
 PART_FILE = "part-{index:05d}.parquet"
 
 
@@ -32,9 +32,7 @@ def map_partitions(client: Any, task: Callable[..., Any], extract_dir: str | Pat
 
 def parts_folder(path: str | Path) -> Path:
     """``path`` made ready to receive part files: created, and refused when it already holds files."""
-    out = Path(path)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ValueError(OUT_NOT_EMPTY.format(path=out))
+    out = refuse_non_empty_folder(path)
     out.mkdir(parents=True, exist_ok=True)
     return out
 

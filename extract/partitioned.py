@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from extract.contract import CONTRACT_VERSION, MANIFEST_FILE, TABLES
+from extract.output_folder import refuse_non_empty_folder
 
 PARTITIONS_FILE = "partitions.json"
 PARTITION_FOLDER = "part-{index:05d}"
@@ -50,7 +51,6 @@ WRONG_PARTITION = (
     "a person's rows must all be in partition hash(person_id) mod {partitions}"
 )
 WRITER_CLOSED = "the partitioned writer is closed"
-NOT_EMPTY = "{path} already holds files; write a partitioned extract to a new or empty folder"
 
 
 def check_partition_count(partitions: object) -> int:
@@ -147,9 +147,7 @@ class PartitionedExtractWriter:
         self.extracted_on = extracted_on
 
     def __enter__(self) -> PartitionedExtractWriter:
-        root = Path(self.out_dir)
-        if root.exists() and any(root.iterdir()):
-            raise ValueError(NOT_EMPTY.format(path=root))
+        root = refuse_non_empty_folder(self.out_dir)
         self.partitions_ = check_partition_count(self.partitions)
         self.root_ = root
         self.schemas_: dict = {}

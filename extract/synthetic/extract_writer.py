@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from extract.output_folder import refuse_non_empty_folder
 from extract.synthetic.truth_files import (
     INTERVENTIONS_FILE, OUTCOMES_FILE, PARAMETERS_FILE, SHIFTS_FILE, TRUTH_DIR,
     write_intervention_truth, write_outcomes,
 )
-
-OUT_NOT_EMPTY = "{out} already holds files; write to a new or empty folder"
-
 
 def write_synthetic_extract(
     out: str | Path,
@@ -46,9 +44,7 @@ def write_synthetic_extract(
     from extract.synthetic.shifts import apply_shifts, parse_shifts
     from extract.writer import write_extract
 
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise ValueError(OUT_NOT_EMPTY.format(out=out))
+    out = refuse_non_empty_folder(out)
     try:
         start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
     except ValueError as err:

@@ -58,8 +58,8 @@ def write_partitioned_synthetic_extract(
     partition folders are listed in ``partitions.json``.
     """
     from extract.contract import MANIFEST_FILE
+    from extract.output_folder import refuse_non_empty_folder
     from extract.partitioned import PARTITIONS_FILE, PartitionedExtractWriter
-    from extract.synthetic.extract_writer import OUT_NOT_EMPTY
     from extract.synthetic.truth_files import (
         INTERVENTIONS_FILE, OUTCOMES_FILE, PARAMETERS_FILE, SHIFTS_FILE, TRUTH_DIR,
         write_intervention_truth, write_outcomes,
@@ -72,9 +72,8 @@ def write_partitioned_synthetic_extract(
         raise ValueError(BAD_PEOPLE.format(value=people))
     if isinstance(chunk_people, bool) or not isinstance(chunk_people, (int, np.integer)) or chunk_people < 1:
         raise ValueError(BAD_CHUNK.format(value=chunk_people))
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise ValueError(OUT_NOT_EMPTY.format(out=out))
+    # Refused before any generation, not only when the writer opens the folder.
+    out = refuse_non_empty_folder(out)
     try:
         extracted_on = pd.Timestamp(end) + pd.Timedelta(days=1)
     except ValueError as err:
