@@ -24,8 +24,6 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
 from serving.api_keys import API_KEY_HEADER, KeyRing, Permission, Principal
 from serving.errors import PayloadTooLarge, ServiceBusy, ServiceError, UnsupportedMediaType
 from serving.metrics import count_refused
@@ -113,14 +111,14 @@ class ServiceGuard:
     ) -> None:  # fmt: skip
         """Charge the rate limits, check and read a POST's body, then call the app."""
         try:
-            await self._charge(principal, requests=1)
+            await self.limiter.charge_on_loop(principal, requests=1)
             if scope["method"] == "POST":
                 media_type = headers.get("content-type", JSON_MEDIA_TYPE).split(";")[0].strip()
                 if media_type.lower() != JSON_MEDIA_TYPE:
                     raise UnsupportedMediaType(ERR_MEDIA_TYPE)
                 body = await self._read_body(headers, receive)
                 if (scope["method"], path) == BATCH_ROUTE:
-                    await self._charge(principal, cases=batch_size(body))
+                    await self.limiter.charge_on_loop(principal, cases=batch_size(body))
                 receive = _replay(body, receive)
         except ServiceError as exc:
             count_refused(exc.error_code)
@@ -128,12 +126,6 @@ class ServiceGuard:
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
-
-    async def _charge(self, principal: Principal, *, requests: int = 0, cases: int = 0) -> None:
-        # On the loop when the shared counter is free (no hop to a thread); when another
-        # worker holds it, in a thread, so that wait does not stall this worker's probes.
-        if not self.limiter.charge(principal, requests=requests, cases=cases, wait=False):
-            await run_in_threadpool(self.limiter.charge, principal, requests=requests, cases=cases)
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
         declared = headers.get("content-length")

@@ -28,7 +28,6 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -36,7 +35,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from serving.api_keys import ROLE_PERMISSIONS, KeyRing, Permission, Principal, hash_key, roles_allowed
+from serving.api_keys import ROLE_PERMISSIONS, KeyRing, Permission, hash_key, roles_allowed
 from serving.audit_availability import STORE_ERRORS, trail_unavailable
 from serving.audit_trail import AuditTrail
 from serving.case_scoring import NOTICE, CaseInput, CaseRefused, score_and_audit
@@ -143,11 +142,6 @@ class Workspace:
             decision_labels=DECISION_LABELS,
         )
 
-    async def charge(self, principal: Principal) -> None:
-        """Count one request for ``principal``; RateLimited (429) or ServiceBusy (503) refuse it."""
-        # In a thread, as the API's guard does: the shared counter's lock may be held by another worker.
-        await run_in_threadpool(self.limiter.charge, principal, requests=1)
-
     def approval(self) -> dict[str, Any]:
         gate = self.model.card.get("gate", {})
         return {
@@ -203,7 +197,7 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
             response = _sign_in_form(request, ws, page, error=ERR_KEY_ENDED, status=401)
             response.delete_cookie(SESSION_COOKIE, path=request.scope.get("root_path", "") or "/")
             return response
-        await ws.charge(principal)
+        await ws.limiter.charge_on_loop(principal, requests=1)
         return dataclasses.replace(session, principal=principal)
 
     def signed_in(permission: Permission | None = None) -> Callable[[Callable], Handler]:
@@ -254,7 +248,7 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
         except MissingApiKey:
             return _sign_in_form(request, ws, page, error=ERR_SIGN_IN, status=401)
         # Charged like every page after it: a key past its limit cannot pile up sessions either.
-        await ws.charge(principal)
+        await ws.limiter.charge_on_loop(principal, requests=1)
         session = ws.sessions.start(principal, hash_key(key))
         response = RedirectResponse(f"{request.scope.get('root_path', '')}/", status_code=303)
         _set_cookie(response, request, SESSION_COOKIE, ws.sessions.sign(session.session_id))

@@ -240,6 +240,23 @@ def test_a_busy_rate_counter_answers_503_as_a_page(deploy) -> None:
     assert busy.headers["retry-after"] == str(COUNTER_BUSY_RETRY_S)
 
 
+def test_pages_charge_the_rate_counter_on_the_loop_while_it_is_free(deploy, monkeypatch) -> None:
+    deployment = deploy()
+    app, workspace = deployment.worker()
+    client, _ = sign_in(app, deployment.keys["a.smith"])
+    waits: list[bool] = []
+    charge = workspace.limiter.charge
+
+    def counted(*args, wait: bool = True, **kwargs) -> bool:
+        waits.append(wait)
+        return charge(*args, wait=wait, **kwargs)
+
+    monkeypatch.setattr(workspace.limiter, "charge", counted)
+    assert client.get("/app/reviews").status_code == 200
+    # As the API's guard: no hop to a thread (and no wait) while no other worker holds the counter.
+    assert waits == [False]
+
+
 def test_the_workspace_passes_the_services_busy_timeout_to_its_copies_engine(deploy) -> None:
     deployment = deploy(sqlite_busy_timeout_ms=1234)
     _, workspace = deployment.worker()
