@@ -9,8 +9,10 @@ its audit id or caseload rank; page titles never hold personal data.
 
 Every signed-in request re-checks the key the session was made with against the
 key ring (revoked, expired or removed: the session ends, the sign-in page) and is
-charged against the same per-key and per-role rate limits as the API. A refusal
-that passes (rate limit 429; the audit trail, the key file or the rate counter
+charged against the same per-key and per-role rate limits as the API. Every page
+counts against the worker's limit of requests in progress, as an API request does
+(the service's guard counts them: serving.http_guard). A refusal that passes (rate
+limit 429; the worker busy, the audit trail, the key file or the rate counter
 unavailable 503) answers as a page with ``Retry-After`` where it has one.
 """
 
@@ -40,6 +42,7 @@ from serving.audit_availability import STORE_ERRORS, trail_unavailable
 from serving.audit_trail import AuditTrail
 from serving.case_scoring import NOTICE, CaseInput, CaseRefused, score_and_audit
 from serving.errors import MissingApiKey, NotYourScoring, ReviewAlreadyRecorded, ServiceError, UnknownAuditId
+from serving.http_guard import REFUSAL_STATE_KEY
 from serving.rate_limits import RateLimiter
 from serving.reviews import ReviewRequest, record_review
 from serving.risk_bands import N_BANDS
@@ -113,7 +116,8 @@ class Workspace:
         self.model = model
         self.audit = audit
         self.keys = KeyRing.from_sources(settings.api_keys_file, settings.api_keys_json)
-        # The API's limits and counter file (ServiceGuard skips /app): one budget per key and role.
+        # The API's limits and counter file (ServiceGuard has no key to charge under /app): one
+        # budget per key and role.
         self.limiter = RateLimiter.from_settings(settings)
         self.sessions = SessionStore(
             audit.engine, dt.timedelta(minutes=settings.session_idle_minutes), settings.sqlite_busy_timeout_ms
@@ -417,13 +421,24 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
             **{error: refused for error in STORE_ERRORS},
         },
     )
-    return _SecurityHeaders(app)
+
+    async def workspace(scope: dict, receive: Callable, send: Callable) -> None:
+        # Past the worker's limit of requests in progress the service's guard passes the
+        # request on with its refusal (serving.http_guard): answered as a page, nothing run.
+        refusal = scope.get("state", {}).get(REFUSAL_STATE_KEY) if scope["type"] == "http" else None
+        if refusal is None:
+            await app(scope, receive, send)
+            return
+        response = await refused(Request(scope, receive), refusal)
+        await response(scope, receive, send)
+
+    return _SecurityHeaders(workspace)
 
 
 class _SecurityHeaders:
     """ASGI wrapper adding :data:`SECURITY_HEADERS` to every response (static files cache)."""
 
-    def __init__(self, app: Starlette) -> None:
+    def __init__(self, app: Callable) -> None:
         self.app = app
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
