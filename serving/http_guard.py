@@ -15,16 +15,19 @@ Keyed requests are also limited here, before any work is done: each key's and
 role's requests a minute, and a batch's cases a minute (429 with ``Retry-After``;
 :mod:`serving.rate_limits`), and the requests in progress in this worker (503 with
 ``Retry-After`` at once, rather than a queue that grows while one request is slow).
+The workspace's pages (under :data:`OPEN_PREFIXES`; they score cases too)
+count in the same in-progress counter; one past the limit is not answered here but
+passed on with the refusal in the scope's ``state`` under :data:`REFUSAL_STATE_KEY`,
+which the workspace answers as its own page.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any
-
-from starlette.concurrency import run_in_threadpool
 
 from serving.api_keys import API_KEY_HEADER, KeyRing, Permission, Principal
 from serving.errors import PayloadTooLarge, ServiceBusy, ServiceError, UnsupportedMediaType
@@ -42,7 +45,12 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # published API description (it holds the contract's schema, no record or model data).
 OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/metrics", "/docs.json"})
 # The workspace signs its users in with its own session cookies and checks them per page.
+# Its pages (they score cases too) count against the worker's requests in progress ...
 OPEN_PREFIXES = ("/app",)
+# ... but not its static files: plain files, which the busy page itself needs.
+UNCOUNTED_PREFIXES = ("/app/static",)
+# Where a refusal of an open path is left for its app to answer in its own form.
+REFUSAL_STATE_KEY = "refusal"
 # (method, path) -> permission; every other path needs a key but no particular role.
 PROTECTED_ROUTES: dict[tuple[str, str], Permission] = {
     ("POST", "/score"): Permission.SCORE,
@@ -84,7 +92,7 @@ class ServiceGuard:
             return
         path = scope["path"].rstrip("/") or "/"
         if is_open_path(path):
-            await self.app(scope, receive, _with_headers(send, OPEN_HEADERS))
+            await self._open(scope, path, receive, _with_headers(send, OPEN_HEADERS))
             return
         # Every keyed response may carry a score, a review or the model's card: never cached.
         send = _with_headers(send, KEYED_HEADERS)
@@ -94,16 +102,41 @@ class ServiceGuard:
             principal = self.keys.authenticate(headers.get(API_KEY_HEADER.lower()))
             if permission is not None:
                 self.keys.authorise(principal, permission)
-            if self.in_flight >= self.max_in_flight:
-                raise ServiceBusy(ERR_BUSY.format(limit=self.max_in_flight), BUSY_RETRY_S)
+            self._check_room()
         except ServiceError as exc:
             count_refused(exc.error_code)
             await _send_error(send, exc)
             return
+        with self._in_progress():
+            await self._admit(scope, path, headers, principal, receive, send)
+
+    async def _open(self, scope: Scope, path: str, receive: Receive, send: Send) -> None:
+        """Pass an open path on; a counted one takes a slot, or carries the refusal past the limit."""
+        if not is_counted_open_path(path):
+            await self.app(scope, receive, send)
+            return
+        try:
+            self._check_room()
+        except ServiceBusy as exc:
+            count_refused(exc.error_code)
+            # The workspace answers it as its page: the API's JSON body is no page for a browser.
+            scope.setdefault("state", {})[REFUSAL_STATE_KEY] = exc
+            await self.app(scope, receive, send)
+            return
+        with self._in_progress():
+            await self.app(scope, receive, send)
+
+    def _check_room(self) -> None:
+        """ServiceBusy (503) when this worker already has its limit of requests in progress."""
+        if self.in_flight >= self.max_in_flight:
+            raise ServiceBusy(ERR_BUSY.format(limit=self.max_in_flight), BUSY_RETRY_S)
+
+    @contextmanager
+    def _in_progress(self) -> Iterator[None]:
         # The slot is taken before the first await, so requests arriving meanwhile see it.
         self.in_flight += 1
         try:
-            await self._admit(scope, path, headers, principal, receive, send)
+            yield
         finally:
             self.in_flight -= 1
 
@@ -113,14 +146,14 @@ class ServiceGuard:
     ) -> None:  # fmt: skip
         """Charge the rate limits, check and read a POST's body, then call the app."""
         try:
-            await self._charge(principal, requests=1)
+            await self.limiter.charge_on_loop(principal, requests=1)
             if scope["method"] == "POST":
                 media_type = headers.get("content-type", JSON_MEDIA_TYPE).split(";")[0].strip()
                 if media_type.lower() != JSON_MEDIA_TYPE:
                     raise UnsupportedMediaType(ERR_MEDIA_TYPE)
                 body = await self._read_body(headers, receive)
                 if (scope["method"], path) == BATCH_ROUTE:
-                    await self._charge(principal, cases=batch_size(body))
+                    await self.limiter.charge_on_loop(principal, cases=batch_size(body))
                 receive = _replay(body, receive)
         except ServiceError as exc:
             count_refused(exc.error_code)
@@ -128,12 +161,6 @@ class ServiceGuard:
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
-
-    async def _charge(self, principal: Principal, *, requests: int = 0, cases: int = 0) -> None:
-        # On the loop when the shared counter is free (no hop to a thread); when another
-        # worker holds it, in a thread, so that wait does not stall this worker's probes.
-        if not self.limiter.charge(principal, requests=requests, cases=cases, wait=False):
-            await run_in_threadpool(self.limiter.charge, principal, requests=requests, cases=cases)
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
         declared = headers.get("content-length")
@@ -161,9 +188,16 @@ class ServiceGuard:
 
 def is_open_path(path: str) -> bool:
     """Whether ``path`` (without a trailing slash) may be called without a key."""
-    return path in OPEN_PATHS or any(
-        path == prefix or path.startswith(prefix + "/") for prefix in OPEN_PREFIXES
-    )
+    return path in OPEN_PATHS or _under(path, OPEN_PREFIXES)
+
+
+def is_counted_open_path(path: str) -> bool:
+    """Whether an open ``path`` counts against the worker's limit of requests in progress."""
+    return _under(path, OPEN_PREFIXES) and not _under(path, UNCOUNTED_PREFIXES)
+
+
+def _under(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes)
 
 
 def batch_size(body: bytes) -> int:

@@ -14,10 +14,11 @@ A refused request is not counted. When the counter file stays locked for longer
 than :data:`COUNTER_BUSY_TIMEOUT_S` the request is refused with 503 (fail closed)
 rather than let through unlimited.
 
-The guard charges on its event loop first, without waiting (``wait=False``): the
-write takes microseconds, while a hop to a thread cost about 0.5 ms a request in
-benchmarks/serve.py. Only when another worker holds the counter does it charge again
-in a thread, where waiting for the lock stalls nothing else.
+The guard and the workspace charge on their event loop first, without waiting
+(``wait=False``; :meth:`RateLimiter.charge_on_loop`): the write takes microseconds,
+while a hop to a thread cost about 0.5 ms a request in benchmarks/serve.py. Only when
+another worker holds the counter do they charge again in a thread, where waiting for
+the lock stalls nothing else.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
 
 from serving.api_keys import Principal
 from serving.errors import RateLimited, ServiceBusy
@@ -143,6 +146,13 @@ class RateLimiter:
         finally:
             lock.release()
         return True
+
+    async def charge_on_loop(self, principal: Principal, *, requests: int = 0, cases: int = 0) -> None:
+        """:meth:`charge` from an event loop; raises what it raises."""
+        # On the loop when the shared counter is free (no hop to a thread); when another
+        # worker holds it, in a thread, so that wait does not stall this worker's probes.
+        if not self.charge(principal, requests=requests, cases=cases, wait=False):
+            await run_in_threadpool(self.charge, principal, requests=requests, cases=cases)
 
     def _charge(
         self, connection: sqlite3.Connection, window: int, retry: int, limits: list, requests: int, cases: int

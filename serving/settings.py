@@ -20,7 +20,7 @@
 | ``SVRISK_RATE_LIMIT_CASES`` | ``/score_batch`` cases a minute per key | ``60000`` |
 | ``SVRISK_RATE_LIMIT_ROLES`` | JSON: per-role totals a minute, e.g. ``{"practitioner": {"requests": 5000}}`` | unset |
 | ``SVRISK_RATE_LIMIT_DB`` | SQLite file of the minute counters, shared by every worker | ``<home>/svrisk_rate_limits.db`` |
-| ``SVRISK_MAX_CONCURRENT`` | keyed requests in progress per worker; more get 503 and ``Retry-After`` | ``32`` |
+| ``SVRISK_MAX_CONCURRENT`` | keyed requests and workspace pages in progress per worker; more get 503 and ``Retry-After`` | ``32`` |
 | ``SVRISK_SQLITE_BUSY_TIMEOUT_MS`` | how long an audit write waits for a locked SQLite file | ``5000`` |
 
 ``<home>`` is ``SVRISK_HOME`` or the current working directory. The model
@@ -120,7 +120,7 @@ class ServingSettings(BaseModel):
     )
     rate_limit_db: Path = Field(..., description="SQLite file of the shared minute counters.")
     max_concurrent_requests: int = Field(
-        32, ge=1, le=10_000, description="Keyed requests in progress per worker."
+        32, ge=1, le=10_000, description="Keyed requests and workspace pages in progress per worker."
     )
     sqlite_busy_timeout_ms: int = Field(
         5000, ge=0, le=MAX_SQLITE_BUSY_TIMEOUT_MS, description="Wait for a locked SQLite audit file."

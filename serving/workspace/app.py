@@ -9,8 +9,10 @@ its audit id or caseload rank; page titles never hold personal data.
 
 Every signed-in request re-checks the key the session was made with against the
 key ring (revoked, expired or removed: the session ends, the sign-in page) and is
-charged against the same per-key and per-role rate limits as the API. A refusal
-that passes (rate limit 429; the audit trail, the key file or the rate counter
+charged against the same per-key and per-role rate limits as the API. Every page
+counts against the worker's limit of requests in progress, as an API request does
+(the service's guard counts them: serving.http_guard). A refusal that passes (rate
+limit 429; the worker busy, the audit trail, the key file or the rate counter
 unavailable 503) answers as a page with ``Retry-After`` where it has one.
 """
 
@@ -28,7 +30,6 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -36,11 +37,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from serving.api_keys import ROLE_PERMISSIONS, KeyRing, Permission, Principal, hash_key, roles_allowed
+from serving.api_keys import ROLE_PERMISSIONS, KeyRing, Permission, hash_key, roles_allowed
 from serving.audit_availability import STORE_ERRORS, trail_unavailable
 from serving.audit_trail import AuditTrail
 from serving.case_scoring import NOTICE, CaseInput, CaseRefused, score_and_audit
 from serving.errors import MissingApiKey, NotYourScoring, ReviewAlreadyRecorded, ServiceError, UnknownAuditId
+from serving.http_guard import REFUSAL_STATE_KEY
 from serving.rate_limits import RateLimiter
 from serving.reviews import ReviewRequest, record_review
 from serving.risk_bands import N_BANDS
@@ -114,7 +116,8 @@ class Workspace:
         self.model = model
         self.audit = audit
         self.keys = KeyRing.from_sources(settings.api_keys_file, settings.api_keys_json)
-        # The API's limits and counter file (ServiceGuard skips /app): one budget per key and role.
+        # The API's limits and counter file (ServiceGuard has no key to charge under /app): one
+        # budget per key and role.
         self.limiter = RateLimiter.from_settings(settings)
         self.sessions = SessionStore(
             audit.engine, dt.timedelta(minutes=settings.session_idle_minutes), settings.sqlite_busy_timeout_ms
@@ -142,11 +145,6 @@ class Workspace:
             n_bands=N_BANDS,
             decision_labels=DECISION_LABELS,
         )
-
-    async def charge(self, principal: Principal) -> None:
-        """Count one request for ``principal``; RateLimited (429) or ServiceBusy (503) refuse it."""
-        # In a thread, as the API's guard does: the shared counter's lock may be held by another worker.
-        await run_in_threadpool(self.limiter.charge, principal, requests=1)
 
     def approval(self) -> dict[str, Any]:
         gate = self.model.card.get("gate", {})
@@ -203,7 +201,7 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
             response = _sign_in_form(request, ws, page, error=ERR_KEY_ENDED, status=401)
             response.delete_cookie(SESSION_COOKIE, path=request.scope.get("root_path", "") or "/")
             return response
-        await ws.charge(principal)
+        await ws.limiter.charge_on_loop(principal, requests=1)
         return dataclasses.replace(session, principal=principal)
 
     def signed_in(permission: Permission | None = None) -> Callable[[Callable], Handler]:
@@ -254,7 +252,7 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
         except MissingApiKey:
             return _sign_in_form(request, ws, page, error=ERR_SIGN_IN, status=401)
         # Charged like every page after it: a key past its limit cannot pile up sessions either.
-        await ws.charge(principal)
+        await ws.limiter.charge_on_loop(principal, requests=1)
         session = ws.sessions.start(principal, hash_key(key))
         response = RedirectResponse(f"{request.scope.get('root_path', '')}/", status_code=303)
         _set_cookie(response, request, SESSION_COOKIE, ws.sessions.sign(session.session_id))
@@ -423,13 +421,24 @@ def build_workspace_app(resolve: Callable[[], Workspace]) -> Starlette:
             **{error: refused for error in STORE_ERRORS},
         },
     )
-    return _SecurityHeaders(app)
+
+    async def workspace(scope: dict, receive: Callable, send: Callable) -> None:
+        # Past the worker's limit of requests in progress the service's guard passes the
+        # request on with its refusal (serving.http_guard): answered as a page, nothing run.
+        refusal = scope.get("state", {}).get(REFUSAL_STATE_KEY) if scope["type"] == "http" else None
+        if refusal is None:
+            await app(scope, receive, send)
+            return
+        response = await refused(Request(scope, receive), refusal)
+        await response(scope, receive, send)
+
+    return _SecurityHeaders(workspace)
 
 
 class _SecurityHeaders:
     """ASGI wrapper adding :data:`SECURITY_HEADERS` to every response (static files cache)."""
 
-    def __init__(self, app: Starlette) -> None:
+    def __init__(self, app: Callable) -> None:
         self.app = app
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:

@@ -5,6 +5,7 @@ These need no trained model: the pages here (start, sign-in, my reviews) show no
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import sqlite3
@@ -12,22 +13,25 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
+import httpx
 import pytest
 import sqlalchemy as sa
 import yaml
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from serving.api_keys import ERR_KEYS_UNREADABLE, Principal, hash_key, new_key
 from serving.audit_availability import AUDIT_RETRY_S, ERR_TRAIL_UNAVAILABLE
 from serving.audit_trail import AuditTrail
 from serving.errors import RateLimited
+from serving.http_guard import BUSY_RETRY_S, ERR_BUSY, ServiceGuard
 from serving.rate_limits import COUNTER_BUSY_RETRY_S, ERR_COUNTER_BUSY, RateLimiter
 from serving.settings import ServingSettings
-from serving.workspace.app import ERR_KEY_ENDED, Workspace, build_workspace_app
+from serving.workspace.app import CSP, ERR_KEY_ENDED, Workspace, build_workspace_app
 from serving.workspace.sessions import SESSION_COOKIE, SESSION_KEYS, SESSIONS
-from workspace_client import sign_in
+from workspace_client import csrf_token, sign_in
 
 # What the page templates read of a served model; the pages these tests open show no score.
 NO_MODEL = SimpleNamespace(risk_model=SimpleNamespace(absolute_risk=lambda probability: probability), card={})
@@ -238,6 +242,70 @@ def test_a_busy_rate_counter_answers_503_as_a_page(deploy) -> None:
         holder.close()
     _assert_page(busy, 503, ERR_COUNTER_BUSY)
     assert busy.headers["retry-after"] == str(COUNTER_BUSY_RETRY_S)
+
+
+def test_pages_charge_the_rate_counter_on_the_loop_while_it_is_free(deploy, monkeypatch) -> None:
+    deployment = deploy()
+    app, workspace = deployment.worker()
+    client, _ = sign_in(app, deployment.keys["a.smith"])
+    waits: list[bool] = []
+    charge = workspace.limiter.charge
+
+    def counted(*args, wait: bool = True, **kwargs) -> bool:
+        waits.append(wait)
+        return charge(*args, wait=wait, **kwargs)
+
+    monkeypatch.setattr(workspace.limiter, "charge", counted)
+    assert client.get("/app/reviews").status_code == 200
+    # As the API's guard: no hop to a thread (and no wait) while no other worker holds the counter.
+    assert waits == [False]
+
+
+def test_pages_past_the_workers_limit_of_requests_in_progress_get_the_busy_page_at_once(deploy, monkeypatch) -> None:
+    deployment = deploy()
+    _, workspace = deployment.worker()
+    # The service's guard in front of the workspace, over the same key file and counter.
+    monkeypatch.setenv("SVRISK_MAX_CONCURRENT", "2")
+    monkeypatch.setenv("SVRISK_API_KEYS_FILE", str(deployment.key_file))
+    monkeypatch.delenv("SVRISK_API_KEYS", raising=False)
+    monkeypatch.setenv("SVRISK_RATE_LIMIT_DB", str(deployment.settings.rate_limit_db))
+    service = Starlette(routes=[
+        Route("/readyz", lambda _request: PlainTextResponse("ok")),
+        Mount("/app", app=build_workspace_app(lambda: workspace)),
+    ])  # fmt: skip
+    release = asyncio.Event()
+
+    async def slow_reviews(scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/app/reviews":
+            await release.wait()
+        await service(scope, receive, send)
+
+    guard = ServiceGuard(slow_reviews)
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=guard), base_url=BASE) as client:
+            token = csrf_token((await client.get("/app/signin")).text)
+            await client.post("/app/signin", data={"csrf_token": token, "api_key": deployment.keys["a.smith"]})
+            held = [asyncio.create_task(client.get("/app/reviews")) for _ in range(2)]
+            for _ in range(500):  # the two held pages reach the guard within a few loop turns
+                if guard.in_flight == 2:
+                    break
+                await asyncio.sleep(0.01)
+            assert guard.in_flight == 2
+            # A third page is refused at once as the workspace's own page, not the API's JSON ...
+            busy = await asyncio.wait_for(client.get("/app/"), timeout=1)
+            _assert_page(busy, 503, "Not available just now", ERR_BUSY.format(limit=2))
+            assert busy.headers["retry-after"] == str(BUSY_RETRY_S)
+            assert busy.headers["content-security-policy"] == CSP
+            # ... while the probes and the busy page's stylesheet still answer.
+            assert (await asyncio.wait_for(client.get("/readyz"), timeout=1)).status_code == 200
+            assert (await asyncio.wait_for(client.get("/app/static/workspace.css"), timeout=1)).status_code == 200
+            release.set()
+            assert [(await page).status_code for page in held] == [200, 200]
+            assert guard.in_flight == 0
+            assert (await client.get("/app/")).status_code == 200
+
+    asyncio.run(scenario())
 
 
 def test_the_workspace_passes_the_services_busy_timeout_to_its_copies_engine(deploy) -> None:
