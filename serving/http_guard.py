@@ -17,8 +17,8 @@ role's requests a minute, and a batch's cases a minute (429 with ``Retry-After``
 ``Retry-After`` at once, rather than a queue that grows while one request is slow).
 The workspace's pages (under :data:`OPEN_PREFIXES`; they score cases too)
 count in the same in-progress counter; one past the limit is not answered here but
-passed on with the refusal in the scope's ``state`` under :data:`REFUSAL_STATE_KEY`,
-which the workspace answers as its own page.
+passed on with the refusal in the scope's ``state`` under
+:data:`serving.errors.REFUSAL_STATE_KEY`, which the workspace answers as its own page.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from http import HTTPStatus
 from typing import Any
 
 from serving.api_keys import API_KEY_HEADER, KeyRing, Permission, Principal
-from serving.errors import PayloadTooLarge, ServiceBusy, ServiceError, UnsupportedMediaType
+# A refusal of an open path is left under REFUSAL_STATE_KEY for its app to answer in its own form.
+from serving.errors import REFUSAL_STATE_KEY, PayloadTooLarge, ServiceBusy, ServiceError, UnsupportedMediaType
 from serving.metrics import count_refused
 from serving.rate_limits import RateLimiter
 from serving.settings import ServingSettings
@@ -49,8 +50,6 @@ OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/metrics", "/docs.json
 OPEN_PREFIXES = ("/app",)
 # ... but not its static files: plain files, which the busy page itself needs.
 UNCOUNTED_PREFIXES = ("/app/static",)
-# Where a refusal of an open path is left for its app to answer in its own form.
-REFUSAL_STATE_KEY = "refusal"
 # (method, path) -> permission; every other path needs a key but no particular role.
 PROTECTED_ROUTES: dict[tuple[str, str], Permission] = {
     ("POST", "/score"): Permission.SCORE,

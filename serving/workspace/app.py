@@ -41,8 +41,14 @@ from serving.api_keys import ROLE_PERMISSIONS, KeyRing, Permission, hash_key, ro
 from serving.audit_availability import STORE_ERRORS, trail_unavailable
 from serving.audit_trail import AuditTrail
 from serving.case_scoring import NOTICE, CaseInput, CaseRefused, score_and_audit
-from serving.errors import MissingApiKey, NotYourScoring, ReviewAlreadyRecorded, ServiceError, UnknownAuditId
-from serving.http_guard import REFUSAL_STATE_KEY
+from serving.errors import (
+    REFUSAL_STATE_KEY,
+    MissingApiKey,
+    NotYourScoring,
+    ReviewAlreadyRecorded,
+    ServiceError,
+    UnknownAuditId,
+)
 from serving.rate_limits import RateLimiter
 from serving.reviews import ReviewRequest, record_review
 from serving.risk_bands import N_BANDS
