@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from extract.contract import TABLES, ColumnSpec
+from extract.contract import TABLES, ColumnSpec, frame_columns
 
 DATE_DTYPE = "datetime64[ns]"
 # A column as the loader and the feature builder pass it: a numpy array, a pandas.Categorical
@@ -130,14 +130,6 @@ def table_frame(columns: Mapping[str, ColumnValues]) -> pd.DataFrame:
         },
         copy=False,
     )
-
-
-def frame_columns(frame: pd.DataFrame) -> dict[str, ColumnValues]:
-    """A canonical frame's columns as arrays: numpy arrays, categories as pandas.Categorical."""
-    return {
-        key: series.array if isinstance(series.dtype, pd.CategoricalDtype) else series.to_numpy()
-        for key, series in frame.items()
-    }
 
 
 @lru_cache(maxsize=None)

@@ -441,6 +441,14 @@ def _known(value: tuple[str, ...], allowed: tuple[str, ...], name: str) -> tuple
 DEFAULT_OUTCOME = OutcomeDefinition()
 
 
+def frame_columns(frame: pd.DataFrame) -> dict[str, np.ndarray | pd.Categorical]:
+    """A canonical frame's columns as arrays: numpy arrays, categories as pandas.Categorical."""
+    return {
+        key: series.array if isinstance(series.dtype, pd.CategoricalDtype) else series.to_numpy()
+        for key, series in frame.items()
+    }
+
+
 @dataclass
 class Extract:
     """A loaded, validated extract: every contract table, with canonical dtypes.
@@ -479,6 +487,4 @@ class Extract:
         reader = getattr(self.tables, "columns", None)
         if reader is not None:
             return reader(name)
-        from extract.canonical import frame_columns  # canonical imports this module
-
         return frame_columns(self.tables[name])
