@@ -15,7 +15,7 @@ PART_FILE = "part-{index:05d}.parquet"
 def map_partitions(client: Any, task: Callable[..., Any], extract_dir: str | Path, *args: Any, **kwargs: Any) -> list:
     """``task(extract_dir, index, *args, **kwargs)`` for every partition index, on the cluster.
 
-    The task loads its own partition (``extract.partitioned.load_partition``), so
+    The task loads its own partition (``extract.loader.load_partition``), so
     only a path and an index travel to the workers; extra arguments are sent
     once each (scattered when large, such as a model). Returns the tasks' results
     in partition order.

@@ -35,7 +35,7 @@ def partition_scores(
     """Score one partition and write its part file (a task: runs on a worker); return its counts."""
     from cluster.partitions import part_path
     from explanations.scoring import score_extract, scoring_cohort
-    from extract.partitioned import load_partition
+    from extract.loader import load_partition
 
     extract = load_partition(extract_dir, index)
     cohort, left_out = scoring_cohort(extract, as_of, referrals)

@@ -44,7 +44,7 @@ from extract.canonical import (
     canonical_columns,
 )
 from extract import identifiers
-from extract.partitioned import is_partitioned, partition_folders
+from extract.partitioned import is_partitioned, partition_folders, person_partition
 from extract.contract import (
     CONTRACT_VERSION,
     FILE_FORMATS,
@@ -63,6 +63,11 @@ RawTable = tuple[dict[str, Any], int]
 NOT_A_FOLDER = "not a folder: an extract is a folder with one file per contract table"
 MISSING_TABLE = "required table is missing (expected {table}.csv or {table}.parquet)"
 UNKNOWN_TABLE = "not a contract table; contract tables: {allowed}"
+BAD_PARTITION_INDEX = "partition {index} does not exist; this extract has partitions 0 to {last}"
+WRONG_PARTITION = (
+    "{count:,} person_id value(s) in {folder} belong to another partition (first: {first!r}); "
+    "a person's rows must all be in partition hash(person_id) mod {partitions}"
+)
 NOT_A_FRAME = "expected a table (pandas DataFrame), got {kind}"
 NOT_A_MAPPING = "expected a mapping of table name to table (a DataFrame, or its columns), got {kind}"
 BOTH_FORMATS = "table is present as both CSV and Parquet; keep exactly one file per table"
@@ -280,6 +285,32 @@ def load_extract(path: str | Path) -> Extract:
         violations=violations,
         source=str(root),
     )
+
+
+def load_partition(path: str | Path, index: int) -> Extract:
+    """Load and validate partition ``index`` of the partitioned extract at ``path``.
+
+    Besides the contract's checks, every person of the partition must hash to
+    it: that is what lets each partition be processed alone.
+
+    Raises
+    ------
+    ValueError
+        For a partition that does not exist or holds another partition's person.
+    extract.loader.ExtractValidationError
+        For any breach of the data contract inside the partition.
+    """
+    folders = partition_folders(path)
+    if isinstance(index, bool) or not 0 <= index < len(folders):
+        raise ValueError(BAD_PARTITION_INDEX.format(index=index, last=len(folders) - 1))
+    extract = load_extract(folders[index])
+    ids = extract.tables["people"]["person_id"].to_numpy(dtype=object)
+    strays = np.flatnonzero(person_partition(ids, len(folders)) != index)
+    if len(strays):
+        raise ValueError(WRONG_PARTITION.format(
+            count=len(strays), folder=folders[index].name, first=ids[strays[0]], partitions=len(folders)
+        ))
+    return extract
 
 
 def extract_from_frames(

@@ -13,7 +13,7 @@ Every row of a person, in every table, is in the partition
 ``person_partition(person_id, N)``: a fixed hash of the id, so a partition
 holds whole people and its features, scores and audit counts need no other
 partition. Each partition folder is an extract :func:`extract.loader.load_extract`
-reads on its own (:func:`load_partition` also checks that each of its people
+reads on its own (:func:`extract.loader.load_partition` also checks that each of its people
 belongs there); ``load_extract`` on the root reads the whole.
 
 :class:`PartitionedExtractWriter` appends frames chunk by chunk (one Parquet
@@ -45,11 +45,6 @@ MAX_PARTITIONS = 100_000
 NOT_PARTITIONED = "{path} is not a partitioned extract (no {file})"
 BAD_LAYOUT = "{path}: {file} must be a JSON object with a whole number of partitions: {reason}"
 MISSING_PARTITION = "{path}: partition folder {folder} is missing"
-BAD_INDEX = "partition {index} does not exist; this extract has partitions 0 to {last}"
-WRONG_PARTITION = (
-    "{count:,} person_id value(s) in {folder} belong to another partition (first: {first!r}); "
-    "a person's rows must all be in partition hash(person_id) mod {partitions}"
-)
 WRITER_CLOSED = "the partitioned writer is closed"
 
 
@@ -95,34 +90,6 @@ def partition_folders(path: str | Path) -> list[Path]:
         if not folder.is_dir():
             raise ValueError(MISSING_PARTITION.format(path=root, folder=folder.name))
     return folders
-
-
-def load_partition(path: str | Path, index: int):  # -> extract.contract.Extract
-    """Load and validate partition ``index`` of the partitioned extract at ``path``.
-
-    Besides the contract's checks, every person of the partition must hash to
-    it: that is what lets each partition be processed alone.
-
-    Raises
-    ------
-    ValueError
-        For a partition that does not exist or holds another partition's person.
-    extract.loader.ExtractValidationError
-        For any breach of the data contract inside the partition.
-    """
-    from extract.loader import load_extract
-
-    folders = partition_folders(path)
-    if isinstance(index, bool) or not 0 <= index < len(folders):
-        raise ValueError(BAD_INDEX.format(index=index, last=len(folders) - 1))
-    extract = load_extract(folders[index])
-    ids = extract.tables["people"]["person_id"].to_numpy(dtype=object)
-    strays = np.flatnonzero(person_partition(ids, len(folders)) != index)
-    if len(strays):
-        raise ValueError(WRONG_PARTITION.format(
-            count=len(strays), folder=folders[index].name, first=ids[strays[0]], partitions=len(folders)
-        ))
-    return extract
 
 
 class PartitionedExtractWriter:

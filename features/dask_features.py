@@ -24,7 +24,7 @@ def partition_features(
     import pandas as pd
 
     from cluster.partitions import part_path
-    from extract.partitioned import load_partition
+    from extract.loader import load_partition
     from features.feature_file import feature_frame
     from features.labels import LABEL_COLUMN
 

@@ -12,10 +12,9 @@ from tests.cluster.conftest import CHUNK_PEOPLE, PARTITIONS, PEOPLE
 from typer.testing import CliRunner
 
 from extract.contract import TABLES
-from extract.loader import ExtractValidationError, load_extract
+from extract.loader import ExtractValidationError, load_extract, load_partition
 from extract.partitioned import (
     PARTITIONS_FILE,
-    load_partition,
     partition_folders,
     person_partition,
 )
