@@ -63,6 +63,7 @@ from extract.synthetic.parameters import protected_blind as protected_blind_para
 from extract.synthetic.places import Places
 from extract.synthetic.referral_truth import NextWindow, referral_probabilities
 from extract.synthetic.seasons import SeasonalCalendar
+from extract.synthetic.shares import draw_by_shares
 from extract.synthetic.weapons import ed_weapons, police_weapons
 
 BAD_PEOPLE = "people must be a positive whole number, got {value!r}"
@@ -276,14 +277,6 @@ def referral_recorded_without_u(
             _, recorded = referral_probabilities(p, q, f, seen_before, after_share, next_share, nxt)
             out += wi * wj * recorded
     return out
-
-
-def _sample(rng: np.random.Generator, shares: dict[str, float], n: int) -> np.ndarray:
-    """Draw ``n`` labels with the given shares (normalised), as an object array."""
-    names = np.asarray(list(shares), dtype=object)
-    cum = np.cumsum(np.asarray(list(shares.values()), dtype=float))
-    cum /= cum[-1]
-    return names[np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(names) - 1)]
 
 
 def _no_august(days: np.ndarray) -> np.ndarray:
@@ -574,7 +567,7 @@ class _Simulation:
         self.birth_year = 1970 + month_index // 12
         self.birth_month = month_index % 12 + 1
         self.birth_day = _days_of(self.birth_year, self.birth_month)
-        self.ethnicity = _sample(rng, pp.ethnicity_shares, n)
+        self.ethnicity = draw_by_shares(rng, pp.ethnicity_shares, n)
         self.z = rng.standard_normal(n)
         r = pp.imd_latent_correlation_with_z
         deprivation = r * self.z + np.sqrt(1.0 - r * r) * rng.standard_normal(n)
@@ -584,7 +577,7 @@ class _Simulation:
         self.quintile = 5 - (self.imd_decile - 1) // 2  # 1 = least .. 5 = most deprived
         imd = self.imd_decile.astype(float)
         imd[rng.random(n) < pp.imd_missing_share] = np.nan
-        la = _sample(rng, pp.local_authority_shares, n)
+        la = draw_by_shares(rng, pp.local_authority_shares, n)
         area_code = self.places.assign(la, self.imd_decile)
         # ACE items with onsets between birth and the 16th birthday.
         ap = self.params.adversity
@@ -637,8 +630,8 @@ class _Simulation:
         abuse = np.isin(items, list(_ABUSE_ITEMS))
         source = np.where(
             abuse,
-            _sample(rng, ap.sources["abuse"], len(person)),
-            _sample(rng, ap.sources["household"], len(person)),
+            draw_by_shares(rng, ap.sources["abuse"], len(person)),
+            draw_by_shares(rng, ap.sources["household"], len(person)),
         )
         self.rows.add(
             "adversity",
@@ -654,7 +647,7 @@ class _Simulation:
         # Care episodes follow abuse, neglect and household harm, before the 18th birthday.
         triggers = np.isin(items, list(ap.care_triggering_items))
         episode = triggers & (rng.random(len(person)) < ap.care_episode_probability)
-        kind = _sample(rng, ap.care_episode_shares, len(person))
+        kind = draw_by_shares(rng, ap.care_episode_shares, len(person))
         starts = onset + rng.integers(0, ap.care_start_delay_days_max + 1, len(person))
         adult = self.birth_day[person] + int(18 * 365.25)
         episode &= starts < adult
@@ -834,20 +827,20 @@ class _Simulation:
         rng, rp = self.rng, self.params.recording
         case = np.nonzero(recorded & involved)[0]
         false = np.nonzero(recorded & ~involved)[0]
-        kinds = _sample(rng, rp.case_record_kinds, len(case))
+        kinds = draw_by_shares(rng, rp.case_record_kinds, len(case))
         police = case[kinds != "ed"]
         ed = case[kinds != "police"]
         victim = rng.random(len(police)) < rp.victim_share
         category = np.where(
             victim,
-            _sample(rng, rp.victim_categories, len(police)),
-            _sample(rng, rp.suspect_categories, len(police)),
+            draw_by_shares(rng, rp.victim_categories, len(police)),
+            draw_by_shares(rng, rp.suspect_categories, len(police)),
         )
         false_victim = rng.random(len(false)) < rp.false_victim_share
         false_category = np.where(
             false_victim,
-            _sample(rng, rp.victim_categories, len(false)),
-            _sample(rng, rp.suspect_categories, len(false)),
+            draw_by_shares(rng, rp.victim_categories, len(false)),
+            draw_by_shares(rng, rp.suspect_categories, len(false)),
         )
         person = np.concatenate([police, false])
         role = np.where(np.concatenate([victim, false_victim]), "victim", "suspect").astype(object)
@@ -1280,15 +1273,15 @@ class _Simulation:
             person = np.repeat(np.arange(n), count)
             m = len(person)
             if kind == "suspect":
-                role, category = "suspect", _sample(rng, cp.suspect_categories, m)
+                role, category = "suspect", draw_by_shares(rng, cp.suspect_categories, m)
             elif kind == "victim":
-                role, category = "victim", _sample(rng, cp.victim_categories, m)
+                role, category = "victim", draw_by_shares(rng, cp.victim_categories, m)
             elif kind == "missing":
                 role, category = "missing_person", np.full(m, "other", dtype=object)
             elif kind == "exploitation":
                 role, category = "victim", np.full(m, "criminal_exploitation_concern", dtype=object)
             else:
-                role, category = "witness", _sample(rng, cp.witness_categories, m)
+                role, category = "witness", draw_by_shares(rng, cp.witness_categories, m)
             self.rows.add(
                 "police_contacts",
                 person,

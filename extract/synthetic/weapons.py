@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from extract.synthetic.shares import draw_by_shares
+
 
 def _shares(**values: float) -> dict[str, float]:
     return dict(values)
@@ -44,13 +46,11 @@ class WeaponParameters:
 
 def police_weapons(rng: np.random.Generator, params: WeaponParameters, category: np.ndarray) -> np.ndarray:
     """The weapon of each police row by its category; None where no flag applies."""
-    from extract.synthetic.generator import _sample  # not at the top: the generator imports this module
-
     category = np.asarray(category, dtype=object)
     out = np.full(len(category), None, dtype=object)
     for name, shares in params.police.items():
         pick = category == name
-        out[pick] = _sample(rng, shares, int(pick.sum()))
+        out[pick] = draw_by_shares(rng, shares, int(pick.sum()))
     return out
 
 
@@ -58,9 +58,7 @@ def ed_weapons(
     rng: np.random.Generator, params: WeaponParameters, police_weapon: np.ndarray | None, n: int
 ) -> np.ndarray:
     """ED weapons: from the police row's weapon where one exists (not None), else drawn."""
-    from extract.synthetic.generator import _sample  # not at the top: the generator imports this module
-
-    out = _sample(rng, params.ed, n)
+    out = draw_by_shares(rng, params.ed, n)
     if police_weapon is not None:
         known = np.asarray([w is not None for w in police_weapon], dtype=bool)
         mapped = np.asarray(police_weapon, dtype=object).copy()
