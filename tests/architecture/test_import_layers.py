@@ -223,3 +223,55 @@ def test_an_unknown_package_is_reported(tmp_path: Path) -> None:
     (tmp_path / "newstage" / "__init__.py").write_text("")
     assert top_level_packages(tmp_path) == ["newstage"]
     assert "newstage" not in LAYER_OF
+
+
+def module_of_file(path: Path, root: Path) -> str:
+    """The dotted module name of a source file under ``root`` (a package's ``__init__`` is the package)."""
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_circles(root: Path = PROJECT_ROOT) -> list[list[str]]:
+    """Each set of project modules that import each other round a circle, sorted; none when imports run one way.
+
+    Imports inside functions count: a function-level import that points back is
+    still a circle, only one that Python does not trip over at import time.
+    """
+    files = [path for package in top_level_packages(root) for path in sorted((root / package).rglob("*.py"))]
+    modules = {module_of_file(path, root): path for path in files}
+    imports = {
+        name: {imported for _, imported in imported_modules(path) if imported in modules and imported != name}
+        for name, path in modules.items()
+    }
+
+    def reachable(start: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(imports[start])
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo += imports[name]
+        return seen
+
+    reach = {name: reachable(name) for name in modules}
+    circles = {
+        tuple(sorted(other for other in reach[name] if name in reach[other]))
+        for name in modules if name in reach[name]
+    }
+    return sorted(list(circle) for circle in circles)
+
+
+def test_no_modules_import_each_other_round_a_circle() -> None:
+    circles = import_circles()
+    assert not circles, "modules that import each other:\n" + "\n".join(" <-> ".join(c) for c in circles)
+
+
+def test_the_circle_check_finds_a_function_level_import_back(tmp_path: Path) -> None:
+    # b imports a at the top; a imports b inside a function; c imports a and is in no circle.
+    (tmp_path / "extract").mkdir()
+    (tmp_path / "extract" / "__init__.py").write_text("")
+    (tmp_path / "extract" / "a.py").write_text("def f():\n    from extract.b import g\n")
+    (tmp_path / "extract" / "b.py").write_text("from extract.a import f\n")
+    (tmp_path / "extract" / "c.py").write_text("from extract.a import f\n")
+    assert import_circles(tmp_path) == [["extract.a", "extract.b"]]
