@@ -64,7 +64,7 @@ import pandas as pd
 from extract.synthetic.truth_files import outcomes_path
 from fairness.audit import PROBABILITY, AuditResult, CheckResult, PerformanceCheck, performance_checks, run_audit
 from fairness.policy import FairnessPolicy
-from fairness.report import ModelCard, Verdict, build_report
+from fairness.report import ModelCard, Verdict, build_report, write_report_files
 from fairness.verdict import (
     CLEARED_BY_OVERRIDE,
     CLEARED_BY_REVIEW_APPROVAL,
@@ -349,14 +349,6 @@ def verdict_note(version_id: str, previous: str | None, reaudit: bool, verdict: 
     return "There was no champion before." + extra
 
 
-def write_report(out_dir: Path, html: str, document: dict[str, Any]) -> tuple[Path, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    html_path, json_path = out_dir / "report.html", out_dir / "audit.json"
-    html_path.write_text(html, encoding="utf-8")
-    json_path.write_text(json.dumps(document, indent=2, allow_nan=False))
-    return html_path, json_path
-
-
 def log_audit_run(run: Any, name: str, mv: Any, previous: str | None, policy: FairnessPolicy, policy_text: str,
                   audit: AuditResult, verdict: str, cleared_by: str, paths: tuple[Path, Path]) -> tuple[str, str]:
     """Log the report in a new MLflow run beside the training run; return its id and the report's URI."""
@@ -446,7 +438,7 @@ def publish(
                        audits.truth is not None)
     html, document = build_report(audit, card=card, verdict=action, truth=audits.truth,
                                   explanations_by_group=candidate.by_group, charts=charts)
-    paths = write_report(out_dir or DEFAULT_REPORT_ROOT / f"fairness-{name}-v{version_id}", html, document)
+    paths = write_report_files(out_dir or DEFAULT_REPORT_ROOT / f"fairness-{name}-v{version_id}", html, document)
     audit_run_id, report_uri = log_audit_run(run, name, mv, previous, policy, policy_text, audit, verdict,
                                              cleared_by, paths)
     tell(f"report logged in run {audit_run_id}")

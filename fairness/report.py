@@ -10,6 +10,7 @@ prints; it references no external URL.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -551,3 +552,15 @@ def build_report(
     document = build_document(audit, card=card, verdict=verdict, truth=truth,
                               explanations_by_group=explanations_by_group)
     return render_html(document, charts=charts), document
+
+
+def write_report_files(out_dir: Path, html: str, document: dict[str, Any]) -> tuple[Path, Path]:
+    """Write ``audit.json`` and ``report.html`` into ``out_dir`` (made if missing); return their paths.
+
+    The gate and the score-file audit both write an audit this way, so the two never drift apart.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, html_path = out_dir / "audit.json", out_dir / "report.html"
+    json_path.write_text(json.dumps(document, indent=2, allow_nan=False), encoding="utf-8")
+    html_path.write_text(html, encoding="utf-8")
+    return json_path, html_path

@@ -6,14 +6,13 @@ calls it directly to audit the candidate's test predictions.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from fairness.audit import policy_attribute, run_audit
 from fairness.policy import intersection_name, load_policy
-from fairness.report import ModelCard, Verdict, build_report
+from fairness.report import ModelCard, Verdict, build_report, write_report_files
 
 SCORES_NOT_FOUND = "score file not found: {path}"
 SCORES_UNREADABLE = "cannot read the score file {path}: {error}"
@@ -77,7 +76,4 @@ def audit_score_file(
                       note="An audit of a score file: nothing is published; the verdict says whether "
                       "these scores would pass the policy's gated checks.")
     html, document = build_report(result, card=card, verdict=verdict)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "audit.json").write_text(json.dumps(document, indent=2, allow_nan=False))
-    (out / "report.html").write_text(html, encoding="utf-8")
-    return [out / "audit.json", out / "report.html"], document
+    return list(write_report_files(out, html, document)), document
