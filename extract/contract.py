@@ -290,6 +290,8 @@ EVENT_TABLES: tuple[str, ...] = tuple(name for name in TABLES if name != "people
 REQUIRED_TABLES: tuple[str, ...] = tuple(name for name, t in TABLES.items() if not t.optional)
 FILE_FORMATS = ("csv", "parquet")
 MANIFEST_FILE = "manifest.json"
+# Both the loader and the writers refuse a table name outside TABLES with this message.
+UNKNOWN_TABLE = "{table!r} is not a contract table; contract tables: {allowed}"
 
 # The rules every table follows, in the contract's words: docs/data-contract.md renders
 # them (extract/contract_markdown.py) and the loader enforces them (extract/loader.py).

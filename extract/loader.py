@@ -51,6 +51,7 @@ from extract.contract import (
     MANIFEST_FILE,
     REQUIRED_TABLES,
     TABLES,
+    UNKNOWN_TABLE,
     ColumnSpec,
     Extract,
 )
@@ -62,7 +63,6 @@ RawTable = tuple[dict[str, Any], int]
 # --- messages a data officer reads ------------------------------------------------------
 NOT_A_FOLDER = "not a folder: an extract is a folder with one file per contract table"
 MISSING_TABLE = "required table is missing (expected {table}.csv or {table}.parquet)"
-UNKNOWN_TABLE = "not a contract table; contract tables: {allowed}"
 BAD_PARTITION_INDEX = "partition {index} does not exist; this extract has partitions 0 to {last}"
 WRONG_PARTITION = (
     "{count:,} person_id value(s) in {folder} belong to another partition (first: {first!r}); "
@@ -373,7 +373,7 @@ def _extract_from_memory(
     for name, table in tables.items():
         if name not in TABLES:
             violations.append(Violation(str(name), None, None, None,
-                                        UNKNOWN_TABLE.format(allowed=", ".join(TABLES))))
+                                        UNKNOWN_TABLE.format(table=str(name), allowed=", ".join(TABLES))))
             continue
         read_table = read(name, table, violations)
         if read_table is not None:

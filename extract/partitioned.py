@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from extract.contract import CONTRACT_VERSION, MANIFEST_FILE, TABLES
+from extract.contract import CONTRACT_VERSION, MANIFEST_FILE, TABLES, UNKNOWN_TABLE
 from extract.output_folder import refuse_non_empty_folder
 
 PARTITIONS_FILE = "partitions.json"
@@ -127,7 +127,7 @@ class PartitionedExtractWriter:
         """Append the contract tables of one chunk of people to their partitions."""
         import pyarrow.parquet as pq
 
-        from extract.writer import UNKNOWN_TABLE, contract_arrow_table
+        from extract.writer import contract_arrow_table
 
         if not getattr(self, "open_", False):
             raise ValueError(WRITER_CLOSED)

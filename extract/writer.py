@@ -18,10 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from extract.contract import CONTRACT_VERSION, FILE_FORMATS, MANIFEST_FILE, TABLES, ColumnSpec
+from extract.contract import CONTRACT_VERSION, FILE_FORMATS, MANIFEST_FILE, TABLES, UNKNOWN_TABLE, ColumnSpec
 
 UNKNOWN_FORMAT = "unknown format {fmt!r}; use one of: {allowed}"
-UNKNOWN_TABLE = "{table!r} is not a contract table; contract tables: {allowed}"
 MISSING_COLUMNS = "table {table!r} lacks contract column(s): {columns}"
 OTHER_FORMAT_PRESENT = (
     "{path} already exists; writing {table!r} as {fmt} beside it would leave the table in two "

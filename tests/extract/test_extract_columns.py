@@ -8,10 +8,9 @@ import pandas as pd
 import pytest
 
 from extract.canonical import CanonicalTables, canonical_dtype
-from extract.contract import TABLES
+from extract.contract import TABLES, UNKNOWN_TABLE
 from extract.loader import (
     RAGGED_COLUMNS,
-    UNKNOWN_TABLE,
     ExtractValidationError,
     extract_from_columns,
     extract_from_frames,
@@ -82,7 +81,7 @@ def test_unknown_table_is_a_violation(contract_frames):
         extract_from_columns(columns, extracted_on=EXTRACTED_ON)
     [violation] = info.value.violations
     assert violation.table == "school_meals"
-    assert violation.problem == UNKNOWN_TABLE.format(allowed=", ".join(TABLES))
+    assert violation.problem == UNKNOWN_TABLE.format(table="school_meals", allowed=", ".join(TABLES))
 
 
 def test_extract_columns_equal_its_frames_and_frames_are_built_once(contract_frames):

@@ -10,7 +10,7 @@ import pytest
 from extract import loader as L
 from extract import schemas as S
 from extract.canonical import canonical_dtype
-from extract.contract import TABLES
+from extract.contract import TABLES, UNKNOWN_TABLE
 from extract.loader import ExtractValidationError, Violation, extract_from_frames
 
 EXTRACTED_ON = "2024-04-01"
@@ -207,7 +207,7 @@ def test_missing_required_table_and_unknown_table(contract_frames):
     frames["pupils"] = pd.DataFrame({"a": [1]})
     assert violations_of(frames) == [
         Violation("attendance", None, None, None, L.MISSING_TABLE.format(table="attendance")),
-        Violation("pupils", None, None, None, L.UNKNOWN_TABLE.format(allowed=", ".join(TABLES))),
+        Violation("pupils", None, None, None, UNKNOWN_TABLE.format(table="pupils", allowed=", ".join(TABLES))),
     ]
 
 
