@@ -71,14 +71,14 @@ def _cpu_timed(fn, repeat: int = 1):
 
 def _write(people: int, seed: int, folder: Path, fmt: str) -> Path:
     from extract.synthetic.generator import generate
-    from extract.synthetic.truth_files import outcomes_path
+    from extract.synthetic.truth_files import outcomes_path, write_outcomes
     from extract.writer import write_extract
 
     synthetic = generate(people=people, seed=seed, start=START, end=END)
     write_extract(synthetic.frames, folder, fmt=fmt, extracted_on=synthetic.extracted_on)
     outcomes = outcomes_path(folder)
     outcomes.parent.mkdir()
-    synthetic.truth.to_csv(outcomes, index=False)
+    write_outcomes(synthetic.truth, outcomes)
     return folder
 
 
