@@ -19,7 +19,8 @@ every transport error), lost audit rows (rows in the trail against the cases
 answered 200, and reviews against the 201s), p50/p99 per endpoint, and each
 worker's resident memory sampled every ``--sample-every`` seconds, with its
 growth from the end of ``--warmup`` to the end (target under 10%), and any worker
-that exited and was started again during the run. Prints JSON.
+that exited and was started again during the run. ``--ramp`` starts the clients
+evenly over that many seconds instead of all at once. Prints JSON.
 
     .venv/bin/python -m benchmarks.serve_load --extract demo/extract --duration 300 --out benchmarks/results/serve_load.json
 """
@@ -96,10 +97,13 @@ def refusal(response) -> str:
 
 
 async def client_loop(load: Load, url: str, keys: dict[str, str], cases: list[dict],
-                      batch_size: int, stop_at: float, seed: int) -> None:  # fmt: skip
+                      batch_size: int, stop_at: float, seed: int, start_after: float = 0.0) -> None:  # fmt: skip
     import httpx
 
     rng = random.Random(seed)
+    # Clients arriving over time, as practitioners do: a burst of 50 connections at once
+    # can leave a worker with none of them (the kernel hands them to whichever accepts).
+    await asyncio.sleep(start_after)
     names, weights = list(MIX), list(MIX.values())
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         while time.monotonic() < stop_at:
@@ -189,6 +193,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50, help="Concurrent clients.")
     parser.add_argument("--duration", type=float, default=300, help="Seconds of load.")
     parser.add_argument("--warmup", type=float, default=30, help="Seconds before memory is compared.")
+    parser.add_argument("--ramp", type=float, default=0.0,
+                        help="Seconds over which the clients start, evenly (0: all at once).")
     parser.add_argument("--batch-size", type=int, default=20, help="Cases per /score_batch call.")
     parser.add_argument("--sample-every", type=float, default=5, help="Seconds between memory samples.")
     parser.add_argument("--out", type=Path, help="Write the JSON result here too.")
@@ -227,7 +233,7 @@ def main() -> None:
     }
     result: dict = {
         "benchmark": "serve_load", "workers": args.workers, "clients": args.clients,
-        "duration_s": args.duration, "warmup_s": args.warmup, "batch_size": args.batch_size,
+        "duration_s": args.duration, "warmup_s": args.warmup, "ramp_s": args.ramp, "batch_size": args.batch_size,
         "mix": MIX, "cases": len(cases), "cpus": os.cpu_count(), "platform": platform.platform(),
         "load_average_start": os.getloadavg(), "targets": TARGETS,
     }  # fmt: skip
@@ -242,7 +248,8 @@ def main() -> None:
                 sample_memory(server.process_.pid, args.sample_every, stop_at, started)
             )
             await asyncio.gather(*[
-                client_loop(load, server.url, keys, cases, args.batch_size, stop_at, seed)
+                client_loop(load, server.url, keys, cases, args.batch_size, stop_at, seed,
+                            args.ramp * seed / args.clients)
                 for seed in range(args.clients)
             ])  # fmt: skip
             return await memory

@@ -410,21 +410,29 @@ class AuditTrail:
         # BEGIN IMMEDIATE without SQLite's busy handler, polled here every few ms until the
         # deadline: that handler backs off to 100 ms sleeps, and under load a writer that has
         # waited long loses the lock to newcomers again and again, past its timeout.
-        while True:
-            with self.no_wait_engine.connect() as conn:
-                conn = conn.execution_options(**{_IMMEDIATE: True})
-                try:
-                    transaction = conn.begin()
-                except sa.exc.OperationalError as exc:
-                    if not _lock_taken(exc):
-                        raise
-                    if time.monotonic() >= deadline:
-                        raise WriteLockBusy(ERR_WRITE_LOCK_BUSY) from None
-                else:
-                    with transaction:
-                        yield conn
-                    return
+        while (conn := self._try_begin_immediate(deadline)) is None:
             time.sleep(WRITE_LOCK_POLL_S)
+        with conn, conn.get_transaction():
+            yield conn
+
+    def _try_begin_immediate(self, deadline: float) -> sa.Connection | None:
+        """A connection holding SQLite's write lock in a new transaction; None while another
+        connection holds it and the deadline is not past (:class:`WriteLockBusy` after)."""
+        conn = None
+        try:
+            # Connecting can meet the lock too: a new connection's PRAGMA journal_mode = WAL
+            # waits for it while the file is not yet in WAL mode (workers starting together).
+            conn = self.no_wait_engine.connect().execution_options(**{_IMMEDIATE: True})
+            conn.begin()
+            return conn
+        except sa.exc.OperationalError as exc:
+            if conn is not None:
+                conn.close()
+            if not _lock_taken(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise WriteLockBusy(ERR_WRITE_LOCK_BUSY) from None
+            return None
 
     # -- appends ------------------------------------------------------------------------
 

@@ -168,6 +168,24 @@ def test_audit_trail_waiting_writer_gets_the_lock_soon_after_its_release_or_give
     assert trail.count_scores() == 1
 
 
+def test_audit_trail_workers_starting_together_wait_for_a_file_not_yet_in_wal_mode(tmp_path: Path) -> None:
+    # A new file is in rollback-journal mode until the first connection turns on WAL, which
+    # needs the lock: a worker whose connection meets another's lock then must wait, not fail.
+    path = tmp_path / "audit.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE other_startup (x INTEGER)")
+    holder.execute("BEGIN IMMEDIATE")
+    timer = threading.Timer(0.3, lambda: holder.execute("ROLLBACK"))
+    timer.start()
+    trail = AuditTrail(f"sqlite:///{path}", busy_timeout_ms=5000)
+    trail.create_schema()
+    timer.join()
+    holder.close()
+    assert trail.schema_revision() == trail.head_revision()
+    trail.append_scores([_row()])
+    assert trail.count_scores() == 1
+
+
 def test_audit_trail_unavailable_store_is_one_clear_error(tmp_path: Path, trail_url: str) -> None:
     trail = _trail(trail_url, rows=1)
     if trail_url.startswith("sqlite"):
