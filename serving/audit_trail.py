@@ -297,9 +297,10 @@ def _head_query(table: sa.Table) -> sa.Select:
     return sa.select(table.c[SEQ_COLUMN], table.c[HASH_COLUMN]).order_by(table.c[SEQ_COLUMN].desc()).limit(1)
 
 
-def _lock_taken(exc: sa.exc.DBAPIError) -> bool:
-    """Whether ``exc`` says another connection holds the SQLite database's lock (SQLITE_BUSY)."""
-    return getattr(exc.orig, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+def sqlite_lock_taken(error: BaseException | None) -> bool:
+    """Whether the driver's ``error`` says another connection holds the SQLite database's
+    lock (SQLITE_BUSY); the rate limiter's counter file asks the same."""
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
 
 
 @contextmanager
@@ -399,7 +400,8 @@ class AuditTrail:
         deadline = time.monotonic() + (self.busy_timeout_ms / 1000 if wait else 0)
         # One writer per process waits for the file's lock, so the workers, not their
         # threads, take turns; the rest wait here, on a lock that wakes them at once.
-        if not self._writers.acquire(timeout=max(0.0, deadline - time.monotonic()) if wait else -1, blocking=wait):
+        taken = self._writers.acquire(timeout=self.busy_timeout_ms / 1000) if wait else self._writers.acquire(False)
+        if not taken:
             raise WriteLockBusy(ERR_WRITE_LOCK_BUSY)
         try:
             yield from self._sqlite_write_transaction(deadline)
@@ -428,7 +430,7 @@ class AuditTrail:
         except sa.exc.OperationalError as exc:
             if conn is not None:
                 conn.close()
-            if not _lock_taken(exc):
+            if not sqlite_lock_taken(exc.orig):
                 raise
             if time.monotonic() >= deadline:
                 raise WriteLockBusy(ERR_WRITE_LOCK_BUSY) from None

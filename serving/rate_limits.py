@@ -32,6 +32,7 @@ from pathlib import Path
 from starlette.concurrency import run_in_threadpool
 
 from serving.api_keys import Principal
+from serving.audit_trail import sqlite_lock_taken
 from serving.errors import RateLimited, ServiceBusy
 from serving.settings import ServingSettings
 
@@ -103,9 +104,15 @@ class RateLimiter:
                 self.path, timeout=COUNTER_BUSY_TIMEOUT_S if wait else 0, isolation_level=None,
                 check_same_thread=False,
             )  # fmt: skip
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = OFF")
-            connection.execute(_SCHEMA)
+            try:
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute("PRAGMA synchronous = OFF")
+                connection.execute(_SCHEMA)
+            except sqlite3.Error:
+                # The no-wait connection can meet the lock here while the file is not yet
+                # in WAL mode; the next charge connects again.
+                connection.close()
+                raise
             self._connections[wait] = connection
         return self._connections[wait]
 
@@ -140,7 +147,7 @@ class RateLimiter:
         try:
             self._charge(self._connect(wait), window, retry, limits, requests, cases)
         except sqlite3.OperationalError as exc:
-            if not wait and _lock_taken(exc):
+            if not wait and sqlite_lock_taken(exc):
                 return False
             raise ServiceBusy(ERR_COUNTER_BUSY, COUNTER_BUSY_RETRY_S) from None
         finally:
@@ -185,7 +192,3 @@ class RateLimiter:
             connection.close()
         self._connections.clear()
 
-
-def _lock_taken(exc: sqlite3.OperationalError) -> bool:
-    """Whether ``exc`` says another connection holds the database's lock (SQLITE_BUSY)."""
-    return getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
